@@ -1,0 +1,48 @@
+package group
+
+import "time"
+
+// AccessToken is a Bot Open Platform access token (QQ getAppAccessToken).
+type AccessToken struct {
+	Token     string
+	BotID     string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// Session is a gateway session: what a bot identified with, kept so that it
+// can resume on any node and after a restart.
+type Session struct {
+	ID         string
+	BotID      string
+	ShardID    int
+	ShardCount int
+	Intents    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time // last identify, resume or seen heartbeat
+}
+
+// OpenID kinds.
+const (
+	OpenIDGroup  = "group"
+	OpenIDMember = "member"
+)
+
+// OpenID maps one bot's opaque id back to an internal group or user id.
+type OpenID struct {
+	BotID      string
+	OpenID     string
+	Kind       string // OpenIDGroup or OpenIDMember
+	InternalID string
+}
+
+// BotMessage records a message a bot sent through the Bot Open Platform, for
+// the passive-reply and proactive-quota rules.
+type BotMessage struct {
+	BotID      string
+	GroupID    string
+	MessageUID int64
+	ReplyTo    string // "msg:<uid>" or "event:<seq>" for passive messages, "" for proactive
+	MsgSeq     int
+	CreatedAt  time.Time
+}

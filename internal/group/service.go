@@ -1,0 +1,160 @@
+package group
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+)
+
+// Limits and defaults of the domain. Each is overridable through Config.
+const (
+	// DefaultMaxGroupMembers is the member limit of a group whose own
+	// MaxMemberCount is 0 (Wildfire's t_settings default is 3000).
+	DefaultMaxGroupMembers = 3000
+	// DefaultMaxMembersPerCall bounds the members of one create, add, kick or
+	// manager call, so one request cannot hold the writer for long.
+	DefaultMaxMembersPerCall = 2000
+	// DefaultMaxLines bounds the lines of one to_lines list.
+	DefaultMaxLines = 16
+	// MaxLine is the highest line number a conversation may have.
+	MaxLine = 255
+	// MaxIDLen bounds user, group and member ids (Wildfire stores them in varchar(64)).
+	MaxIDLen = 64
+	// DefaultPassiveWindow is how long a mentioning message may be replied to passively.
+	DefaultPassiveWindow = 5 * time.Minute
+	// DefaultPassiveReplies is how many passive replies one message or event allows.
+	DefaultPassiveReplies = 5
+	// DefaultProactiveQuota is how many proactive messages a bot may send to one
+	// group per DefaultProactivePeriod.
+	DefaultProactiveQuota = 4
+	// DefaultProactivePeriod is the window the proactive quota counts over.
+	DefaultProactivePeriod = 30 * 24 * time.Hour
+)
+
+// Config holds the domain's tunable rules.
+type Config struct {
+	MaxGroupMembers   int
+	MaxMembersPerCall int
+	PassiveWindow     time.Duration
+	PassiveReplies    int
+	ProactiveQuota    int // 0: DefaultProactiveQuota; negative: unlimited
+	ProactivePeriod   time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID returns a fresh random id for groups and users; nil means 16 random base-62 characters.
+	NewID func() string
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxGroupMembers <= 0 {
+		c.MaxGroupMembers = DefaultMaxGroupMembers
+	}
+	if c.MaxMembersPerCall <= 0 {
+		c.MaxMembersPerCall = DefaultMaxMembersPerCall
+	}
+	if c.PassiveWindow <= 0 {
+		c.PassiveWindow = DefaultPassiveWindow
+	}
+	if c.PassiveReplies <= 0 {
+		c.PassiveReplies = DefaultPassiveReplies
+	}
+	if c.ProactiveQuota == 0 {
+		c.ProactiveQuota = DefaultProactiveQuota
+	}
+	if c.ProactivePeriod <= 0 {
+		c.ProactivePeriod = DefaultProactivePeriod
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.NewID == nil {
+		c.NewID = func() string { return RandomString(16) }
+	}
+	return c
+}
+
+// Service performs the operations of the model. Every door calls it; every
+// write is one Store.Update.
+type Service struct {
+	store Store
+	cfg   Config
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, cfg Config) *Service {
+	return &Service{store: store, cfg: cfg.withDefaults()}
+}
+
+// Store returns the store the service works on.
+func (s *Service) Store() Store { return s.store }
+
+// Config returns the service's configuration, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// now returns the clock's time at millisecond precision, the precision every
+// door and store keeps.
+func (s *Service) now() time.Time { return s.cfg.Now().Truncate(time.Millisecond) }
+
+// update runs fn in one transaction with a fixed now.
+func (s *Service) update(ctx context.Context, fn func(tx Tx, now time.Time) error) error {
+	now := s.now()
+	return s.store.Update(ctx, func(tx Tx) error { return fn(tx, now) })
+}
+
+// view runs fn in a read snapshot.
+func (s *Service) view(ctx context.Context, fn func(r Reader) error) error {
+	return s.store.View(ctx, fn)
+}
+
+// Actor is who performs an operation.
+//
+// A robot (Robot API) and a user the Admin API acts for (its operator field)
+// have the rights their member row gives them in the group, and nothing more:
+// Wildfire evaluates robot requests with isAdmin=false, as a normal user. The
+// Admin API without an operator acts as the server itself, with full rights;
+// then UserID is empty and notifications carry an empty operator.
+type Actor struct {
+	UserID string
+	Admin  bool
+}
+
+// Robot returns the actor for a robot's own call.
+func Robot(id string) Actor { return Actor{UserID: id} }
+
+// AsUser returns the actor for the Admin API acting for a user.
+func AsUser(id string) Actor { return Actor{UserID: id} }
+
+// Admin is the actor for the Admin API acting on its own.
+var Admin = Actor{Admin: true}
+
+// Notify is the optional override of a write's group notification:
+// Wildfire's to_lines and notify_message.
+type Notify struct {
+	Lines   []int    // the lines the notification goes to; empty means [0]
+	Message *Payload // replaces the built-in notification when its Type > 0
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// RandomString returns n random base-62 characters from crypto/rand.
+func RandomString(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("group: crypto/rand failed: " + err.Error())
+	}
+	for i := range b {
+		b[i] = base62[int(b[i])%len(base62)]
+	}
+	return string(b)
+}
+
+// checkID validates an id given by a client.
+func checkID(what, id string) error {
+	if id == "" {
+		return Errorf(EInvalidParam, "%s is empty", what)
+	}
+	if len(id) > MaxIDLen {
+		return Errorf(EInvalidParam, "%s is longer than %d bytes", what, MaxIDLen)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package group
+
+import (
+	"context"
+	"time"
+)
+
+// Reader reads the model inside one transaction. A missing row is an *Error
+// with ENotExist, never a zero value with a nil error.
+type Reader interface {
+	User(id string) (User, error)
+	// UserByName and UserByMobile return the first user (by id) with that name or mobile.
+	UserByName(name string) (User, error)
+	UserByMobile(mobile string) (User, error)
+	Bot(userID string) (Bot, error)
+	BotByAppID(appID string) (Bot, error)
+
+	Group(id string) (Group, error)
+	// Member returns the member row of any type, removed included.
+	Member(groupID, userID string) (Member, error)
+	// Members returns the active members of a group in Pos order.
+	Members(groupID string) ([]Member, error)
+	// MembersPage returns up to limit active members with Pos > afterPos, in Pos order.
+	MembersPage(groupID string, afterPos int64, limit int) ([]Member, error)
+	// MemberCount counts the active members of a group.
+	MemberCount(groupID string) (int, error)
+	// BotMembers returns the ids of the active members of a group that are bots.
+	BotMembers(groupID string) ([]string, error)
+	// GroupsOfUser returns the ids of the groups userID is an active member of.
+	GroupsOfUser(userID string) ([]string, error)
+	// Proactive reports whether botID may send proactive messages to groupID (default true).
+	Proactive(groupID, botID string) (bool, error)
+
+	Message(uid int64) (Message, error)
+	// Messages returns up to limit messages of (groupID, line) with Seq > afterSeq, in order.
+	Messages(groupID string, line int, afterSeq int64, limit int) ([]Message, error)
+
+	Event(botID string, seq int64) (Event, error)
+	// Events returns up to limit events of botID with Seq > afterSeq, in order.
+	Events(botID string, afterSeq int64, limit int) ([]Event, error)
+	// LastEventSeq returns the highest Seq of botID's events, 0 if none.
+	LastEventSeq(botID string) (int64, error)
+
+	// CountReplies counts the bot's messages with that ReplyTo.
+	CountReplies(botID, replyTo string) (int, error)
+	// CountProactive counts the bot's proactive messages to groupID since t.
+	CountProactive(botID, groupID string, since time.Time) (int, error)
+
+	AccessToken(token string) (AccessToken, error)
+	// LatestAccessToken returns the bot's token that expires last.
+	LatestAccessToken(botID string) (AccessToken, error)
+	Session(id string) (Session, error)
+	OpenID(botID, openID string) (OpenID, error)
+	Setting(key string) (string, error)
+}
+
+// Tx reads and writes the model inside one transaction.
+type Tx interface {
+	Reader
+
+	// PutUser creates or replaces a user.
+	PutUser(u User) error
+	// PutBot creates or replaces a bot; an AppID taken by another bot is EConflict.
+	PutBot(b Bot) error
+	// PutGroup creates or replaces a group.
+	PutGroup(g Group) error
+	// DeleteGroup removes a group, all its member rows and its bots' proactive settings.
+	// Its timeline stays.
+	DeleteGroup(id string) error
+	// PutMember creates or replaces a member row; Pos is assigned on first insert and kept after.
+	PutMember(m Member) error
+	SetProactive(groupID, botID string, allowed bool) error
+
+	// AppendMessage appends to the (GroupID, Line) timeline and returns the
+	// message with its UID and Seq.
+	AppendMessage(m Message) (Message, error)
+	// AppendEvent appends to the bot's event log and returns the event with its Seq.
+	AppendEvent(e Event) (Event, error)
+	// AppendBotMessage records a bot's message; a second one with the same
+	// (BotID, ReplyTo, MsgSeq) and a non-empty ReplyTo is EConflict.
+	AppendBotMessage(m BotMessage) error
+
+	PutAccessToken(t AccessToken) error
+	PutSession(s Session) error
+	// PutOpenID stores the mapping; storing an existing one again is not an error.
+	PutOpenID(o OpenID) error
+	PutSetting(key, value string) error
+	// UseNonce records a nonce until its expiry; it reports false if it was
+	// recorded already and has not expired.
+	UseNonce(key string, expires, now time.Time) (bool, error)
+	// Prune deletes events created before eventsBefore, sessions not updated
+	// since sessionsBefore, and expired tokens and nonces.
+	Prune(eventsBefore, sessionsBefore, now time.Time) error
+}
+
+// Store is where the model lives. Each call of Update is one transaction:
+// either all of fn's writes commit or none do. A store may commit several
+// concurrent Updates together, but each fn sees the effects of the ones before
+// it and a failing fn leaves no write behind.
+type Store interface {
+	// Update runs fn in a read-write transaction. If fn returns an error the
+	// transaction's writes are rolled back and the error is returned.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only snapshot.
+	View(ctx context.Context, fn func(Reader) error) error
+	// WaitEvents returns a channel that is closed once a commit after the call
+	// appended events for botID (on any node, for a shared store). The gateway
+	// waits on it, then reads the log.
+	WaitEvents(botID string) <-chan struct{}
+	Close() error
+}
