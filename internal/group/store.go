@@ -6,7 +6,9 @@ import (
 )
 
 // Reader reads the model inside one transaction. A missing row is an *Error
-// with ENotExist, never a zero value with a nil error.
+// with ENotExist, never a zero value with a nil error. Listings of an unknown
+// group, bot or user are empty, not errors; a limit below 1 lists nothing.
+// Times are kept at millisecond precision.
 type Reader interface {
 	User(id string) (User, error)
 	// UserByName and UserByMobile return the first user (by id) with that name or mobile.
@@ -24,7 +26,7 @@ type Reader interface {
 	MembersPage(groupID string, afterPos int64, limit int) ([]Member, error)
 	// MemberCount counts the active members of a group.
 	MemberCount(groupID string) (int, error)
-	// BotMembers returns the ids of the active members of a group that are bots.
+	// BotMembers returns the ids of the active members of a group that have a Bot record.
 	BotMembers(groupID string) ([]string, error)
 	// GroupsOfUser returns the ids of the groups userID is an active member of.
 	GroupsOfUser(userID string) ([]string, error)
@@ -38,12 +40,13 @@ type Reader interface {
 	Event(botID string, seq int64) (Event, error)
 	// Events returns up to limit events of botID with Seq > afterSeq, in order.
 	Events(botID string, afterSeq int64, limit int) ([]Event, error)
-	// LastEventSeq returns the highest Seq of botID's events, 0 if none.
+	// LastEventSeq returns the highest Seq ever assigned to botID's events
+	// (pruning does not lower it), 0 if none.
 	LastEventSeq(botID string) (int64, error)
 
 	// CountReplies counts the bot's messages with that ReplyTo.
 	CountReplies(botID, replyTo string) (int, error)
-	// CountProactive counts the bot's proactive messages to groupID since t.
+	// CountProactive counts the bot's proactive messages to groupID created at or after since.
 	CountProactive(botID, groupID string, since time.Time) (int, error)
 
 	AccessToken(token string) (AccessToken, error)
@@ -64,8 +67,8 @@ type Tx interface {
 	PutBot(b Bot) error
 	// PutGroup creates or replaces a group.
 	PutGroup(g Group) error
-	// DeleteGroup removes a group, all its member rows and its bots' proactive settings.
-	// Its timeline stays.
+	// DeleteGroup removes a group, all its member rows and its bots' proactive settings;
+	// a missing group is ENotExist. Its timeline stays.
 	DeleteGroup(id string) error
 	// PutMember creates or replaces a member row; Pos is assigned on first insert and kept after.
 	PutMember(m Member) error
@@ -86,7 +89,7 @@ type Tx interface {
 	PutOpenID(o OpenID) error
 	PutSetting(key, value string) error
 	// UseNonce records a nonce until its expiry; it reports false if it was
-	// recorded already and has not expired.
+	// recorded already and has not expired (expired means expires <= now).
 	UseNonce(key string, expires, now time.Time) (bool, error)
 	// Prune deletes events created before eventsBefore, sessions not updated
 	// since sessionsBefore, and expired tokens and nonces.
@@ -99,13 +102,17 @@ type Tx interface {
 // it and a failing fn leaves no write behind.
 type Store interface {
 	// Update runs fn in a read-write transaction. If fn returns an error the
-	// transaction's writes are rolled back and the error is returned.
+	// transaction's writes are rolled back and the error is returned; a panic in
+	// fn is rolled back and returned as EInternal. fn must not call Update and
+	// must not keep tx after it returns. Once fn has run, cancelling ctx does
+	// not change the outcome.
 	Update(ctx context.Context, fn func(Tx) error) error
-	// View runs fn in a read-only snapshot.
+	// View runs fn in a read-only snapshot: commits made while fn runs are not visible to it.
 	View(ctx context.Context, fn func(Reader) error) error
 	// WaitEvents returns a channel that is closed once a commit after the call
-	// appended events for botID (on any node, for a shared store). The gateway
-	// waits on it, then reads the log.
+	// appended events for botID (on any node, for a shared store); rolled-back
+	// events and other bots' events do not close it. The gateway waits on it,
+	// then reads the log.
 	WaitEvents(botID string) <-chan struct{}
 	Close() error
 }

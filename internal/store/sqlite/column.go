@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// column pairs a column name with the field it is read into and written
+// from. Each noun lists its columns once, in a func from *T to columns, and
+// both its SQL and its scanning derive from that list: adding a column is one
+// line there (and a migration).
+type column struct {
+	name string
+	ptr  any // a pointer to the field, or an adapter that is a sql.Scanner and a driver.Valuer
+}
+
+type columns []column
+
+// list is "a, b, c".
+func (cs columns) list() string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// marks is "?, ?, ?", one per column.
+func (cs columns) marks() string {
+	return strings.TrimSuffix(strings.Repeat("?, ", len(cs)), ", ")
+}
+
+// assign is "a = excluded.a, b = excluded.b", for an upsert's DO UPDATE SET.
+func (cs columns) assign() string {
+	sets := make([]string, len(cs))
+	for i, c := range cs {
+		sets[i] = c.name + " = excluded." + c.name
+	}
+	return strings.Join(sets, ", ")
+}
+
+// ptrs is the scan destinations, which are also the statement arguments:
+// database/sql dereferences pointers and calls Valuers.
+func (cs columns) ptrs() []any {
+	ps := make([]any, len(cs))
+	for i, c := range cs {
+		ps[i] = c.ptr
+	}
+	return ps
+}
+
+// except is cs without the named columns.
+func (cs columns) except(names ...string) columns {
+	out := make(columns, 0, len(cs))
+next:
+	for _, c := range cs {
+		for _, n := range names {
+			if c.name == n {
+				continue next
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// millis stores a time.Time as unix milliseconds. The zero time round-trips.
+type millis struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (m millis) Scan(src any) error {
+	v, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("time column holds %T, not an integer", src)
+	}
+	*m.t = time.UnixMilli(v).UTC()
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (m millis) Value() (driver.Value, error) { return m.t.UnixMilli(), nil }
+
+// storedPayload is the JSON form of group.Payload in the database. Its keys
+// are fixed here so that renaming a domain field cannot change stored data;
+// the conversion in payloadJSON stops compiling if the two structs diverge.
+type storedPayload struct {
+	Type              int      `json:"type,omitempty"`
+	SearchableContent string   `json:"searchableContent,omitempty"`
+	PushContent       string   `json:"pushContent,omitempty"`
+	PushData          string   `json:"pushData,omitempty"`
+	Content           string   `json:"content,omitempty"`
+	Data              []byte   `json:"data,omitempty"`
+	MediaType         int      `json:"mediaType,omitempty"`
+	RemoteMediaURL    string   `json:"remoteMediaUrl,omitempty"`
+	PersistFlag       int      `json:"persistFlag,omitempty"`
+	ExpireDuration    int      `json:"expireDuration,omitempty"`
+	MentionedType     int      `json:"mentionedType,omitempty"`
+	MentionedTarget   []string `json:"mentionedTarget,omitempty"`
+	Extra             string   `json:"extra,omitempty"`
+}
+
+// payloadJSON stores a group.Payload as JSON text.
+type payloadJSON struct{ p *group.Payload }
+
+// Scan implements sql.Scanner.
+func (j payloadJSON) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("payload column holds %T, not text", src)
+	}
+	var sp storedPayload
+	if err := json.Unmarshal(b, &sp); err != nil {
+		return fmt.Errorf("decode payload: %w", err)
+	}
+	*j.p = group.Payload(sp)
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (j payloadJSON) Value() (driver.Value, error) {
+	b, err := json.Marshal(storedPayload(*j.p))
+	if err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	return string(b), nil
+}
+
+// text is the column of a query that returns one string per row.
+func text(s *string) columns { return columns{{"", s}} }

@@ -1,0 +1,77 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+func eventColumns(e *group.Event) columns {
+	return columns{
+		{"bot_id", &e.BotID},
+		{"seq", &e.Seq},
+		{"type", &e.Type},
+		{"group_id", &e.GroupID},
+		{"operator_id", &e.OperatorID},
+		{"message_uid", &e.MessageUID},
+		{"created_at", millis{&e.CreatedAt}},
+	}
+}
+
+var (
+	eventCols = eventColumns(new(group.Event))
+
+	selectEvent  = readSQL(`SELECT ` + eventCols.list() + ` FROM events WHERE bot_id = ? AND seq = ?`)
+	selectEvents = readSQL(`SELECT ` + eventCols.list() + ` FROM events
+		WHERE bot_id = ? AND seq > ? ORDER BY seq LIMIT ?`)
+	selectLastEventSeq = readSQL(`SELECT seq FROM event_seqs WHERE bot_id = ?`)
+	// The seq comes from a counter, not max+1 of the log: Prune may empty
+	// the log, and a seq must never be handed out twice.
+	nextEventSeq = writeSQL(`INSERT INTO event_seqs (bot_id, seq) VALUES (?, 1)
+		ON CONFLICT (bot_id) DO UPDATE SET seq = seq + 1 RETURNING seq`)
+	insertEvent = writeSQL(`INSERT INTO events (` + eventCols.list() + `) VALUES (` + eventCols.marks() + `)`)
+)
+
+// Event implements group.Reader.
+func (r *reader) Event(botID string, seq int64) (group.Event, error) {
+	return getOne(r.c, eventColumns, fmt.Sprintf("event %d of bot %q", seq, botID), selectEvent, botID, seq)
+}
+
+// Events implements group.Reader. limit < 1 returns no events.
+func (r *reader) Events(botID string, afterSeq int64, limit int) ([]group.Event, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, eventColumns, fmt.Sprintf("events of bot %q", botID), selectEvents, botID, afterSeq, limit)
+}
+
+// LastEventSeq implements group.Reader. It is the last seq handed out, which
+// stays after Prune has deleted that event.
+func (r *reader) LastEventSeq(botID string) (int64, error) {
+	var seq int64
+	err := r.c.scanOne([]any{&seq}, selectLastEventSeq, botID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("get last event seq of bot %q: %w", botID, err)
+	}
+	return seq, nil
+}
+
+// AppendEvent implements group.Tx.
+func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
+	if err := w.c.scanOne([]any{&e.Seq}, nextEventSeq, e.BotID); err != nil {
+		return group.Event{}, fmt.Errorf("append event for bot %q: %w", e.BotID, err)
+	}
+	if _, err := w.c.exec(insertEvent, eventColumns(&e).ptrs()...); err != nil {
+		return group.Event{}, fmt.Errorf("append event for bot %q: %w", e.BotID, err)
+	}
+	if w.evented == nil {
+		w.evented = make(map[string]struct{})
+	}
+	w.evented[e.BotID] = struct{}{}
+	return e, nil
+}

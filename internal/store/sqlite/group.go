@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"fmt"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+func groupColumns(g *group.Group) columns {
+	return columns{
+		{"id", &g.ID},
+		{"name", &g.Name},
+		{"portrait", &g.Portrait},
+		{"owner", &g.Owner},
+		{"type", &g.Type},
+		{"extra", &g.Extra},
+		{"mute", &g.Mute},
+		{"join_type", &g.JoinType},
+		{"private_chat", &g.PrivateChat},
+		{"searchable", &g.Searchable},
+		{"history_message", &g.HistoryMessage},
+		{"max_member_count", &g.MaxMemberCount},
+		{"super_group", &g.SuperGroup},
+		{"created_at", millis{&g.CreatedAt}},
+		{"updated_at", millis{&g.UpdatedAt}},
+	}
+}
+
+var (
+	groupCols = groupColumns(new(group.Group))
+
+	selectGroup = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id = ?`)
+	upsertGroup = writeSQL(`INSERT INTO groups (` + groupCols.list() + `) VALUES (` + groupCols.marks() + `)
+		ON CONFLICT (id) DO UPDATE SET ` + groupCols.except("id").assign())
+	deleteGroup          = writeSQL(`DELETE FROM groups WHERE id = ?`)
+	deleteGroupMembers   = writeSQL(`DELETE FROM members WHERE group_id = ?`)
+	deleteGroupBotGroups = writeSQL(`DELETE FROM bot_groups WHERE group_id = ?`)
+)
+
+// Group implements group.Reader.
+func (r *reader) Group(id string) (group.Group, error) {
+	return getOne(r.c, groupColumns, fmt.Sprintf("group %q", id), selectGroup, id)
+}
+
+// PutGroup implements group.Tx.
+func (w *writer) PutGroup(g group.Group) error {
+	if _, err := w.c.exec(upsertGroup, groupColumns(&g).ptrs()...); err != nil {
+		return fmt.Errorf("put group %q: %w", g.ID, err)
+	}
+	return nil
+}
+
+// DeleteGroup implements group.Tx. The timeline stays, so a group created
+// again with the same id continues its sequence numbers.
+func (w *writer) DeleteGroup(id string) error {
+	res, err := w.c.exec(deleteGroup, id)
+	if err != nil {
+		return fmt.Errorf("delete group %q: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete group %q: %w", id, err)
+	} else if n == 0 {
+		return group.Errorf(group.ENotExist, "group %q not found", id)
+	}
+	for _, q := range []string{deleteGroupMembers, deleteGroupBotGroups} {
+		if _, err := w.c.exec(q, id); err != nil {
+			return fmt.Errorf("delete group %q: %w", id, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package sqlite
+
+import (
+	"fmt"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+func messageColumns(m *group.Message) columns {
+	return columns{
+		{"uid", &m.UID},
+		{"group_id", &m.GroupID},
+		{"line", &m.Line},
+		{"seq", &m.Seq},
+		{"sender", &m.Sender},
+		{"payload", payloadJSON{&m.Payload}},
+		{"created_at", millis{&m.CreatedAt}},
+	}
+}
+
+var (
+	messageCols = messageColumns(new(group.Message))
+
+	selectMessage  = readSQL(`SELECT ` + messageCols.list() + ` FROM messages WHERE uid = ?`)
+	selectMessages = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
+		WHERE group_id = ? AND line = ? AND seq > ? ORDER BY seq LIMIT ?`)
+	// The next seq is max+1 of the (group, line): there is one writer, and
+	// messages are never deleted, not even with their group.
+	insertMessage = writeSQL(`INSERT INTO messages (group_id, line, seq, sender, payload, created_at)
+		VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE group_id = ?1 AND line = ?2), ?3, ?4, ?5)
+		RETURNING uid, seq`)
+)
+
+// Message implements group.Reader.
+func (r *reader) Message(uid int64) (group.Message, error) {
+	return getOne(r.c, messageColumns, fmt.Sprintf("message %d", uid), selectMessage, uid)
+}
+
+// Messages implements group.Reader. limit < 1 returns no messages.
+func (r *reader) Messages(groupID string, line int, afterSeq int64, limit int) ([]group.Message, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, messageColumns, fmt.Sprintf("messages of group %q line %d", groupID, line),
+		selectMessages, groupID, line, afterSeq, limit)
+}
+
+// AppendMessage implements group.Tx.
+func (w *writer) AppendMessage(m group.Message) (group.Message, error) {
+	err := w.c.scanOne([]any{&m.UID, &m.Seq}, insertMessage,
+		m.GroupID, m.Line, m.Sender, payloadJSON{&m.Payload}, millis{&m.CreatedAt})
+	if err != nil {
+		return group.Message{}, fmt.Errorf("append message to group %q line %d: %w", m.GroupID, m.Line, err)
+	}
+	return m, nil
+}

@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/qun-chat/qun/internal/group"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// The package's statements, registered by readSQL and writeSQL as the noun
+// files declare them. Open prepares them all once; transactions bind them.
+var readQueries, writeQueries []string
+
+// readSQL registers a statement that only reads and returns it.
+func readSQL(q string) string {
+	readQueries = append(readQueries, q)
+	return q
+}
+
+// writeSQL registers a statement that writes and returns it.
+func writeSQL(q string) string {
+	writeQueries = append(writeQueries, q)
+	return q
+}
+
+// dbtx runs the package's prepared statements inside one *sql.Tx. It is used
+// by one goroutine at a time.
+type dbtx struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	prepared map[string]*sql.Stmt // the DB's statements, shared
+	bound    map[string]*sql.Stmt // the ones bound to tx so far
+}
+
+func newDBTx(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) *dbtx {
+	return &dbtx{ctx: ctx, tx: tx, prepared: prepared, bound: make(map[string]*sql.Stmt)}
+}
+
+func (c *dbtx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := c.bound[q]; ok {
+		return st, nil
+	}
+	p, ok := c.prepared[q]
+	if !ok {
+		return nil, fmt.Errorf("statement not prepared for this transaction: %.60q", q)
+	}
+	st := c.tx.StmtContext(c.ctx, p)
+	c.bound[q] = st
+	return st, nil
+}
+
+func (c *dbtx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(c.ctx, args...)
+}
+
+// scanOne scans the first row of q into dest; no row is sql.ErrNoRows.
+func (c *dbtx) scanOne(dest []any, q string, args ...any) error {
+	st, err := c.stmt(q)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(c.ctx, args...).Scan(dest...)
+}
+
+// eachRow calls scan for every row of q.
+func (c *dbtx) eachRow(scan func(*sql.Rows) error, q string, args ...any) error {
+	st, err := c.stmt(q)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(c.ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// getOne reads the single row of q as a T; a missing row is ENotExist naming what.
+func getOne[T any](c *dbtx, cols func(*T) columns, what string, q string, args ...any) (T, error) {
+	var v T
+	err := c.scanOne(cols(&v).ptrs(), q, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, group.Errorf(group.ENotExist, "%s not found", what)
+	}
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("get %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// getAll reads every row of q as a T.
+func getAll[T any](c *dbtx, cols func(*T) columns, what string, q string, args ...any) ([]T, error) {
+	var vs []T
+	err := c.eachRow(func(rows *sql.Rows) error {
+		var v T
+		if err := rows.Scan(cols(&v).ptrs()...); err != nil {
+			return err
+		}
+		vs = append(vs, v)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return vs, nil
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true
+	}
+	return false
+}
+
+// reader implements group.Reader on a read or write transaction.
+type reader struct {
+	c *dbtx
+}
+
+// writer implements group.Tx for one Update of a batch.
+type writer struct {
+	reader
+	// evented collects the bots this Update appended events for, to wake
+	// their waiters once the batch commits.
+	evented map[string]struct{}
+}

@@ -1,0 +1,81 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+func testEvent(t *testing.T, s group.Store) {
+	in := []group.Event{
+		{BotID: "bot1", Type: group.EventAddRobot, GroupID: "g", OperatorID: "alice", CreatedAt: t0},
+		{BotID: "bot1", Type: group.EventAtMessage, GroupID: "g", OperatorID: "bob", MessageUID: 42, CreatedAt: at(time.Second)},
+		{BotID: "bot2", Type: group.EventAddRobot, GroupID: "g", OperatorID: "alice", CreatedAt: at(time.Second)},
+		{BotID: "bot1", Type: group.EventMsgReject, GroupID: "h", OperatorID: "carol", CreatedAt: at(2 * time.Second)},
+	}
+	wantSeq := []int64{1, 2, 1, 3}
+	var appended []group.Event
+	for _, batch := range [][]group.Event{in[:2], in[2:]} {
+		update(t, s, func(tx group.Tx) error {
+			for _, e := range batch {
+				got, err := tx.AppendEvent(e)
+				if err != nil {
+					return err
+				}
+				appended = append(appended, got)
+			}
+			return nil
+		})
+	}
+
+	t.Run("Seq", func(t *testing.T) {
+		for i, e := range appended {
+			want := in[i]
+			want.Seq = wantSeq[i]
+			diff(t, "AppendEvent result", want, e)
+		}
+	})
+	t.Run("Get", func(t *testing.T) {
+		for _, want := range appended {
+			got := read(t, s, func(r group.Reader) (group.Event, error) { return r.Event(want.BotID, want.Seq) })
+			diff(t, "Event", want, got)
+		}
+	})
+	t.Run("NotExist", func(t *testing.T) {
+		wantNotExist(t, s, "Event(bot1, 99)", func(r group.Reader) (group.Event, error) { return r.Event("bot1", 99) })
+		wantNotExist(t, s, "Event(nobody, 1)", func(r group.Reader) (group.Event, error) { return r.Event("nobody", 1) })
+	})
+	t.Run("Events", func(t *testing.T) {
+		bot1 := []group.Event{appended[0], appended[1], appended[3]}
+		for _, tt := range []struct {
+			name  string
+			bot   string
+			after int64
+			limit int
+			want  []group.Event
+		}{
+			{"all", "bot1", 0, 100, bot1},
+			{"after", "bot1", 1, 100, bot1[1:]},
+			{"limit", "bot1", 0, 2, bot1[:2]},
+			{"limit 0", "bot1", 0, 0, nil},
+			{"past the end", "bot1", 3, 100, nil},
+			{"other bot", "bot2", 0, 100, []group.Event{appended[2]}},
+			{"unknown bot", "nobody", 0, 100, nil},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				got := read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events(tt.bot, tt.after, tt.limit) })
+				diff(t, "Events", tt.want, got)
+			})
+		}
+	})
+	t.Run("LastEventSeq", func(t *testing.T) {
+		for _, tt := range []struct {
+			bot  string
+			want int64
+		}{{"bot1", 3}, {"bot2", 1}, {"nobody", 0}} {
+			got := read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq(tt.bot) })
+			diff(t, "LastEventSeq("+tt.bot+")", tt.want, got)
+		}
+	})
+}

@@ -1,0 +1,221 @@
+package storetest
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+func testMember(t *testing.T, s group.Store) {
+	alice, bob, carol := member("g", "alice", group.MemberOwner), member("g", "bob", group.MemberManager), member("g", "carol", group.MemberNormal)
+	put(t, s, members, alice, bob)
+	put(t, s, members, carol)
+	getMember := func(t *testing.T, userID string) group.Member {
+		t.Helper()
+		return read(t, s, func(r group.Reader) (group.Member, error) { return r.Member("g", userID) })
+	}
+	first := map[string]int64{}
+	for _, id := range []string{"alice", "bob", "carol"} {
+		first[id] = getMember(t, id).Pos
+	}
+
+	t.Run("Get", func(t *testing.T) {
+		for _, want := range []group.Member{alice, bob, carol} {
+			want.Pos = first[want.UserID]
+			diff(t, "Member(g, "+want.UserID+")", want, getMember(t, want.UserID))
+		}
+	})
+	t.Run("PosAssigned", func(t *testing.T) {
+		if !(0 < first["alice"] && first["alice"] < first["bob"] && first["bob"] < first["carol"]) {
+			t.Errorf("Pos of alice, bob, carol = %d, %d, %d; want positive and increasing in insert order",
+				first["alice"], first["bob"], first["carol"])
+		}
+	})
+	t.Run("PosKept", func(t *testing.T) {
+		// An update, a removal and a re-add all keep the row's Pos, whatever Pos the caller passes.
+		steps := []struct {
+			name   string
+			change func(m *group.Member)
+		}{
+			{"update", func(m *group.Member) { m.Alias, m.Extra, m.UpdatedAt = "Al", "", at(time.Hour) }},
+			{"update with a Pos", func(m *group.Member) { m.Pos = 1 << 40 }},
+			{"remove", func(m *group.Member) { m.Type = group.MemberRemoved }},
+			{"re-add", func(m *group.Member) { m.Type, m.JoinedAt = group.MemberNormal, at(2*time.Hour) }},
+		}
+		m := alice
+		for _, step := range steps {
+			step.change(&m)
+			put(t, s, members, m)
+			want := m
+			want.Pos = first["alice"]
+			diff(t, "Member(g, alice) after "+step.name, want, getMember(t, "alice"))
+		}
+		got := read(t, s, func(r group.Reader) ([]group.Member, error) { return r.Members("g") })
+		diff(t, "Members(g) order after re-add", []string{"alice", "bob", "carol"}, userIDs(got))
+	})
+	t.Run("RemovedReadable", func(t *testing.T) {
+		removed := carol
+		removed.Type = group.MemberRemoved
+		put(t, s, members, removed)
+		removed.Pos = first["carol"]
+		diff(t, "Member(g, carol) removed", removed, getMember(t, "carol"))
+	})
+	t.Run("NotExist", func(t *testing.T) {
+		wantNotExist(t, s, "Member(g, nobody)", func(r group.Reader) (group.Member, error) { return r.Member("g", "nobody") })
+		wantNotExist(t, s, "Member(nope, alice)", func(r group.Reader) (group.Member, error) { return r.Member("nope", "alice") })
+	})
+}
+
+func testMemberListing(t *testing.T, s group.Store) {
+	put(t, s, users, group.User{ID: "bot1", Type: group.UserRobot}, group.User{ID: "bot2", Type: group.UserRobot},
+		group.User{ID: "robot-without-bot", Type: group.UserRobot})
+	put(t, s, bots, group.Bot{UserID: "bot1"}, group.Bot{UserID: "bot2"})
+	put(t, s, groups, group.Group{ID: "g"}, group.Group{ID: "h"})
+	g := []group.Member{
+		member("g", "alice", group.MemberOwner),
+		member("g", "bot2", group.MemberNormal),
+		member("g", "bob", group.MemberManager),
+		member("g", "carol", group.MemberRemoved),
+		member("g", "bot1", group.MemberNormal),
+		member("g", "dave", group.MemberSilent),
+		member("g", "erin", group.MemberAllowed),
+		member("g", "robot-without-bot", group.MemberNormal),
+	}
+	put(t, s, members, g...)
+	put(t, s, members, member("h", "alice", group.MemberNormal), member("h", "bot1", group.MemberRemoved),
+		member("h", "carol", group.MemberNormal))
+	var active []group.Member
+	for _, m := range g {
+		if m.Type != group.MemberRemoved {
+			active = append(active, m)
+		}
+	}
+
+	t.Run("Members", func(t *testing.T) {
+		got := read(t, s, func(r group.Reader) ([]group.Member, error) { return r.Members("g") })
+		diff(t, "Members(g)", withPos(active, got), got)
+		for i := 1; i < len(got); i++ {
+			if got[i-1].Pos >= got[i].Pos {
+				t.Errorf("Members(g) not in Pos order: %d then %d", got[i-1].Pos, got[i].Pos)
+			}
+		}
+	})
+	t.Run("MemberCount", func(t *testing.T) {
+		for _, tt := range []struct {
+			group string
+			want  int
+		}{{"g", len(active)}, {"h", 2}, {"nope", 0}} {
+			diff(t, "MemberCount("+tt.group+")", tt.want, read(t, s, func(r group.Reader) (int, error) { return r.MemberCount(tt.group) }))
+		}
+	})
+	t.Run("BotMembers", func(t *testing.T) {
+		// The active members with a Bot record, in Pos order.
+		for _, tt := range []struct {
+			group string
+			want  []string
+		}{{"g", []string{"bot2", "bot1"}}, {"h", nil}, {"nope", nil}} {
+			diff(t, "BotMembers("+tt.group+")", tt.want, read(t, s, func(r group.Reader) ([]string, error) { return r.BotMembers(tt.group) }))
+		}
+	})
+	t.Run("GroupsOfUser", func(t *testing.T) {
+		for _, tt := range []struct {
+			user string
+			want []string
+		}{{"alice", []string{"g", "h"}}, {"bot1", []string{"g"}}, {"carol", []string{"h"}}, {"nobody", nil}} {
+			got := read(t, s, func(r group.Reader) ([]string, error) { return r.GroupsOfUser(tt.user) })
+			sort.Strings(got)
+			diff(t, "GroupsOfUser("+tt.user+")", tt.want, got)
+		}
+	})
+	t.Run("UnknownGroup", func(t *testing.T) {
+		diff(t, "Members(nope)", []group.Member(nil), read(t, s, func(r group.Reader) ([]group.Member, error) { return r.Members("nope") }))
+	})
+}
+
+func testMembersPage(t *testing.T, s group.Store) {
+	var ms []group.Member
+	for _, id := range []string{"m0", "m1", "m2", "m3", "m4", "m5", "m6"} {
+		ms = append(ms, member("g", id, group.MemberNormal))
+	}
+	ms[2].Type, ms[5].Type = group.MemberRemoved, group.MemberRemoved
+	for _, m := range ms {
+		put(t, s, members, m) // one Update each: Pos in this order
+	}
+	page := func(t *testing.T, after int64, limit int) []group.Member {
+		t.Helper()
+		return read(t, s, func(r group.Reader) ([]group.Member, error) { return r.MembersPage("g", after, limit) })
+	}
+	everyone := read(t, s, func(r group.Reader) ([]group.Member, error) { return r.Members("g") })
+
+	t.Run("Pages", func(t *testing.T) {
+		var got [][]string
+		after := int64(0)
+		for range len(ms) {
+			p := page(t, after, 2)
+			if len(p) == 0 {
+				break
+			}
+			got = append(got, userIDs(p))
+			after = p[len(p)-1].Pos
+		}
+		diff(t, "pages of 2", [][]string{{"m0", "m1"}, {"m3", "m4"}, {"m6"}}, got)
+	})
+	t.Run("FullRows", func(t *testing.T) {
+		diff(t, "MembersPage(g, 0, 100)", everyone, page(t, 0, 100))
+	})
+	t.Run("Limit0", func(t *testing.T) {
+		diff(t, "MembersPage(g, 0, 0)", []group.Member(nil), page(t, 0, 0))
+	})
+	t.Run("Keyset", func(t *testing.T) {
+		// A page continues after the last key seen, whatever changed before it:
+		// a member removed from an earlier page does not shift the next page,
+		// and a member added meanwhile appears at the end.
+		first := page(t, 0, 2)
+		removed := ms[0]
+		removed.Type = group.MemberRemoved
+		put(t, s, members, removed, member("g", "m7", group.MemberNormal))
+		var rest []string
+		after := first[len(first)-1].Pos
+		for range len(ms) {
+			p := page(t, after, 2)
+			if len(p) == 0 {
+				break
+			}
+			rest = append(rest, userIDs(p)...)
+			after = p[len(p)-1].Pos
+		}
+		diff(t, "pages after the first", []string{"m3", "m4", "m6", "m7"}, rest)
+	})
+}
+
+func testProactive(t *testing.T, s group.Store) {
+	proactive := func(t *testing.T, groupID, botID string) bool {
+		t.Helper()
+		return read(t, s, func(r group.Reader) (bool, error) { return r.Proactive(groupID, botID) })
+	}
+	set := func(t *testing.T, groupID, botID string, allowed bool) {
+		t.Helper()
+		update(t, s, func(tx group.Tx) error { return tx.SetProactive(groupID, botID, allowed) })
+	}
+	steps := []struct {
+		name  string
+		do    func(t *testing.T)
+		g1b1  bool // Proactive(g1, bot1) after the step
+		other bool // Proactive(g2, bot1) and Proactive(g1, bot2)
+	}{
+		{"default", func(*testing.T) {}, true, true},
+		{"off", func(t *testing.T) { set(t, "g1", "bot1", false) }, false, true},
+		{"off again", func(t *testing.T) { set(t, "g1", "bot1", false) }, false, true},
+		{"on", func(t *testing.T) { set(t, "g1", "bot1", true) }, true, true},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			step.do(t)
+			diff(t, "Proactive(g1, bot1)", step.g1b1, proactive(t, "g1", "bot1"))
+			diff(t, "Proactive(g2, bot1)", step.other, proactive(t, "g2", "bot1"))
+			diff(t, "Proactive(g1, bot2)", step.other, proactive(t, "g1", "bot2"))
+		})
+	}
+}

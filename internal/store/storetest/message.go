@@ -1,0 +1,92 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+func testMessage(t *testing.T, s group.Store) {
+	// Appends interleaved over two groups and two lines, some in one Update.
+	type key struct {
+		group string
+		line  int
+	}
+	batches := [][]key{
+		{{"g", 0}, {"g", 0}, {"g", 1}},
+		{{"h", 0}},
+		{{"g", 0}, {"g", 1}, {"h", 0}, {"g", 0}},
+	}
+	wantSeq := []int64{1, 2, 1, 1, 3, 2, 2, 4}
+	var appended []group.Message
+	for i, batch := range batches {
+		update(t, s, func(tx group.Tx) error {
+			for j, k := range batch {
+				in := group.Message{GroupID: k.group, Line: k.line, Sender: "alice",
+					Payload: payload(k.group), CreatedAt: at(time.Duration(10*i+j) * time.Second)}
+				m, err := tx.AppendMessage(in)
+				if err != nil {
+					return err
+				}
+				in.UID, in.Seq = m.UID, m.Seq
+				diff(t, "AppendMessage result", in, m)
+				appended = append(appended, m)
+			}
+			return nil
+		})
+	}
+
+	t.Run("Seq", func(t *testing.T) {
+		var got []int64
+		for _, m := range appended {
+			got = append(got, m.Seq)
+		}
+		diff(t, "seqs per (group, line)", wantSeq, got)
+	})
+	t.Run("UID", func(t *testing.T) {
+		for i := 1; i < len(appended); i++ {
+			if appended[i].UID <= appended[i-1].UID {
+				t.Errorf("UID %d after %d: want increasing", appended[i].UID, appended[i-1].UID)
+			}
+		}
+	})
+	t.Run("Get", func(t *testing.T) {
+		for _, want := range appended {
+			got := read(t, s, func(r group.Reader) (group.Message, error) { return r.Message(want.UID) })
+			diff(t, "Message", want, got)
+		}
+	})
+	t.Run("NotExist", func(t *testing.T) {
+		uid := appended[len(appended)-1].UID + 1000
+		wantNotExist(t, s, "Message(unknown uid)", func(r group.Reader) (group.Message, error) { return r.Message(uid) })
+	})
+	t.Run("Messages", func(t *testing.T) {
+		g0 := []group.Message{appended[0], appended[1], appended[4], appended[7]}
+		for _, tt := range []struct {
+			name  string
+			group string
+			line  int
+			after int64
+			limit int
+			want  []group.Message
+		}{
+			{"all", "g", 0, 0, 100, g0},
+			{"after", "g", 0, 2, 100, g0[2:]},
+			{"limit", "g", 0, 1, 2, g0[1:3]},
+			{"limit 0", "g", 0, 0, 0, nil},
+			{"past the end", "g", 0, 4, 100, nil},
+			{"line 1", "g", 1, 0, 100, []group.Message{appended[2], appended[5]}},
+			{"other group", "h", 0, 0, 100, []group.Message{appended[3], appended[6]}},
+			{"empty line", "g", 2, 0, 100, nil},
+			{"unknown group", "nope", 0, 0, 100, nil},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				got := read(t, s, func(r group.Reader) ([]group.Message, error) {
+					return r.Messages(tt.group, tt.line, tt.after, tt.limit)
+				})
+				diff(t, "Messages", tt.want, got)
+			})
+		}
+	})
+}
