@@ -1,0 +1,118 @@
+// Package server runs qun's two HTTP listeners — the public doors and the
+// Admin API — and their lifecycle: bind, serve, and shut down without losing
+// a write. It knows handlers only; it imports no door and no store.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Limits of the listeners.
+const (
+	// DefaultReadHeaderTimeout bounds how long a client may take to send headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout closes keep-alive connections idle for longer.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultShutdownTimeout bounds how long shutdown waits for requests in flight.
+	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultMaxHeaderBytes bounds request headers.
+	DefaultMaxHeaderBytes = 64 << 10
+)
+
+// Server serves the public and the admin handler on their own addresses.
+type Server struct {
+	PublicAddr string
+	AdminAddr  string
+	Public     http.Handler
+	Admin      http.Handler
+	Logger     *slog.Logger
+	// OnShutdown runs after both listeners stopped taking requests and every
+	// request in flight finished: close hijacked connections (WebSockets) here.
+	OnShutdown func()
+
+	publicLn, adminLn net.Listener
+	servers           []*http.Server
+}
+
+// Open binds both listeners, so that an address with port 0 is resolved
+// before Serve and tests can read it from Addrs.
+func (s *Server) Open() error {
+	var err error
+	if s.publicLn, err = net.Listen("tcp", s.PublicAddr); err != nil {
+		return fmt.Errorf("listen public %s: %w", s.PublicAddr, err)
+	}
+	if s.adminLn, err = net.Listen("tcp", s.AdminAddr); err != nil {
+		s.publicLn.Close()
+		return fmt.Errorf("listen admin %s: %w", s.AdminAddr, err)
+	}
+	return nil
+}
+
+// Addrs returns the bound public and admin addresses.
+func (s *Server) Addrs() (public, admin string) {
+	return s.publicLn.Addr().String(), s.adminLn.Addr().String()
+}
+
+// Serve serves until ctx is done, then shuts down gracefully: both listeners
+// stop accepting, requests in flight (and so their writes) complete, then
+// OnShutdown runs.
+func (s *Server) Serve(ctx context.Context) error {
+	logger := s.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	errc := make(chan error, 2)
+	for _, l := range []struct {
+		ln net.Listener
+		h  http.Handler
+	}{{s.publicLn, s.Public}, {s.adminLn, s.Admin}} {
+		hs := &http.Server{
+			Handler:           withHealth(l.h),
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		s.servers = append(s.servers, hs)
+		go func(ln net.Listener) {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}(l.ln)
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer cancel()
+	for _, hs := range s.servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			logger.Error("shutdown", "err", err)
+		}
+	}
+	if s.OnShutdown != nil {
+		s.OnShutdown()
+	}
+	return serveErr
+}
+
+// withHealth answers GET /healthz and passes everything else to h.
+func withHealth(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	if h != nil {
+		mux.Handle("/", h)
+	}
+	return mux
+}
