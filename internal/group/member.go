@@ -494,3 +494,42 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 		return notify(tx, g.ID, a.UserID, notification(role.notification, notificationData{G: g.ID, O: a.UserID, N: ptr(v), MS: ids}), n, now)
 	})
 }
+
+// MaxMembersPage is the largest page MembersPage serves.
+const MaxMembersPage = 500
+
+// MembersPage returns up to limit active members of groupID with Pos > afterPos,
+// in Pos order, and the Pos to continue after (0 when there are no more). The
+// page is read by key, so its cost does not grow with the group. A robot or
+// user must be an active member itself.
+func (s *Service) MembersPage(ctx context.Context, a Actor, groupID string, afterPos int64, limit int) ([]Member, int64, error) {
+	if limit < 1 || limit > MaxMembersPage {
+		return nil, 0, Errorf(EInvalidParam, "limit %d is out of 1..%d", limit, MaxMembersPage)
+	}
+	if afterPos < 0 {
+		return nil, 0, Errorf(EInvalidParam, "start %d is negative", afterPos)
+	}
+	var ms []Member
+	err := s.view(ctx, func(r Reader) error {
+		if _, err := r.Group(groupID); err != nil {
+			return err
+		}
+		if !a.Admin {
+			if _, err := activeMember(r, groupID, a.UserID); err != nil {
+				return err
+			}
+		}
+		var err error
+		ms, err = r.MembersPage(groupID, afterPos, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(ms) > limit {
+		ms = ms[:limit]
+		next = ms[limit-1].Pos
+	}
+	return ms, next, nil
+}

@@ -1,0 +1,337 @@
+package qqbot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Gateway opcodes.
+const (
+	opDispatch       = 0
+	opHeartbeat      = 1
+	opIdentify       = 2
+	opResume         = 6
+	opInvalidSession = 9
+	opHello          = 10
+	opHeartbeatACK   = 11
+)
+
+// Gateway close codes (QQ gateway/error). A frame larger than MaxFrame closes
+// with 1009 (message too big), from the WebSocket library.
+const (
+	closeUnknownOp         websocket.StatusCode = 4001 // an opcode a client may not send
+	closeBadPayload        websocket.StatusCode = 4002 // not JSON, or the wrong shape
+	closeNotAuthenticated  websocket.StatusCode = 4003 // a frame before identify/resume
+	closeAuthFailed        websocket.StatusCode = 4004 // missing, unknown or expired token
+	closeAlreadyAuthed     websocket.StatusCode = 4005 // a second identify/resume
+	closeSessionInvalid    websocket.StatusCode = 4006 // after op 9, or the session resumed on another connection
+	closeRateLimited       websocket.StatusCode = 4008 // identify/resume rate of the bot exceeded
+	closeSessionTimeout    websocket.StatusCode = 4009 // heartbeat timeout or server shutdown: resume
+	closeInvalidShard      websocket.StatusCode = 4010 // shard id out of range
+	closeShardingRequired  websocket.StatusCode = 4011 // more shards than MaxShards
+	closeInvalidIntents    websocket.StatusCode = 4013 // bits that name no intent
+	closeDisallowedIntents websocket.StatusCode = 4014 // intents the bot may not have
+)
+
+// closeError ends a gateway connection with a close code.
+type closeError struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+func (e *closeError) Error() string { return fmt.Sprintf("close %d: %s", e.code, e.reason) }
+
+func closeWith(code websocket.StatusCode, reason string) *closeError {
+	return &closeError{code, reason}
+}
+
+// frame is a decoded client frame: its opcode and raw d.
+type frame struct {
+	Op int
+	D  json.RawMessage
+}
+
+// decodeFrame decodes one client frame. Unknown keys (botgo's "Session":null)
+// are ignored.
+func decodeFrame(data []byte) (frame, *closeError) {
+	var raw struct {
+		Op *int            `json:"op"`
+		D  json.RawMessage `json:"d"`
+	}
+	if !isObject(data) || json.Unmarshal(data, &raw) != nil || raw.Op == nil {
+		return frame{}, closeWith(closeBadPayload, "frame is not a JSON object with an integer op")
+	}
+	switch *raw.Op {
+	case opHeartbeat, opIdentify, opResume:
+		return frame{Op: *raw.Op, D: raw.D}, nil
+	}
+	return frame{}, closeWith(closeUnknownOp, "unknown opcode")
+}
+
+// isObject reports whether data is (syntactically begins as) a JSON object.
+func isObject(data []byte) bool {
+	data = bytes.TrimSpace(data)
+	return len(data) > 0 && data[0] == '{'
+}
+
+// isAbsent reports whether a raw JSON value is missing or null.
+func isAbsent(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// checkHeartbeat validates a heartbeat's d: null, absent or a number.
+func checkHeartbeat(d json.RawMessage) *closeError {
+	if isAbsent(d) {
+		return nil
+	}
+	var n json.Number
+	if json.Unmarshal(d, &n) != nil {
+		return closeWith(closeBadPayload, "heartbeat d is not a number")
+	}
+	return nil
+}
+
+// Hello, ACK and Invalid Session frames.
+type helloFrame struct {
+	Op int `json:"op"`
+	D  struct {
+		HeartbeatInterval int64 `json:"heartbeat_interval"`
+	} `json:"d"`
+}
+
+type ackFrame struct {
+	Op int `json:"op"`
+}
+
+type invalidSessionFrame struct {
+	Op int  `json:"op"`
+	D  bool `json:"d"`
+}
+
+// gatewayURL turns a public base URL into the gateway's WebSocket URL.
+func gatewayURL(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	switch u.Scheme {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("%q is not an http(s) or ws(s) URL", base)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("%q has no host", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/websocket"
+	u.RawQuery, u.Fragment = "", ""
+	return u.String(), nil
+}
+
+// wsURL is the gateway URL discovery returns for r.
+func (s *Server) wsURL(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		u, _ := gatewayURL(s.opts.PublicURL) // checked in New
+		return u
+	}
+	scheme := "ws"
+	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]), "https") {
+		scheme = "wss"
+	}
+	return scheme + "://" + r.Host + "/websocket"
+}
+
+// getGateway serves GET /gateway: {"url": ...}.
+func (s *Server) getGateway(w http.ResponseWriter, r *http.Request, _ authBot) {
+	writeJSON(w, http.StatusOK, struct {
+		URL string `json:"url"`
+	}{s.wsURL(r)})
+}
+
+// Session start limits reported by /gateway/bot. qun limits the rate of
+// session starts (IdentifyRate), not a daily count, so these are constants
+// that satisfy the SDKs (remaining ≥ shards, max_concurrency ≥ 1).
+const (
+	sessionStartTotal      = 1000
+	sessionStartResetAfter = 24 * time.Hour
+)
+
+// getGatewayBot serves GET /gateway/bot: url, shards 1 and session_start_limit.
+func (s *Server) getGatewayBot(w http.ResponseWriter, r *http.Request, _ authBot) {
+	type limit struct {
+		Total          int   `json:"total"`
+		Remaining      int   `json:"remaining"`
+		ResetAfter     int64 `json:"reset_after"`
+		MaxConcurrency int   `json:"max_concurrency"`
+	}
+	writeJSON(w, http.StatusOK, struct {
+		URL               string `json:"url"`
+		Shards            int    `json:"shards"`
+		SessionStartLimit limit  `json:"session_start_limit"`
+	}{s.wsURL(r), 1, limit{sessionStartTotal, sessionStartTotal, sessionStartResetAfter.Milliseconds(), 1}})
+}
+
+// serveGateway upgrades GET /websocket and runs the connection.
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		s.writeError(w, r, badRequest("the gateway speaks WebSocket"))
+		return
+	}
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered
+	}
+	ws.SetReadLimit(s.opts.MaxFrame)
+	c := &conn{s: s, ws: ws, kick: make(chan struct{}, 1)}
+	if !s.track(c) {
+		_ = ws.Close(closeSessionTimeout, "server shutting down")
+		return
+	}
+	defer s.untrack(c)
+	c.serve()
+}
+
+// write sends one frame within the write timeout.
+func (c *conn) write(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("marshal frame: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return goneError{err}
+	}
+	return nil
+}
+
+// goneError is a failed read or write: the client went away or stopped
+// reading. It ends the connection without a log line.
+type goneError struct{ err error }
+
+func (e goneError) Error() string { return "client gone: " + e.err.Error() }
+func (e goneError) Unwrap() error { return e.err }
+
+// inbound is what the read goroutine hands to the connection loop.
+type inbound struct {
+	data []byte
+	err  error
+}
+
+// serve runs the connection: Hello, then identify or resume, heartbeats and
+// event delivery, until the client leaves or a close code ends it.
+func (c *conn) serve() {
+	s := c.s
+	readCtx, stopRead := context.WithCancel(context.Background())
+	defer stopRead()
+	in := make(chan inbound)
+	go func() {
+		for {
+			_, data, err := c.ws.Read(readCtx)
+			select {
+			case in <- inbound{data, err}:
+			case <-readCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	err := c.loop(in)
+	c.touch(true)
+	var ce *closeError
+	var gone goneError
+	switch {
+	case errors.As(err, &ce):
+		s.log.Debug("qqbot: gateway close", "code", int(ce.code), "reason", ce.reason, "bot", c.botID())
+		_ = c.ws.Close(ce.code, ce.reason)
+	case errors.As(err, &gone):
+		_ = c.ws.CloseNow()
+	case s.ctx.Err() != nil: // a store call was cut short by Close
+		_ = c.ws.Close(closeSessionTimeout, "server shutting down, resume")
+	default:
+		s.log.Error("qqbot: gateway", "bot", c.botID(), "err", err)
+		_ = c.ws.Close(websocket.StatusInternalError, "server error")
+	}
+}
+
+// loop is the connection's state machine; it returns why the connection ends.
+func (c *conn) loop(in <-chan inbound) error {
+	s := c.s
+	if err := c.write(helloFrame{Op: opHello, D: struct {
+		HeartbeatInterval int64 `json:"heartbeat_interval"`
+	}{s.opts.HeartbeatInterval.Milliseconds()}}); err != nil {
+		return err
+	}
+	deadline := time.NewTimer(s.opts.HeartbeatTimeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return closeWith(closeSessionTimeout, "server shutting down, resume")
+		case <-c.kick:
+			return closeWith(closeSessionInvalid, "session resumed on another connection")
+		case <-deadline.C:
+			return closeWith(closeSessionTimeout, "session timed out")
+		case <-c.wake:
+			if err := c.deliver(s.ctx); err != nil {
+				return err
+			}
+		case m := <-in:
+			if m.err != nil {
+				return goneError{m.err} // includes 1009 for a frame over MaxFrame, sent by the library
+			}
+			f, ce := decodeFrame(m.data)
+			if ce != nil {
+				return ce
+			}
+			if err := c.handle(f); err != nil {
+				return err
+			}
+			deadline.Reset(s.opts.HeartbeatTimeout) // a heartbeat, identify or resume
+		}
+	}
+}
+
+// handle acts on one client frame.
+func (c *conn) handle(f frame) error {
+	switch f.Op {
+	case opHeartbeat:
+		if !c.identified() {
+			return closeWith(closeNotAuthenticated, "identify first")
+		}
+		if ce := checkHeartbeat(f.D); ce != nil {
+			return ce
+		}
+		if err := c.write(ackFrame{Op: opHeartbeatACK}); err != nil {
+			return err
+		}
+		c.touch(false)
+		return nil
+	case opIdentify:
+		if c.identified() {
+			return closeWith(closeAlreadyAuthed, "already identified")
+		}
+		return c.identify(f.D)
+	case opResume:
+		if c.identified() {
+			return closeWith(closeAlreadyAuthed, "already identified")
+		}
+		return c.resume(f.D)
+	}
+	return closeWith(closeUnknownOp, "unknown opcode")
+}

@@ -1,0 +1,146 @@
+package qqbot
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// openIDKeySetting is the store setting holding the hex-encoded openid key.
+const openIDKeySetting = "openid_key"
+
+// loadOpenIDKey reads the server's openid key, creating it on first start.
+// The key lives in the store, so every node derives the same openids.
+func loadOpenIDKey(ctx context.Context, st group.Store) ([]byte, error) {
+	var v string
+	err := st.View(ctx, func(r group.Reader) (err error) {
+		v, err = r.Setting(openIDKeySetting)
+		return err
+	})
+	if group.IsNotExist(err) {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("openid key: %w", err)
+		}
+		fresh := hex.EncodeToString(b[:])
+		// Another node may have created it meanwhile: keep the first one.
+		err = st.Update(ctx, func(tx group.Tx) error {
+			cur, err := tx.Setting(openIDKeySetting)
+			if err == nil {
+				v = cur
+				return nil
+			}
+			if !group.IsNotExist(err) {
+				return err
+			}
+			v = fresh
+			return tx.PutSetting(openIDKeySetting, fresh)
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("openid key: %w", err)
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil || len(key) < 16 {
+		return nil, fmt.Errorf("openid key: setting %q is not at least 16 hex-encoded bytes", openIDKeySetting)
+	}
+	return key, nil
+}
+
+// openIDKey names one openid of one bot in the mapping cache.
+type openIDKey struct{ bot, openID string }
+
+// openID returns the id botID sees for an internal group or user id: 32
+// upper-case hex characters, the first 16 bytes of
+// HMAC-SHA256(key, botID 0x00 kind 0x00 internalID). A user's member openid is
+// the same in every group of one bot; it differs between bots.
+func (s *Server) openID(botID, kind, internalID string) string {
+	if internalID == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(botID))
+	m.Write([]byte{0})
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(internalID))
+	return strings.ToUpper(hex.EncodeToString(m.Sum(nil)[:16]))
+}
+
+// openIDs collects the openids rendered to one bot, so that their mappings
+// can be stored (once) before the bot sees them.
+type openIDs struct {
+	s     *Server
+	botID string
+	fresh []group.OpenID
+	seen  map[string]bool
+}
+
+func (s *Server) newOpenIDs(botID string) *openIDs {
+	return &openIDs{s: s, botID: botID, seen: make(map[string]bool)}
+}
+
+// id returns the openid of an internal id and notes its mapping if it is not known yet.
+func (o *openIDs) id(kind, internalID string) string {
+	id := o.s.openID(o.botID, kind, internalID)
+	if id == "" || o.seen[id] {
+		return id
+	}
+	o.seen[id] = true
+	if _, ok := o.s.openids.get(openIDKey{o.botID, id}); !ok {
+		o.fresh = append(o.fresh, group.OpenID{BotID: o.botID, OpenID: id, Kind: kind, InternalID: internalID})
+	}
+	return id
+}
+
+// store writes the new mappings in one transaction and caches them.
+func (o *openIDs) store(ctx context.Context) error {
+	if len(o.fresh) == 0 {
+		return nil
+	}
+	err := o.s.store.Update(ctx, func(tx group.Tx) error {
+		for _, m := range o.fresh {
+			if err := tx.PutOpenID(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store openids: %w", err)
+	}
+	for _, m := range o.fresh {
+		o.s.openids.put(openIDKey{m.BotID, m.OpenID}, m)
+	}
+	o.fresh = o.fresh[:0]
+	return nil
+}
+
+// resolve maps a bot's openid of the given kind back to the internal id. An
+// openid this bot was never shown (another bot's, or made up) is ENotExist.
+func (s *Server) resolve(ctx context.Context, botID, kind, openID string) (string, error) {
+	if len(openID) != 32 {
+		return "", group.Errorf(group.ENotExist, "unknown openid")
+	}
+	m, ok := s.openids.get(openIDKey{botID, openID})
+	if !ok {
+		err := s.store.View(ctx, func(r group.Reader) (err error) {
+			m, err = r.OpenID(botID, openID)
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		s.openids.put(openIDKey{botID, openID}, m)
+	}
+	if m.Kind != kind {
+		return "", group.Errorf(group.ENotExist, "unknown openid")
+	}
+	return m.InternalID, nil
+}

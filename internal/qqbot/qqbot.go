@@ -1,0 +1,290 @@
+// Package qqbot is qun's Bot Open Platform door: the QQ Bot open platform API
+// v2 (access tokens, gateway discovery, the op-code WebSocket gateway, group
+// members and group messages) served so that the official SDKs (botgo, botpy)
+// work against qun with only their base URL changed.
+//
+// The door parses requests, maps the bots' openids to internal ids, calls the
+// domain (internal/group) and renders its answers and events in the QQ shapes;
+// every group rule lives in the domain. Door state (access tokens, gateway
+// sessions, openid mappings) is kept in the group.Store, so that it survives a
+// restart and is shared by every node.
+//
+// It imports the domain, the standard library and github.com/coder/websocket;
+// never a store or another door.
+package qqbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// Limits and defaults. Each is overridable through Options; a zero option
+// means its default.
+const (
+	// DefaultHeartbeatInterval is the heartbeat_interval announced in Hello
+	// (the value the real gateway sends).
+	DefaultHeartbeatInterval = 41250 * time.Millisecond
+	// DefaultHeartbeatTimeout closes a connection (4009) that sent no heartbeat
+	// for this long, and one that does not identify or resume within it. botpy
+	// beats every 30 s whatever Hello says, so it stays well above that.
+	DefaultHeartbeatTimeout = 90 * time.Second
+	// DefaultEventRetention is how long a bot's events are kept for resume;
+	// older ones are pruned and a resume that needs them gets op 9.
+	DefaultEventRetention = 24 * time.Hour
+	// DefaultSessionRetention is how long a gateway session may go unseen
+	// (no identify, resume, heartbeat or connection) and still be resumed.
+	DefaultSessionRetention = 24 * time.Hour
+	// DefaultTokenTTL is the lifetime of an access token (QQ: 7200 s).
+	DefaultTokenTTL = 7200 * time.Second
+	// DefaultTokenOverlap is the end of a token's life during which a token
+	// request gets a new token while the old one stays valid (QQ: 60 s).
+	DefaultTokenOverlap = 60 * time.Second
+	// DefaultMaxFrame is the largest gateway frame a client may send; clients
+	// send only identify, resume and heartbeats. A larger frame closes the
+	// connection with 1009 (message too big).
+	DefaultMaxFrame = 16 << 10
+	// DefaultMaxBody is the largest REST request body.
+	DefaultMaxBody = 64 << 10
+	// DefaultIdentifyRate is how many identifies and resumes one bot may make
+	// per minute (as a burst, refilled evenly); more close with 4008.
+	DefaultIdentifyRate = 30
+	// DefaultRESTRate is how many REST requests one app may make per second
+	// (as a burst, refilled evenly); more get HTTP 429. The token endpoint
+	// counts against the app it names.
+	DefaultRESTRate = 200
+	// DefaultMaxShards is the largest shard count an identify may ask for; more
+	// close with 4011.
+	DefaultMaxShards = 16
+	// DefaultPruneInterval is how often Run prunes expired events, sessions and tokens.
+	DefaultPruneInterval = 10 * time.Minute
+	// DefaultWriteTimeout bounds one gateway frame write; a client that does
+	// not read is disconnected.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultEventBatch is how many events the gateway reads from the log at once.
+	DefaultEventBatch = 100
+	// DefaultTokenCache is how long a validated access token is trusted from
+	// memory before it is read from the store again.
+	DefaultTokenCache = 30 * time.Second
+)
+
+// Options configures a Server. The zero value serves with every default.
+type Options struct {
+	// PublicURL is the base URL clients reach this door at, like
+	// "https://qq.example.com"; the gateway URL returned by discovery is its
+	// ws(s) form plus "/websocket". Empty: derived from each request's Host
+	// and TLS or X-Forwarded-Proto.
+	PublicURL string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives errors and connection events; nil means slog.Default().
+	Logger *slog.Logger
+
+	HeartbeatInterval time.Duration // DefaultHeartbeatInterval
+	HeartbeatTimeout  time.Duration // DefaultHeartbeatTimeout
+	EventRetention    time.Duration // DefaultEventRetention
+	SessionRetention  time.Duration // DefaultSessionRetention
+	TokenTTL          time.Duration // DefaultTokenTTL; must exceed DefaultTokenOverlap
+	MaxFrame          int64         // DefaultMaxFrame
+	MaxBody           int64         // DefaultMaxBody
+	IdentifyRate      int           // DefaultIdentifyRate per minute; negative: unlimited
+	RESTRate          int           // DefaultRESTRate per second; negative: unlimited
+	MaxShards         int           // DefaultMaxShards
+	PruneInterval     time.Duration // DefaultPruneInterval
+	WriteTimeout      time.Duration // DefaultWriteTimeout
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.HeartbeatInterval, DefaultHeartbeatInterval)
+	def(&o.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	def(&o.EventRetention, DefaultEventRetention)
+	def(&o.SessionRetention, DefaultSessionRetention)
+	def(&o.TokenTTL, DefaultTokenTTL)
+	def(&o.PruneInterval, DefaultPruneInterval)
+	def(&o.WriteTimeout, DefaultWriteTimeout)
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = DefaultMaxFrame
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.IdentifyRate == 0 {
+		o.IdentifyRate = DefaultIdentifyRate
+	}
+	if o.RESTRate == 0 {
+		o.RESTRate = DefaultRESTRate
+	}
+	if o.MaxShards <= 0 {
+		o.MaxShards = DefaultMaxShards
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Server is the Bot Open Platform door. It is safe for concurrent use.
+type Server struct {
+	svc   *group.Service
+	store group.Store
+	opts  Options
+	log   *slog.Logger
+
+	key     []byte // the openid key, shared by every node through the store
+	tokens  *cache[string, tokenEntry]
+	openids *cache[openIDKey, group.OpenID]
+
+	restRate     *limiter
+	identifyRate *limiter
+
+	handler http.Handler
+
+	ctx    context.Context // canceled by Close
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup // live gateway connections
+}
+
+// New returns the door over svc. It reads (or on first start creates) the
+// openid key in the store.
+func New(svc *group.Service, opts Options) (*Server, error) {
+	if svc == nil {
+		return nil, errors.New("qqbot: nil service")
+	}
+	opts = opts.withDefaults()
+	if opts.HeartbeatInterval < time.Millisecond {
+		// Hello carries milliseconds, and botgo panics on a zero interval.
+		return nil, fmt.Errorf("qqbot: heartbeat interval %v is under a millisecond", opts.HeartbeatInterval)
+	}
+	if opts.TokenTTL <= DefaultTokenOverlap {
+		return nil, fmt.Errorf("qqbot: token TTL %v must exceed the %v overlap", opts.TokenTTL, DefaultTokenOverlap)
+	}
+	if opts.PublicURL != "" {
+		if _, err := gatewayURL(opts.PublicURL); err != nil {
+			return nil, fmt.Errorf("qqbot: public URL: %w", err)
+		}
+	}
+	s := &Server{
+		svc:          svc,
+		store:        svc.Store(),
+		opts:         opts,
+		log:          opts.Logger,
+		tokens:       newCache[string, tokenEntry](maxCachedTokens),
+		openids:      newCache[openIDKey, group.OpenID](maxCachedOpenIDs),
+		restRate:     newLimiter(opts.RESTRate, time.Second),
+		identifyRate: newLimiter(opts.IdentifyRate, time.Minute),
+		conns:        make(map[*conn]struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+	defer cancel()
+	key, err := loadOpenIDKey(ctx, s.store)
+	if err != nil {
+		return nil, fmt.Errorf("qqbot: %w", err)
+	}
+	s.key = key
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of the public listener: the REST API and
+// the WebSocket gateway at /websocket.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run prunes expired events, sessions and tokens every PruneInterval until
+// ctx is done or the server is closed; it then returns nil.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.PruneInterval)
+	defer t.Stop()
+	for {
+		if err := s.Prune(ctx); err != nil && ctx.Err() == nil && s.ctx.Err() == nil {
+			s.log.Error("qqbot: prune", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes, once, the events older than EventRetention, the sessions
+// unseen for SessionRetention and the expired access tokens, and forgets idle
+// rate-limit state.
+func (s *Server) Prune(ctx context.Context) error {
+	now := s.now()
+	s.restRate.prune(now)
+	s.identifyRate.prune(now)
+	return s.store.Update(ctx, func(tx group.Tx) error {
+		return tx.Prune(now.Add(-s.opts.EventRetention), now.Add(-s.opts.SessionRetention), now)
+	})
+}
+
+// Close closes every live gateway connection with close code 4009 (so that
+// the SDKs resume, here or on another node), refuses new ones and stops Run.
+// It returns once the connections are gone; it does not close the store.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// now returns the clock's time at millisecond precision, the precision the
+// stores keep.
+func (s *Server) now() time.Time { return s.opts.Now().Truncate(time.Millisecond) }
+
+// track registers a live connection; it reports false once the server is closed.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+// untrack forgets a connection that has ended.
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// kickSession tells the other connections of this node that serve session id
+// that it was resumed elsewhere.
+func (s *Server) kickSession(id string, except *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c != except && c.sessionID() == id {
+			select {
+			case c.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

@@ -1,0 +1,413 @@
+package qqbot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store/sqlite"
+)
+
+// wait bounds every wait of the tests; nothing is timed, this only stops a hung test.
+const wait = 20 * time.Second
+
+// clock is real time plus an offset the test may advance, or a frozen time.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	frozen time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.frozen.IsZero() {
+		return c.frozen.Add(c.offset)
+	}
+	return time.Now().Add(c.offset)
+}
+
+// freeze stops the clock at the current time; advance still moves it.
+func (c *clock) freeze() {
+	c.mu.Lock()
+	c.frozen = time.Now().Truncate(time.Second)
+	c.mu.Unlock()
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// env is a real qun door on a port-0 server over a SQLite file in a temp dir.
+type env struct {
+	t     *testing.T
+	path  string
+	clock *clock
+	cfg   group.Config
+	opts  Options
+
+	store *sqlite.Store
+	svc   *group.Service
+	srv   *Server
+	hs    *httptest.Server
+	stop  context.CancelFunc
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// newEnv starts a server; cfg and opts may be changed by the callers' mutators.
+func newEnv(t *testing.T, mutate ...func(*group.Config, *Options)) *env {
+	t.Helper()
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "qun.db"), clock: &clock{}}
+	e.cfg = group.Config{Now: e.clock.Now}
+	e.opts = Options{Now: e.clock.Now, Logger: quietLogger()}
+	for _, m := range mutate {
+		m(&e.cfg, &e.opts)
+	}
+	e.start()
+	t.Cleanup(e.shutdown)
+	return e
+}
+
+func (e *env) start() {
+	t := e.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	st, err := sqlite.Open(ctx, e.path)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	e.store = st
+	e.svc = group.NewService(st, e.cfg)
+	e.srv, err = New(e.svc, e.opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	e.hs = httptest.NewServer(e.srv.Handler())
+	runCtx, stop := context.WithCancel(context.Background())
+	e.stop = stop
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.srv.Run(runCtx)
+	}()
+	prev := e.stop
+	e.stop = func() { prev(); <-done }
+}
+
+func (e *env) shutdown() {
+	if e.srv == nil {
+		return
+	}
+	e.stop()
+	e.srv.Close()
+	e.hs.Close()
+	if err := e.store.Close(); err != nil {
+		e.t.Errorf("close store: %v", err)
+	}
+	e.srv = nil
+}
+
+// restart closes the server and the store and opens both again on the same file.
+func (e *env) restart() {
+	e.shutdown()
+	e.start()
+}
+
+func (e *env) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+// robot creates a bot with display name display.
+func (e *env) robot(id, display string) group.Bot {
+	e.t.Helper()
+	_, b, err := e.svc.CreateRobot(e.ctx(), group.RobotInput{User: group.User{ID: id, Name: id, DisplayName: display}})
+	if err != nil {
+		e.t.Fatalf("create robot %s: %v", id, err)
+	}
+	return b
+}
+
+func (e *env) users(ids ...string) {
+	e.t.Helper()
+	for _, id := range ids {
+		if _, err := e.svc.PutUser(e.ctx(), group.User{ID: id, Name: id, DisplayName: id}); err != nil {
+			e.t.Fatalf("put user %s: %v", id, err)
+		}
+	}
+}
+
+// createGroup has owner create group id with members.
+func (e *env) createGroup(owner, id string, members ...string) {
+	e.t.Helper()
+	in := group.CreateGroupInput{Group: group.Group{ID: id, Name: id}}
+	for _, m := range members {
+		in.Members = append(in.Members, group.Member{UserID: m})
+	}
+	if _, err := e.svc.CreateGroup(e.ctx(), group.AsUser(owner), in); err != nil {
+		e.t.Fatalf("create group %s: %v", id, err)
+	}
+}
+
+// mention has sender post text mentioning the bots in groupID.
+func (e *env) mention(sender, groupID, text string, bots ...string) group.Message {
+	e.t.Helper()
+	m, err := e.svc.SendMessage(e.ctx(), group.SendInput{Sender: sender, ConvType: group.ConvGroup, Target: groupID,
+		Payload: group.Payload{Type: group.ContentText, SearchableContent: text, MentionedType: group.MentionSome, MentionedTarget: bots}})
+	if err != nil {
+		e.t.Fatalf("send message: %v", err)
+	}
+	return m
+}
+
+// openID is what bot sees for an internal id.
+func (e *env) openID(bot group.Bot, kind, id string) string {
+	return e.srv.openID(bot.UserID, kind, id)
+}
+
+// response is a REST answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// qqErr decodes an error body.
+func (r response) qqErr(t *testing.T) errorBody {
+	t.Helper()
+	var b errorBody
+	r.json(t, &b)
+	return b
+}
+
+// do sends a REST request; auth is the Authorization header ("" for none).
+func (e *env) do(method, path, auth string, body any) response {
+	e.t.Helper()
+	return e.doWith(method, path, auth, nil, body)
+}
+
+// doWith is do with extra request headers (empty values are not sent).
+func (e *env) doWith(method, path, auth string, headers map[string]string, body any) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(e.ctx(), method, e.hs.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := e.hs.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header, data}
+}
+
+// token gets an access token for bot.
+func (e *env) token(b group.Bot) string {
+	e.t.Helper()
+	r := e.do("POST", "/app/getAppAccessToken", "", map[string]string{"appId": b.AppID, "clientSecret": b.AppSecret})
+	if r.status != 200 {
+		e.t.Fatalf("token: %d %s", r.status, r.body)
+	}
+	var tk struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.json(e.t, &tk)
+	return tk.AccessToken
+}
+
+// wsFrame is a server frame as a raw client sees it.
+type wsFrame struct {
+	Op int             `json:"op"`
+	S  *int64          `json:"s"`
+	T  string          `json:"t"`
+	ID string          `json:"id"`
+	D  json.RawMessage `json:"d"`
+}
+
+// wsClient is a raw gateway client.
+type wsClient struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+// dial connects to the gateway and reads Hello.
+func (e *env) dial() *wsClient {
+	e.t.Helper()
+	u := "ws" + strings.TrimPrefix(e.hs.URL, "http") + "/websocket"
+	c, _, err := websocket.Dial(e.ctx(), u, nil)
+	if err != nil {
+		e.t.Fatalf("dial: %v", err)
+	}
+	e.t.Cleanup(func() { _ = c.CloseNow() })
+	w := &wsClient{t: e.t, c: c}
+	if f := w.read(); f.Op != opHello || !strings.Contains(string(f.D), `"heartbeat_interval":`) {
+		e.t.Fatalf("first frame: %+v %s", f, f.D)
+	}
+	return w
+}
+
+func (w *wsClient) sendRaw(data string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageText, []byte(data)); err != nil {
+		w.t.Fatalf("write: %v", err)
+	}
+}
+
+func (w *wsClient) send(v any) {
+	w.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.sendRaw(string(b))
+}
+
+// next reads one frame or the error that ended the connection.
+func (w *wsClient) next() (wsFrame, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, data, err := w.c.Read(ctx)
+	if err != nil {
+		return wsFrame{}, err
+	}
+	var f wsFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		w.t.Fatalf("frame %s: %v", data, err)
+	}
+	return f, nil
+}
+
+func (w *wsClient) read() wsFrame {
+	w.t.Helper()
+	f, err := w.next()
+	if err != nil {
+		w.t.Fatalf("read: %v", err)
+	}
+	return f
+}
+
+// expectClose reads until the server closes and checks the close code.
+func (w *wsClient) expectClose(code websocket.StatusCode) {
+	w.t.Helper()
+	for {
+		f, err := w.next()
+		if err != nil {
+			if got := websocket.CloseStatus(err); got != code {
+				w.t.Fatalf("closed with %d (%v), want %d", got, err, code)
+			}
+			return
+		}
+		w.t.Logf("frame before close: %+v %s", f, f.D)
+	}
+}
+
+// identify sends op 2 and reads READY.
+func (w *wsClient) identify(token string, intents int64, shard [2]int) (sessionID string, seq int64) {
+	w.t.Helper()
+	w.send(map[string]any{"op": opIdentify, "d": map[string]any{"token": "QQBot " + token, "intents": intents, "shard": shard, "properties": map[string]any{}}, "Session": nil})
+	f := w.read()
+	if f.Op != opDispatch || f.T != "READY" || f.S == nil {
+		w.t.Fatalf("want READY, got %+v %s", f, f.D)
+	}
+	var d readyData
+	if err := json.Unmarshal(f.D, &d); err != nil {
+		w.t.Fatal(err)
+	}
+	if d.Shard != shard && !(shard == [2]int{} && d.Shard == [2]int{0, 1}) {
+		w.t.Fatalf("READY shard %v, want %v", d.Shard, shard)
+	}
+	return d.SessionID, *f.S
+}
+
+// event reads the next dispatch and checks its type.
+func (w *wsClient) event(t string) wsFrame {
+	w.t.Helper()
+	f := w.read()
+	if f.Op != opDispatch || f.T != t || f.S == nil {
+		w.t.Fatalf("want %s dispatch, got %+v %s", t, f, f.D)
+	}
+	return f
+}
+
+// closeLater reads in the background until the server closes; the returned
+// func waits for that and checks the code. Use it when the server closes while
+// the test is busy (a close handshake needs a reading client).
+func (w *wsClient) closeLater(code websocket.StatusCode) func() {
+	done := make(chan websocket.StatusCode, 1)
+	go func() {
+		for {
+			if _, err := w.next(); err != nil {
+				done <- websocket.CloseStatus(err)
+				return
+			}
+		}
+	}()
+	return func() {
+		w.t.Helper()
+		select {
+		case got := <-done:
+			if got != code {
+				w.t.Fatalf("closed with %d, want %d", got, code)
+			}
+		case <-time.After(wait):
+			w.t.Fatalf("no close within %v", wait)
+		}
+	}
+}

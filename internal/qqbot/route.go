@@ -1,0 +1,90 @@
+package qqbot
+
+import (
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+)
+
+// routes returns the door's handler: every path qun serves, in one table.
+// Unknown paths and methods get QQ error bodies too, never the ServeMux's
+// plain-text ones.
+func (s *Server) routes() http.Handler {
+	table := []struct {
+		pattern string
+		methods map[string]http.HandlerFunc
+	}{
+		{"/app/getAppAccessToken", map[string]http.HandlerFunc{http.MethodPost: s.getAppAccessToken}},
+		{"/gateway", map[string]http.HandlerFunc{http.MethodGet: s.auth(s.getGateway)}},
+		{"/gateway/bot", map[string]http.HandlerFunc{http.MethodGet: s.auth(s.getGatewayBot)}},
+		{"/users/@me", map[string]http.HandlerFunc{http.MethodGet: s.auth(s.getMe)}},
+		{"/v2/groups/{group_openid}/members", map[string]http.HandlerFunc{
+			http.MethodGet:  s.auth(s.getGroupMembers),
+			http.MethodPost: s.auth(s.postGroupMembers),
+		}},
+		{"/v2/groups/{group_openid}/messages", map[string]http.HandlerFunc{http.MethodPost: s.auth(s.postGroupMessage)}},
+		// The real gateway URL ends in a slash; serve both forms.
+		{"/websocket", map[string]http.HandlerFunc{http.MethodGet: s.serveGateway}},
+		{"/websocket/", map[string]http.HandlerFunc{http.MethodGet: s.serveGateway}},
+	}
+	mux := http.NewServeMux()
+	for _, rt := range table {
+		mux.HandleFunc(rt.pattern, s.methods(rt.methods))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(traceHeader, newTraceID())
+		// The ServeMux would redirect an unclean path ("//x", "/a/../b") with
+		// an HTML body; no route has one.
+		if p := r.URL.Path; p == "" || path.Clean(p) != strings.TrimSuffix(p, "/") && p != "/" {
+			s.writeError(w, r, errNotFound)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// methods dispatches on the request method; others get 405 with Allow.
+func (s *Server) methods(m map[string]http.HandlerFunc) http.HandlerFunc {
+	allow := make([]string, 0, len(m))
+	for k := range m {
+		allow = append(allow, k)
+	}
+	sort.Strings(allow)
+	allowed := strings.Join(allow, ", ")
+	return func(w http.ResponseWriter, r *http.Request) {
+		h, ok := m[r.Method]
+		if !ok {
+			w.Header().Set("Allow", allowed)
+			s.writeError(w, r, errMethod)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// authHandler serves a request authenticated as a bot.
+type authHandler func(w http.ResponseWriter, r *http.Request, b authBot)
+
+// auth checks the Authorization header ("QQBot {token}", or the legacy
+// "Bot {appid}.{token}") and the optional X-Union-Appid, then the app's REST
+// rate limit.
+func (s *Server) auth(h authHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.authenticate(r.Context(), r.Header.Get("Authorization"), true)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if app := r.Header.Get("X-Union-Appid"); app != "" && app != b.bot.AppID {
+			s.writeError(w, r, errTokenInvalid)
+			return
+		}
+		if !s.restRate.allow(b.bot.AppID, s.now()) {
+			s.writeError(w, r, errRateLimited)
+			return
+		}
+		h(w, r, b)
+	}
+}

@@ -1,0 +1,404 @@
+package qqbot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// Intents (QQ bits). Every group event qun emits needs GROUP_AND_C2C_EVENT.
+const (
+	intentGuilds              = 1 << 0
+	intentGuildMembers        = 1 << 1
+	intentPublicGuildMessages = 1 << 30
+
+	// knownIntents are the bits that name an intent: the platform's (0, 1, 9,
+	// 10, 12, 18, 19, 23–30) and the Discord-era ones botgo still defines
+	// (2–8, 11, 13, 14). Any other bit closes with 4013.
+	knownIntents = 1<<15 - 1 | 1<<18 | 1<<19 | (1<<31-1)&^(1<<23-1)
+	// defaultIntents are what a bot with Bot.Intents 0 may ask for.
+	defaultIntents = intentGuilds | intentGuildMembers | intentPublicGuildMessages | intentGroupAndC2C
+)
+
+// sessionTouchInterval is how often a live session's UpdatedAt is written
+// (on a heartbeat), so that a session stays resumable while it is used.
+const sessionTouchInterval = time.Minute
+
+// conn is one gateway connection.
+type conn struct {
+	s    *Server
+	ws   *websocket.Conn
+	kick chan struct{} // the session was resumed on another connection
+
+	mu   sync.Mutex    // guards sess for kickSession; written only by the connection's goroutine
+	sess group.Session // ID "" until identify or resume succeeds
+
+	bot     authBot
+	cursor  int64           // the last event seq read from the bot's log
+	wake    <-chan struct{} // closed when the bot's log grows; nil before identify
+	touched time.Time       // when sess.UpdatedAt was last written
+}
+
+func (c *conn) identified() bool { return c.sess.ID != "" }
+
+func (c *conn) sessionID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess.ID
+}
+
+func (c *conn) setSession(sess group.Session) {
+	c.mu.Lock()
+	c.sess = sess
+	c.mu.Unlock()
+}
+
+func (c *conn) botID() string { return c.bot.bot.UserID }
+
+// identifyData is the d of op 2.
+type identifyData struct {
+	Token   *string `json:"token"`
+	Intents *int64  `json:"intents"`
+	Shard   []int64 `json:"shard"`
+}
+
+// decodeIdentify decodes and checks the shape of an identify's d.
+func decodeIdentify(d json.RawMessage) (identifyData, *closeError) {
+	var id identifyData
+	if !isObject(d) || json.Unmarshal(d, &id) != nil {
+		return identifyData{}, closeWith(closeBadPayload, "identify d is not {token, intents, shard}")
+	}
+	if id.Token == nil || *id.Token == "" {
+		return identifyData{}, closeWith(closeAuthFailed, "authentication failed")
+	}
+	return id, nil
+}
+
+// resumeData is the d of op 6.
+type resumeData struct {
+	Token     *string `json:"token"`
+	SessionID *string `json:"session_id"`
+	Seq       *int64  `json:"seq"`
+}
+
+// decodeResume decodes and checks the shape of a resume's d.
+func decodeResume(d json.RawMessage) (resumeData, *closeError) {
+	var rd resumeData
+	if !isObject(d) || json.Unmarshal(d, &rd) != nil || (rd.Seq != nil && *rd.Seq < 0) {
+		return resumeData{}, closeWith(closeBadPayload, "resume d is not {token, session_id, seq}")
+	}
+	if rd.Token == nil || *rd.Token == "" {
+		return resumeData{}, closeWith(closeAuthFailed, "authentication failed")
+	}
+	return rd, nil
+}
+
+// checkShard returns the [id, count] an identify asks for; absent and [0,0] mean [0,1].
+func checkShard(shard []int64, maxShards int) (id, count int, ce *closeError) {
+	switch {
+	case shard == nil:
+		return 0, 1, nil
+	case len(shard) != 2:
+		return 0, 0, closeWith(closeInvalidShard, "shard is not [shard_id, shard_count]")
+	case shard[0] == 0 && shard[1] == 0:
+		return 0, 1, nil
+	case shard[1] < 1 || shard[0] < 0 || shard[0] >= shard[1]:
+		return 0, 0, closeWith(closeInvalidShard, "invalid shard")
+	case shard[1] > int64(maxShards):
+		return 0, 0, closeWith(closeShardingRequired, fmt.Sprintf("at most %d shards", maxShards))
+	}
+	return int(shard[0]), int(shard[1]), nil
+}
+
+// checkIntents checks requested intents against the bot's allowed ones (0: the default set).
+func checkIntents(requested, allowed int64) *closeError {
+	if requested < 0 || requested&^knownIntents != 0 {
+		return closeWith(closeInvalidIntents, "invalid intents")
+	}
+	if allowed == 0 {
+		allowed = defaultIntents
+	}
+	if requested&^allowed != 0 {
+		return closeWith(closeDisallowedIntents, "disallowed intents")
+	}
+	return nil
+}
+
+// shardOf returns the shard a group's events go to: FNV-1a (32 bit) of the
+// group's openid, as the bot sees it, modulo the shard count.
+func shardOf(groupOpenID string, count int) int {
+	if count <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(groupOpenID))
+	return int(h.Sum32() % uint32(count))
+}
+
+// gatewayAuth authenticates a gateway token; a bad one closes with 4004.
+func (c *conn) gatewayAuth(token string) (authBot, error) {
+	b, err := c.s.authenticate(c.s.ctx, token, false)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return authBot{}, closeWith(closeAuthFailed, "authentication failed")
+	}
+	return b, err
+}
+
+// readyData is the d of READY.
+type readyData struct {
+	Version   int       `json:"version"`
+	SessionID string    `json:"session_id"`
+	User      readyUser `json:"user"`
+	Shard     [2]int    `json:"shard"`
+}
+
+type readyUser struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Bot      bool   `json:"bot"`
+}
+
+// identify starts a new session. READY's s is the bot's last event seq: the
+// session gets the events after it.
+func (c *conn) identify(d json.RawMessage) error {
+	s := c.s
+	id, ce := decodeIdentify(d)
+	if ce != nil {
+		return ce
+	}
+	b, err := c.gatewayAuth(*id.Token)
+	if err != nil {
+		return err
+	}
+	shardID, shardCount, ce := checkShard(id.Shard, s.opts.MaxShards)
+	if ce != nil {
+		return ce
+	}
+	var intents int64
+	if id.Intents != nil {
+		intents = *id.Intents
+	}
+	if ce := checkIntents(intents, b.bot.Intents); ce != nil {
+		return ce
+	}
+	now := s.now()
+	if !s.identifyRate.allow(b.bot.UserID, now) {
+		return closeWith(closeRateLimited, "identify too fast")
+	}
+	sess := group.Session{ID: newSessionID(), BotID: b.bot.UserID, ShardID: shardID, ShardCount: shardCount,
+		Intents: intents, CreatedAt: now, UpdatedAt: now}
+	// Wait before reading the last seq, so that no later event is missed.
+	wake := s.store.WaitEvents(b.bot.UserID)
+	var last int64
+	var user group.User
+	err = s.store.Update(s.ctx, func(tx group.Tx) error {
+		if err := tx.PutSession(sess); err != nil {
+			return err
+		}
+		if last, err = tx.LastEventSeq(sess.BotID); err != nil {
+			return err
+		}
+		user, err = tx.User(sess.BotID)
+		if group.IsNotExist(err) {
+			err = nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("identify: %w", err)
+	}
+	c.setSession(sess)
+	c.bot, c.cursor, c.wake, c.touched = b, last, wake, now
+	name := user.DisplayName
+	if name == "" {
+		name = user.Name
+	}
+	return c.write(dispatch{Op: opDispatch, S: last, T: "READY", D: readyData{
+		Version:   1,
+		SessionID: sess.ID,
+		User:      readyUser{ID: b.bot.AppID, Username: name, Bot: true},
+		Shard:     [2]int{shardID, shardCount},
+	}})
+}
+
+// resume continues a session: it replays every event of the session's shard
+// after seq, then sends RESUMED. An unknown, foreign or expired session, or
+// one whose missed events are gone, gets op 9 and a close.
+func (c *conn) resume(d json.RawMessage) error {
+	s := c.s
+	rd, ce := decodeResume(d)
+	if ce != nil {
+		return ce
+	}
+	b, err := c.gatewayAuth(*rd.Token)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if !s.identifyRate.allow(b.bot.UserID, now) {
+		return closeWith(closeRateLimited, "resume too fast")
+	}
+	var seq int64
+	if rd.Seq != nil {
+		seq = *rd.Seq
+	}
+	var sess group.Session
+	valid := false
+	if rd.SessionID != nil && *rd.SessionID != "" {
+		err = s.store.View(s.ctx, func(r group.Reader) error {
+			var err error
+			sess, err = r.Session(*rd.SessionID)
+			if group.IsNotExist(err) || (err == nil && (sess.BotID != b.bot.UserID || now.Sub(sess.UpdatedAt) > s.opts.SessionRetention)) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			last, err := r.LastEventSeq(sess.BotID)
+			if err != nil || seq > last {
+				return err
+			}
+			if seq < last {
+				// The first missed event must still be there and within retention.
+				evs, err := r.Events(sess.BotID, seq, 1)
+				if err != nil || len(evs) == 0 || evs[0].Seq != seq+1 || now.Sub(evs[0].CreatedAt) > s.opts.EventRetention {
+					return err
+				}
+			}
+			valid = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
+	if !valid {
+		if err := c.write(invalidSessionFrame{Op: opInvalidSession, D: false}); err != nil {
+			return err
+		}
+		return closeWith(closeSessionInvalid, "invalid session")
+	}
+	sess.UpdatedAt = now
+	if err := s.store.Update(s.ctx, func(tx group.Tx) error { return tx.PutSession(sess) }); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	c.setSession(sess)
+	c.bot, c.cursor, c.touched = b, seq, now
+	s.kickSession(sess.ID, c)
+	if err := c.deliver(s.ctx); err != nil {
+		return err
+	}
+	return c.write(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""})
+}
+
+// wants reports whether the session gets an event: its intents include the
+// event's and the event's group belongs to the session's shard.
+func (c *conn) wants(e group.Event) bool {
+	if c.sess.Intents&intentGroupAndC2C == 0 {
+		return false
+	}
+	return shardOf(c.s.openID(e.BotID, group.OpenIDGroup, e.GroupID), c.sess.ShardCount) == c.sess.ShardID
+}
+
+// deliver sends the bot's events after the cursor that the session wants,
+// until it has caught up; it then waits for the next commit. The openids the
+// frames show are stored before the bot can see them.
+func (c *conn) deliver(ctx context.Context) error {
+	s, botID := c.s, c.botID()
+	for {
+		wake := s.store.WaitEvents(botID) // before the read: nothing is missed
+		var frames []dispatch
+		var n int
+		var last int64
+		ids := s.newOpenIDs(botID)
+		err := s.store.View(ctx, func(r group.Reader) error {
+			evs, err := r.Events(botID, c.cursor, DefaultEventBatch)
+			if err != nil {
+				return err
+			}
+			n = len(evs)
+			var bot group.User
+			loaded := false
+			for _, e := range evs {
+				last = e.Seq
+				if !c.wants(e) {
+					continue
+				}
+				if e.Type == group.EventAtMessage && !loaded {
+					if bot, err = r.User(botID); err != nil && !group.IsNotExist(err) {
+						return err
+					}
+					loaded = true
+				}
+				f, err := s.renderEvent(r, ids, bot, e)
+				if err != nil {
+					return err
+				}
+				frames = append(frames, f)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read events: %w", err)
+		}
+		if err := ids.store(ctx); err != nil {
+			return err
+		}
+		for _, f := range frames {
+			if err := c.write(f); err != nil {
+				return err
+			}
+		}
+		if n > 0 {
+			c.cursor = last
+		}
+		if n < DefaultEventBatch {
+			c.wake = wake
+			return nil
+		}
+	}
+}
+
+// touch records that the session is alive: at most every
+// sessionTouchInterval on heartbeats, and always (force) when the connection ends.
+func (c *conn) touch(force bool) {
+	if !c.identified() {
+		return
+	}
+	s := c.s
+	now := s.now()
+	every := min(sessionTouchInterval, s.opts.SessionRetention/4)
+	if !force && now.Sub(c.touched) < every {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sess := c.sess
+	sess.UpdatedAt = now
+	if err := s.store.Update(ctx, func(tx group.Tx) error { return tx.PutSession(sess) }); err != nil {
+		s.log.Warn("qqbot: touch session", "bot", sess.BotID, "err", err)
+		return
+	}
+	c.touched = now
+}
+
+// newSessionID returns a random UUID (version 4).
+func newSessionID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("qqbot: crypto/rand failed: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
