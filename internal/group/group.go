@@ -162,9 +162,8 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 			seen[m.UserID] = len(members)
 			members = append(members, Member{GroupID: id, UserID: m.UserID, Alias: m.Alias, Extra: m.Extra, Type: MemberNormal, JoinedAt: now, UpdatedAt: now})
 		}
-		if len(members) > s.memberLimit(g) {
-			return Errorf(EExceedMax, "%d members exceed the group's limit of %d", len(members), s.memberLimit(g))
-		}
+		// No member limit here: Wildfire checks it on member/add only
+		// (reference §4 group/create); MaxMembersPerCall bounds the call.
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
@@ -227,7 +226,7 @@ func (s *Service) GetGroup(ctx context.Context, groupID string) (Group, error) {
 }
 
 // TransferGroup makes newOwner the owner. In normal and restricted groups only
-// the owner may transfer, in free groups anyone, in organization groups only
+// the owner may transfer, in free groups any member, in organization groups only
 // the server. The new owner need not be a member; one who is not joins.
 func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner string, n Notify) error {
 	if err := checkID("new_owner", newOwner); err != nil {
@@ -248,6 +247,10 @@ func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner 
 			case GroupNormal, GroupRestricted:
 				if g.Owner != a.UserID {
 					return Errorf(ENotRight, "only the owner transfers the group")
+				}
+			case GroupFree: // any member, not any stranger
+				if _, err := activeMember(tx, g.ID, a.UserID); err != nil {
+					return err
 				}
 			}
 		}
@@ -297,9 +300,6 @@ func (s *Service) ModifyGroup(ctx context.Context, a Actor, groupID string, typ 
 	if a.Admin {
 		maxType = ModifyGroupType
 	}
-	if typ < 0 || typ > maxType {
-		return Errorf(EInvalidParam, "modify type %d is out of 0..%d", typ, maxType)
-	}
 	if err := checkNotify(n); err != nil {
 		return err
 	}
@@ -312,6 +312,11 @@ func (s *Service) ModifyGroup(ctx context.Context, a Actor, groupID string, typ 
 			if err := s.mayModify(tx, a, g, typ); err != nil {
 				return err
 			}
+		}
+		// The modify type is checked last, after the permission rules, as
+		// Wildfire does (reference §4 group/modify).
+		if typ < 0 || typ > maxType {
+			return Errorf(EInvalidParam, "modify type %d is out of 0..%d", typ, maxType)
 		}
 		if err := applyModify(&g, typ, value); err != nil {
 			return err

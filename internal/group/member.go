@@ -220,12 +220,16 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 			}
 		}
 		if !a.Admin {
-			am, err := tx.Member(g.ID, a.UserID)
-			if err != nil && !IsNotExist(err) {
+			am, err := activeMember(tx, g.ID, a.UserID)
+			if err != nil && ErrorCode(err) != ENotInGroup {
 				return err
 			}
-			if !(err == nil && am.Active() && am.IsAdmin()) && g.Type != GroupFree {
+			switch {
+			case err == nil && am.IsAdmin():
+			case g.Type != GroupFree:
 				return Errorf(ENotRight, "only the owner or a manager removes members")
+			case err != nil: // a free group lets any member kick, not strangers
+				return err
 			}
 		}
 		if err := notify(tx, g.ID, a.UserID, notification(NotifyKickMember, notificationData{G: g.ID, O: a.UserID, MS: ids}), n, now); err != nil {
@@ -256,8 +260,8 @@ func removeMembers(tx Tx, groupID string, ids []string, operator string, now tim
 	return nil
 }
 
-// QuitGroup makes the actor leave a group. Membership is not checked, as in
-// Wildfire. An owner leaving a non-free group hands it to the earliest other
+// QuitGroup makes the actor leave a group; only a member may (Wildfire does
+// not check, which would let anyone post into any group). An owner leaving a non-free group hands it to the earliest other
 // member, or dismisses it if nobody is left.
 func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Notify) error {
 	if a.UserID == "" {
@@ -273,6 +277,11 @@ func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Noti
 		}
 		if g.Type == GroupOrganization && !a.Admin {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
+		}
+		// Wildfire does not check membership here; qun does, or anyone could
+		// post a 107 (or any notify_message payload) into any group.
+		if _, err := activeMember(tx, g.ID, a.UserID); err != nil {
+			return err
 		}
 		if err := notify(tx, g.ID, a.UserID, notification(NotifyQuitGroup, notificationData{G: g.ID, O: a.UserID, M: ptr("")}), n, now); err != nil {
 			return err

@@ -138,14 +138,20 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // RandomString returns n random base-62 characters from crypto/rand.
 func RandomString(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("group: crypto/rand failed: " + err.Error())
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/4+8)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			panic("group: crypto/rand failed: " + err.Error())
+		}
+		for _, c := range buf {
+			// Bytes of 248 and above would favour the first characters: skip them.
+			if int(c) < 4*len(base62) && len(out) < n {
+				out = append(out, base62[int(c)%len(base62)])
+			}
+		}
 	}
-	for i := range b {
-		b[i] = base62[int(b[i])%len(base62)]
-	}
-	return string(b)
+	return string(out)
 }
 
 // checkID validates an id given by a client.

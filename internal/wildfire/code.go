@@ -1,0 +1,120 @@
+package wildfire
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// Wildfire ErrorCode values this door answers with (common/.../ErrorCode.java).
+const (
+	CodeSuccess          = 0
+	CodeInvalidData      = 2
+	CodeServerError      = 4
+	CodeNotInGroup       = 9
+	CodeGroupExists      = 11
+	CodeAlreadyInGroup   = 12
+	CodeTimeExpired      = 24
+	CodeNotSigned        = 239
+	CodeExceedMaxMembers = 240
+	CodeGroupMuted       = 241
+	CodeSignExpired      = 243
+	CodeAuthFailure      = 244
+	CodeNotRight         = 248
+	CodeTimeout          = 249
+	CodeOverFrequency    = 250
+	CodeInvalidParameter = 251
+	CodeNotExist         = 253
+	CodeNotImplement     = 254
+)
+
+// codeMessages holds the exact msg string of every code this door sends,
+// copied from Wildfire's ErrorCode enum; clients compare some of them.
+var codeMessages = map[int]string{
+	CodeSuccess:          "success",
+	CodeInvalidData:      "invalid data",
+	CodeServerError:      "server error",
+	CodeNotInGroup:       "not in group",
+	CodeGroupExists:      "group already exist",
+	CodeAlreadyInGroup:   "member already in group",
+	CodeTimeExpired:      "time expired",
+	CodeNotSigned:        "api not signed or sign parameter not completion",
+	CodeExceedMaxMembers: "group exceed max member count",
+	CodeGroupMuted:       "group is muted",
+	CodeSignExpired:      "sign expired",
+	CodeAuthFailure:      "auth failure",
+	CodeNotRight:         "no right to operate",
+	CodeTimeout:          "timeout",
+	CodeOverFrequency:    "over frequency",
+	CodeInvalidParameter: "Invalid parameter",
+	CodeNotExist:         "not exist",
+	CodeNotImplement:     "not implement",
+}
+
+// domainCodes maps every domain error code to a Wildfire code. It is the only
+// place the two vocabularies meet; a test walks every group.Code constant and
+// fails if one is missing here.
+var domainCodes = map[group.Code]int{
+	group.ENotExist:      CodeNotExist,
+	group.ENotRight:      CodeNotRight,
+	group.ENotInGroup:    CodeNotInGroup,
+	group.EAlreadyMember: CodeAlreadyInGroup,
+	group.EGroupExists:   CodeGroupExists,
+	group.EExceedMax:     CodeExceedMaxMembers,
+	group.EInvalidParam:  CodeInvalidParameter,
+	group.EInvalidData:   CodeInvalidData,
+	group.EGroupMuted:    CodeGroupMuted,
+	group.ENotImplement:  CodeNotImplement,
+	group.EConflict:      CodeInvalidParameter, // e.g. creating a robot over a normal user's id
+	group.EInternal:      CodeServerError,
+	// The Bot Open Platform's codes cannot come out of this door today; they
+	// are mapped so that a future call that reaches them answers sensibly.
+	group.EDuplicate: CodeInvalidParameter, // the same (msg_id, msg_seq) again
+	group.EExpired:   CodeTimeExpired,      // a passive reply's window has passed
+	group.ERejected:  CodeNotRight,         // the group turned the bot's proactive messages off
+	group.EOverQuota: CodeOverFrequency,    // the proactive quota is used up
+}
+
+// wireError is an answer of this door that is not a domain error: a Wildfire code.
+type wireError struct {
+	Code int
+	// Auth marks a signature-check failure: Wildfire echoes those inside "result".
+	Auth bool
+}
+
+func (e *wireError) Error() string {
+	return "wildfire: code " + strconv.Itoa(e.Code) + " " + codeMessages[e.Code]
+}
+
+// errCode returns a *wireError with code.
+func errCode(code int) *wireError { return &wireError{Code: code} }
+
+// errAuth returns an auth *wireError with code.
+func errAuth(code int) *wireError { return &wireError{Code: code, Auth: true} }
+
+// errInvalid is the answer to any body the door cannot decode.
+var errInvalid = errCode(CodeInvalidParameter)
+
+// wireCode returns the Wildfire code for err and whether it is known. An
+// unknown error (not a domain error, not one of ours) is a bug or an
+// infrastructure failure: code 4, and the caller logs it.
+func wireCode(err error) (code int, known bool) {
+	var we *wireError
+	if errors.As(err, &we) {
+		return we.Code, true
+	}
+	var de *group.Error
+	if errors.As(err, &de) {
+		c, ok := domainCodes[de.Code]
+		if !ok || de.Code == group.EInternal {
+			return CodeServerError, false
+		}
+		return c, true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return CodeTimeout, true
+	}
+	return CodeServerError, false
+}

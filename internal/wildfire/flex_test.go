@@ -1,0 +1,98 @@
+package wildfire
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestFlexInt(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{`0`, 0, true}, {`42`, 42, true}, {`-7`, -7, true}, {`"0"`, 0, true}, {`"123"`, 123, true},
+		{`1.0`, 1, true}, {`1e2`, 100, true}, {`"2147483647"`, 2147483647, true}, {`-2147483648`, -2147483648, true},
+		{`null`, 5, true}, // absent: the field keeps its value
+		{`2147483648`, 0, false}, {`1.5`, 0, false}, {`""`, 0, false}, {`"abc"`, 0, false}, {`" 1"`, 0, false},
+		{`true`, 0, false}, {`[1]`, 0, false}, {`{}`, 0, false}, {`"NaN"`, 0, false}, {`"Inf"`, 0, false},
+		{`1e400`, 0, false}, {`"9223372036854775808"`, 0, false},
+	}
+	for _, c := range cases {
+		v := flexInt(5)
+		err := json.Unmarshal([]byte(c.in), &v)
+		if (err == nil) != c.ok || (c.ok && int(v) != c.want) {
+			t.Errorf("flexInt %s = %d, %v; want %d, ok %v", c.in, v, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestFlexLong(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{`1700000000000`, 1700000000000, true}, {`"1700000000000"`, 1700000000000, true},
+		{`9223372036854775807`, 9223372036854775807, true}, {`-9223372036854775808`, -9223372036854775808, true},
+		{`9223372036854775808`, 0, false}, {`9.3e18`, 0, false}, {`-9.3e18`, 0, false}, {`"x"`, 0, false},
+	}
+	for _, c := range cases {
+		var v flexLong
+		err := json.Unmarshal([]byte(c.in), &v)
+		if (err == nil) != c.ok || (c.ok && int64(v) != c.want) {
+			t.Errorf("flexLong %s = %d, %v; want %d, ok %v", c.in, v, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestFlexBool(t *testing.T) {
+	cases := []struct {
+		in       string
+		want, ok bool
+	}{
+		{`true`, true, true}, {`false`, false, true}, {`"true"`, true, true}, {`"FALSE"`, false, true},
+		{`"True"`, true, true}, {`null`, true, true},
+		{`1`, false, false}, {`0`, false, false}, {`"yes"`, false, false}, {`""`, false, false}, {`[]`, false, false},
+	}
+	for _, c := range cases {
+		v := flexBool(true)
+		err := json.Unmarshal([]byte(c.in), &v)
+		if (err == nil) != c.ok || (c.ok && bool(v) != c.want) {
+			t.Errorf("flexBool %s = %v, %v; want %v, ok %v", c.in, v, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestFlexString(t *testing.T) {
+	cases := []struct {
+		in, want string
+		ok       bool
+	}{
+		{`"a"`, "a", true}, {`"\u00e9\n"`, "é\n", true}, {`12`, "12", true}, {`-1.50`, "-1.50", true},
+		{`1e3`, "1e3", true}, {`true`, "true", true}, {`false`, "false", true}, {`null`, "keep", true},
+		{`[]`, "", false}, {`{"a":1}`, "", false},
+	}
+	for _, c := range cases {
+		v := flexString("keep")
+		err := json.Unmarshal([]byte(c.in), &v)
+		if (err == nil) != c.ok || (c.ok && string(v) != c.want) {
+			t.Errorf("flexString %s = %q, %v; want %q, ok %v", c.in, v, err, c.want, c.ok)
+		}
+	}
+}
+
+// In a struct, null leaves a pointer nil: "null = absent" for required fields.
+func TestFlexNullIsAbsent(t *testing.T) {
+	var body struct {
+		Type  *flexInt    `json:"type"`
+		Value *flexString `json:"value"`
+		On    *flexBool   `json:"on"`
+	}
+	if err := json.Unmarshal([]byte(`{"type":null,"value":null,"on":null}`), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Type != nil || body.Value != nil || body.On != nil {
+		t.Errorf("null fields set: %+v", body)
+	}
+}

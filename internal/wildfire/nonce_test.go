@@ -1,0 +1,111 @@
+package wildfire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestMemoryNonces(t *testing.T) {
+	now := time.UnixMilli(1700000000000)
+	c := NewMemoryNonces()
+	c.Now = func() time.Time { return now }
+	ctx := context.Background()
+	use := func(key string, expires time.Time) bool {
+		t.Helper()
+		fresh, err := c.Use(ctx, key, expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fresh
+	}
+	exp := now.Add(time.Minute)
+	if !use("a", exp) || use("a", exp) || use("a", exp.Add(time.Hour)) {
+		t.Fatal("a second use of a key must be refused, whatever its expiry")
+	}
+	if !use("b", exp) {
+		t.Fatal("another key is fresh")
+	}
+	// Until it expires the key is held; a bucket later it is forgotten.
+	now = exp.Add(-time.Millisecond)
+	if use("a", exp) {
+		t.Fatal("a forgotten before its expiry")
+	}
+	now = exp.Add(nonceBucket)
+	if !use("a", now.Add(time.Minute)) {
+		t.Fatal("a still held a bucket after its expiry")
+	}
+	if got := c.Len(); got != 1 {
+		t.Errorf("Len %d after forgetting, want 1", got)
+	}
+	// A key that has already expired is never stored.
+	if !use("old", now) || !use("old", now) {
+		t.Error("an expired key must be fresh")
+	}
+}
+
+func TestMemoryNoncesBounded(t *testing.T) {
+	now := time.UnixMilli(1700000000000)
+	c := &MemoryNonces{Now: func() time.Time { return now }, Max: 100} // the zero value works too
+	ctx := context.Background()
+	for i := range 100 {
+		if fresh, err := c.Use(ctx, fmt.Sprint(i), now.Add(time.Duration(i+1)*time.Second)); !fresh || err != nil {
+			t.Fatalf("key %d: %v %v", i, fresh, err)
+		}
+	}
+	if _, err := c.Use(ctx, "full", now.Add(time.Minute)); !errors.Is(err, ErrNoncesFull) {
+		t.Fatalf("over Max: %v, want ErrNoncesFull", err)
+	}
+	// Time frees the expired buckets.
+	now = now.Add(time.Minute)
+	if fresh, err := c.Use(ctx, "full", now.Add(time.Minute)); !fresh || err != nil {
+		t.Fatalf("after expiry: %v %v", fresh, err)
+	}
+	if got := c.Len(); got > 100-50 {
+		t.Errorf("Len %d: expired keys kept", got)
+	}
+	// A large clock jump forgets everything at once.
+	now = now.Add(24 * time.Hour)
+	c.Use(ctx, "x", now.Add(time.Second))
+	if got := c.Len(); got != 1 {
+		t.Errorf("Len %d after a day, want 1", got)
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	now := time.UnixMilli(1700000000000)
+	l := newRateLimiter(10, func() time.Time { return now })
+	for i := range 10 {
+		if !l.allow("r") {
+			t.Fatalf("call %d of the burst refused", i)
+		}
+	}
+	if l.allow("r") {
+		t.Fatal("call 11 allowed")
+	}
+	if !l.allow("other") {
+		t.Fatal("another key refused")
+	}
+	now = now.Add(time.Second) // drains one call (10 per 10 s)
+	if !l.allow("r") || l.allow("r") {
+		t.Fatal("after 1 s exactly one more call fits")
+	}
+	if newRateLimiter(0, time.Now) != nil {
+		t.Error("rate 0 must mean no limiter")
+	}
+}
+
+func TestRateLimiterSweeps(t *testing.T) {
+	now := time.UnixMilli(1700000000000)
+	l := newRateLimiter(1000, func() time.Time { return now })
+	for i := range DefaultRateBuckets {
+		l.allow(fmt.Sprint(i))
+	}
+	now = now.Add(RobotRatePeriod) // every bucket has drained
+	l.allow("new")
+	if got := len(l.buckets); got != 1 {
+		t.Errorf("%d buckets after a sweep, want 1", got)
+	}
+}

@@ -1,0 +1,392 @@
+// Package wildfire serves qun's two Wildfire-compatible HTTP doors: the Robot
+// API (/robot/..., signed with a robot's own secret, on the public listener)
+// and the Admin API (/admin/..., signed with the admin secret, on the admin
+// listener).
+//
+// It checks signatures, decodes bodies as leniently as gson, calls
+// group.Service, and maps domain errors to Wildfire's numeric codes in one
+// table (code.go). It holds no group rule: who may do what is decided by
+// package group. It imports only the standard library and internal/group.
+//
+// The contract is reference/wildfire-robot-api.md and reference/admin-api.md.
+// Where qun deliberately differs from the Wildfire community server the
+// difference is documented on the option or handler concerned; in short:
+//
+//   - the timestamp must be within SignWindow (default 5 min) of now in both
+//     directions, not 2 h in the past and unlimited in the future;
+//   - a replayed request (same rid, nonce and timestamp within the window) is
+//     refused with 244, as a bad signature is;
+//   - unknown paths answer HTTP 404 and other methods than POST HTTP 405, both
+//     with {"code":254,"msg":"not implement"}, where Wildfire answers an
+//     empty HTTP 500; bad bodies answer 251, never HTTP 500;
+//   - a robot's custom notify_message is honoured on every write (Wildfire's
+//     config-key typo refuses it with 248 except on member/add);
+//   - the robot manager/set, manager/mute and manager/allow calls are served.
+package wildfire
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// Limits of the doors. Each is overridable through the options.
+const (
+	// DefaultSignWindow is how far a signed request's timestamp may be from
+	// now, in either direction: an older or a later one gets 243 "sign
+	// expired". Wildfire accepts 2 h in the past and any time in the future;
+	// qun is tighter so that a captured request is useless soon and the nonce
+	// cache needs to remember keys for only 2×SignWindow.
+	DefaultSignWindow = 5 * time.Minute
+	// DefaultRobotRate is how many calls one robot may make per
+	// RobotRatePeriod (a leaky bucket: a burst of this many, draining a tenth
+	// of it per second), Wildfire's http.robot.rate_limit default.
+	DefaultRobotRate = 1000
+	// DefaultMaxBody bounds a request body; a larger one gets 251.
+	DefaultMaxBody int64 = 1 << 20
+	// MaxBodyDepth bounds how deeply a body's JSON may nest; Wildfire's models
+	// need 4 levels, and a deeper body gets 251 before it is parsed.
+	MaxBodyDepth = 32
+)
+
+// RobotOptions configures the Robot API. Zero values mean the defaults,
+// except RobotRate, where 0 turns the limit off.
+type RobotOptions struct {
+	// Now is the clock for the signature window; nil means time.Now.
+	Now func() time.Time
+	// Logger receives server errors and panics; nil means slog.Default().
+	Logger *slog.Logger
+	// Nonces remembers signed requests to refuse replays; nil means a new
+	// MemoryNonces on the Now clock (fine for one node).
+	Nonces NonceCache
+	// SignWindow is the allowed distance of a timestamp from now; 0 means DefaultSignWindow.
+	SignWindow time.Duration
+	// RobotRate is the calls per robot per RobotRatePeriod; 0 means no limit.
+	// The wiring passes DefaultRobotRate unless configured otherwise.
+	RobotRate int
+	// MaxBody bounds request bodies; 0 means DefaultMaxBody.
+	MaxBody int64
+}
+
+// AdminOptions configures the Admin API. Zero values mean the defaults. The
+// Admin API has no rate limit: it listens on the operator's own address.
+type AdminOptions struct {
+	// Now is the clock for the signature window; nil means time.Now.
+	Now func() time.Time
+	// Logger receives server errors and panics; nil means slog.Default().
+	Logger *slog.Logger
+	// Nonces remembers signed requests to refuse replays; nil means a new MemoryNonces.
+	Nonces NonceCache
+	// SignWindow is the allowed distance of a timestamp from now; 0 means DefaultSignWindow.
+	SignWindow time.Duration
+	// MaxBody bounds request bodies; 0 means DefaultMaxBody.
+	MaxBody int64
+}
+
+// api is one door: its settings and the service it calls.
+type api struct {
+	svc     *group.Service
+	log     *slog.Logger
+	now     func() time.Time
+	window  time.Duration
+	nonces  NonceCache
+	maxBody int64
+	limiter *rateLimiter // Robot API only; nil: no limit
+	// admin is true for the Admin API, whose requests are signed with
+	// adminSecret and carry no rid.
+	admin       bool
+	adminSecret string
+}
+
+func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces NonceCache, window time.Duration, maxBody int64) *api {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if nonces == nil {
+		m := NewMemoryNonces()
+		m.Now = now
+		nonces = m
+	}
+	if window <= 0 {
+		window = DefaultSignWindow
+	}
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
+	}
+	return &api{svc: svc, log: log, now: now, window: window, nonces: nonces, maxBody: maxBody}
+}
+
+// NewRobotAPI returns the Robot API handler, serving the paths of robotRoutes
+// under /robot/. Every call is signed with the robot's secret; the robot is
+// the actor of every group call, whatever the body's operator says.
+func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
+	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
+	a.limiter = newRateLimiter(opts.RobotRate, a.now)
+	return a.handler(robotRoutes)
+}
+
+// NewAdminAPI returns the Admin API handler, serving the paths of adminRoutes
+// under /admin/. Every call is signed with adminSecret; an empty adminSecret
+// refuses every call with 248. A group call acts as the body's operator, with
+// that user's rights, or with full rights when operator is empty.
+func NewAdminAPI(svc *group.Service, adminSecret string, opts AdminOptions) http.Handler {
+	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
+	a.admin, a.adminSecret = true, adminSecret
+	return a.handler(adminRoutes)
+}
+
+// route is one call of a door.
+type route struct {
+	path string
+	call func(*api, *request) (any, error)
+}
+
+// robotRoutes are the calls of the Robot API.
+var robotRoutes = []route{
+	{"/robot/group/create", (*api).createGroup},
+	{"/robot/group/del", (*api).dismissGroup},
+	{"/robot/group/get_info", (*api).getGroupInfo},
+	{"/robot/group/transfer", (*api).transferGroup},
+	{"/robot/group/modify", (*api).modifyGroup},
+	{"/robot/group/member/list", (*api).listMembers},
+	{"/robot/group/member/get", (*api).getMember},
+	{"/robot/group/member/add", (*api).addMembers},
+	{"/robot/group/member/del", (*api).kickMembers},
+	{"/robot/group/member/quit", (*api).quitGroup},
+	{"/robot/group/member/set_alias", (*api).setMemberAlias},
+	{"/robot/group/member/set_extra", (*api).setMemberExtra},
+	{"/robot/group/manager/set", (*api).setManagers},
+	{"/robot/group/manager/mute", (*api).muteMembers},
+	{"/robot/group/manager/allow", (*api).allowMembers},
+	{"/robot/message/send", (*api).robotSendMessage},
+	{"/robot/profile", (*api).robotProfile},
+	{"/robot/user_info", (*api).getUserInfo},
+	{"/robot/update_profile", (*api).robotUpdateProfile},
+	{"/robot/set_callback", (*api).robotSetCallback},
+	{"/robot/get_callback", (*api).robotGetCallback},
+	{"/robot/delete_callback", (*api).robotDeleteCallback},
+}
+
+// adminRoutes are the calls of the Admin API.
+var adminRoutes = []route{
+	{"/admin/user/create", (*api).createUser},
+	{"/admin/user/get_info", (*api).getUserInfo},
+	{"/admin/robot/create", (*api).createRobot},
+	{"/admin/user/get_robot_info", (*api).getRobotInfo},
+	{"/admin/robot/ice_breaker", (*api).setIceBreaker},
+	{"/admin/group/create", (*api).createGroup},
+	{"/admin/group/del", (*api).dismissGroup},
+	{"/admin/group/get_info", (*api).getGroupInfo},
+	{"/admin/group/transfer", (*api).transferGroup},
+	{"/admin/group/modify", (*api).modifyGroup},
+	{"/admin/group/member/list", (*api).listMembers},
+	{"/admin/group/member/get", (*api).getMember},
+	{"/admin/group/member/add", (*api).addMembers},
+	{"/admin/group/member/del", (*api).kickMembers},
+	{"/admin/group/member/quit", (*api).quitGroup},
+	{"/admin/group/member/set_alias", (*api).setMemberAlias},
+	{"/admin/group/member/set_extra", (*api).setMemberExtra},
+	{"/admin/group/manager/set", (*api).setManagers},
+	{"/admin/group/manager/mute", (*api).muteMembers},
+	{"/admin/group/manager/allow", (*api).allowMembers},
+	{"/admin/group/of_user", (*api).groupsOfUser},
+	{"/admin/group/robot/proactive", (*api).setProactive},
+	{"/admin/group/messages", (*api).groupMessages},
+	{"/admin/message/send", (*api).adminSendMessage},
+}
+
+// handler builds the door's handler from its routes.
+func (a *api) handler(routes []route) http.Handler {
+	mux := http.NewServeMux()
+	known := make(map[string]bool, len(routes))
+	for _, rt := range routes {
+		mux.Handle("POST "+rt.path, a.serve(rt))
+		known[rt.path] = true
+	}
+	// Everything else: a known path with another method, or an unknown path.
+	// Wildfire answers both with an empty HTTP 500; qun says which it is.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		status := http.StatusNotFound
+		if known[r.URL.Path] {
+			status = http.StatusMethodNotAllowed
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		a.write(w, status, envelope{Code: CodeNotImplement, Msg: codeMessages[CodeNotImplement]})
+	})
+	return a.recoverPanics(mux)
+}
+
+// request is one authenticated call.
+type request struct {
+	ctx  context.Context
+	body []byte
+	// robot is the calling robot's id on the Robot API, "" on the Admin API.
+	robot string
+}
+
+// actor returns who performs a group call. On the Robot API it is always the
+// robot: Wildfire overwrites the body's operator with the rid. On the Admin
+// API a non-empty operator is honoured (the call has that user's rights);
+// an empty one means the admin itself, with full rights.
+func (r *request) actor(operator flexString) group.Actor {
+	switch {
+	case r.robot != "":
+		return group.Robot(r.robot)
+	case operator != "":
+		return group.AsUser(string(operator))
+	}
+	return group.Admin
+}
+
+// serve runs one call: authenticate, read the body, call, reply.
+func (a *api) serve(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := &request{ctx: r.Context()}
+		var err error
+		if a.admin {
+			err = a.authAdmin(r)
+		} else {
+			req.robot, err = a.authRobot(r)
+		}
+		if err == nil {
+			req.body, err = readBody(w, r, a.maxBody)
+		}
+		var result any
+		if err == nil {
+			result, err = rt.call(a, req)
+		}
+		a.reply(w, rt.path, result, err)
+	})
+}
+
+// readBody reads the whole body, at most max bytes.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		return nil, errInvalid // too large, or the client went away
+	}
+	return b, nil
+}
+
+// decode parses the body, which must be a JSON object, into v. Any failure
+// (empty body, not an object, too deep, wrong types) is errInvalid.
+func (r *request) decode(v any) error {
+	b := bytes.TrimSpace(r.body)
+	if len(b) == 0 || b[0] != '{' || tooDeep(b, MaxBodyDepth) {
+		return errInvalid
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errInvalid
+	}
+	return nil
+}
+
+// tooDeep reports whether the JSON text b nests objects and arrays more than
+// max levels. It only counts brackets outside strings; the parser checks the rest.
+func tooDeep(b []byte, max int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
+}
+
+// envelope is Wildfire's RestResult.
+type envelope struct {
+	Code   int    `json:"code"`
+	Msg    string `json:"msg"`
+	Result any    `json:"result,omitempty"`
+}
+
+// authEcho is the copy of code and msg that Wildfire puts in the result of a
+// failed signature check.
+type authEcho struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+// reply writes the answer to a call: the result, or err as a Wildfire code.
+func (a *api) reply(w http.ResponseWriter, path string, result any, err error) {
+	if err == nil {
+		a.write(w, http.StatusOK, envelope{Code: CodeSuccess, Msg: codeMessages[CodeSuccess], Result: result})
+		return
+	}
+	code, known := wireCode(err)
+	if known {
+		a.log.Debug("wildfire: refused", "path", path, "code", code, "err", err)
+	} else {
+		// The internal message stays in the log; the client learns only "server error".
+		a.log.Error("wildfire: server error", "path", path, "err", err)
+	}
+	env := envelope{Code: code, Msg: codeMessages[code]}
+	var we *wireError
+	if errors.As(err, &we) && we.Auth {
+		env.Result = authEcho{Code: code, Msg: env.Msg}
+	}
+	a.write(w, http.StatusOK, env)
+}
+
+// write sends env as the JSON body with status.
+func (a *api) write(w http.ResponseWriter, status int, env envelope) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // gson is built with disableHtmlEscaping
+	if err := enc.Encode(env); err != nil {
+		a.log.Error("wildfire: encode reply", "err", err)
+		buf.Reset()
+		enc.Encode(envelope{Code: CodeServerError, Msg: codeMessages[CodeServerError]})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// recoverPanics turns a panic in a call into code 4 and a log line. No call
+// should panic (the fuzz tests look for one); this keeps one bug from
+// dropping the connection without an answer.
+func (a *api) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.Error("wildfire: panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			a.write(w, http.StatusOK, envelope{Code: CodeServerError, Msg: codeMessages[CodeServerError]})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
