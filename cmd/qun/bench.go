@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+)
+
+// bench runs a benchmark against an in-process qun on loopback and prints
+// its results with ratios against a baseline measured in the same run, so the
+// numbers mean something on a shared, noisy machine.
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: qun bench robot|events [flags]")
+		return 2
+	}
+	fs := flag.NewFlagSet("qun bench "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 5*time.Second, "length of each measured phase")
+	rounds := fs.Int("rounds", 3, "baseline/measured phase pairs, interleaved")
+	conc := fs.Int("concurrency", 64, "concurrent clients")
+	data := fs.String("data", "", "data directory (default: a new temporary one)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *data == "" {
+		dir, err := os.MkdirTemp("", "qun-bench-")
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		*data = dir
+	}
+	var err error
+	switch args[0] {
+	case "robot":
+		err = benchRobot(ctx, stdout, *data, *duration, *rounds, *conc)
+	case "events":
+		err = benchEvents(ctx, stdout, *data, *duration, *rounds, *conc)
+	default:
+		fmt.Fprintf(stderr, "qun bench: unknown benchmark %q\n", args[0])
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "qun bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// benchServer starts qun on loopback ports 0 over data, with no robot rate limit.
+func benchServer(ctx context.Context, data string) (*Main, func(), error) {
+	cfg, err := ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data,
+		"--robot-rate", "0", "--bot-rest-rate", "-1", "--identify-rate", "-1", "--log-level", "warn"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := NewMain(cfg, io.Discard, os.Stderr)
+	if err := m.Open(ctx); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	return m, func() { cancel(); <-done; m.Close() }, nil
+}
+
+// phase is the result of running one kind of request for a while.
+type phase struct {
+	n       int
+	elapsed time.Duration
+	lat     []time.Duration
+	errors  int64
+}
+
+func (p phase) rate() float64 { return float64(p.n) / p.elapsed.Seconds() }
+
+func (p phase) pct(q float64) time.Duration {
+	if len(p.lat) == 0 {
+		return 0
+	}
+	return p.lat[int(q*float64(len(p.lat)-1))]
+}
+
+// runPhase runs do from conc workers for d and collects every latency.
+func runPhase(ctx context.Context, d time.Duration, conc int, do func(ctx context.Context, worker, i int) error) phase {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	lats := make([][]time.Duration, conc)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				if err := do(context.Background(), w, i); err != nil {
+					errs.Add(1)
+					continue
+				}
+				lats[w] = append(lats[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	p := phase{elapsed: time.Since(start), errors: errs.Load()}
+	for _, l := range lats {
+		p.lat = append(p.lat, l...)
+	}
+	slices.Sort(p.lat)
+	p.n = len(p.lat)
+	return p
+}
+
+// benchRobot measures signed Robot API writes (member/add of one member, with
+// its notification) against a signed no-op read (/robot/profile) through the
+// same stack: HTTP, signature, nonce cache, rate-limit check, JSON.
+func benchRobot(ctx context.Context, out io.Writer, data string, d time.Duration, rounds, conc int) error {
+	m, stop, err := benchServer(ctx, data)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	pub, adm := m.Server.Addrs()
+	secret, err := m.adminSecret()
+	if err != nil {
+		return err
+	}
+	admin := wfclient.NewAdmin("http://"+adm, secret)
+	var robot struct {
+		UserID string `json:"userId"`
+		Secret string `json:"secret"`
+	}
+	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": "benchbot", "name": "benchbot"}, &robot)); err != nil {
+		return err
+	}
+	clients := make([]*wfclient.Client, conc)
+	groups := make([]string, conc)
+	for w := range conc {
+		clients[w] = wfclient.New("http://"+pub, robot.UserID, robot.Secret)
+		var g struct {
+			GroupID string `json:"group_id"`
+		}
+		body := map[string]any{"group": map[string]any{"group_info": map[string]any{"name": fmt.Sprint("bench ", w), "type": 2, "max_member_count": 1 << 30}}}
+		if err := ok(clients[w].Call(ctx, "/robot/group/create", body, &g)); err != nil {
+			return err
+		}
+		groups[w] = g.GroupID
+	}
+	next := make([]int, conc) // members added so far per worker, across rounds
+	noop := func(ctx context.Context, w, _ int) error {
+		return ok(clients[w].Call(ctx, "/robot/profile", nil, nil))
+	}
+	write := func(ctx context.Context, w, _ int) error {
+		next[w]++
+		body := map[string]any{"group_id": groups[w], "members": []any{map[string]any{"member_id": fmt.Sprintf("m%d-%d", w, next[w])}}}
+		return ok(clients[w].Call(ctx, "/robot/group/member/add", body, nil))
+	}
+	runPhase(ctx, d/5, conc, noop) // warm up connections and caches
+	runPhase(ctx, d/5, conc, write)
+
+	fmt.Fprintf(out, "qun bench robot: %d clients, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(out, "%-7s %-14s %10s %10s %10s %7s\n", "round", "call", "req/s", "p50", "p99", "errors")
+	var base, meas phase
+	for r := 1; r <= rounds; r++ {
+		b := runPhase(ctx, d, conc, noop)
+		w := runPhase(ctx, d, conc, write)
+		for _, x := range []struct {
+			name string
+			p    phase
+		}{{"no-op profile", b}, {"member/add", w}} {
+			fmt.Fprintf(out, "%-7d %-14s %10.0f %10s %10s %7d\n", r, x.name, x.p.rate(), x.p.pct(0.50).Round(time.Microsecond), x.p.pct(0.99).Round(time.Microsecond), x.p.errors)
+		}
+		fmt.Fprintf(out, "%-7d %-14s %10.2f\n", r, "ratio", w.rate()/b.rate())
+		base = merge(base, b)
+		meas = merge(meas, w)
+	}
+	fmt.Fprintf(out, "all     %-14s %10.0f %10s %10s %7d\n", "no-op profile", base.rate(), base.pct(0.50).Round(time.Microsecond), base.pct(0.99).Round(time.Microsecond), base.errors)
+	fmt.Fprintf(out, "all     %-14s %10.0f %10s %10s %7d\n", "member/add", meas.rate(), meas.pct(0.50).Round(time.Microsecond), meas.pct(0.99).Round(time.Microsecond), meas.errors)
+	fmt.Fprintf(out, "all     %-14s %10.2f   (goal: >= 0.50 and >= 5000 writes/s)\n", "ratio", meas.rate()/base.rate())
+	return nil
+}
+
+// merge pools two phases' requests and time.
+func merge(a, b phase) phase {
+	a.n += b.n
+	a.elapsed += b.elapsed
+	a.errors += b.errors
+	a.lat = append(a.lat, b.lat...)
+	slices.Sort(a.lat)
+	return a
+}
+
+// ok turns a Wildfire call's (code, err) into one error.
+func ok(code int, err error) error {
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("wildfire code %d", code)
+	}
+	return nil
+}

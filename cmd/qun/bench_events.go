@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+)
+
+// benchMembers is the size of the group whose first and last member pages are timed.
+const benchMembers = 100_000
+
+// benchEvents measures the Bot Open Platform's event path and member paging:
+//   - latency from an Admin API call's return to the event's frame at the bot;
+//   - sustained events/s into one gateway session, with every event checked
+//     to arrive, in order — against the same Admin calls mentioning nobody
+//     (no event), measured in the same run;
+//   - the time of the first vs the last member page of a 100,000-member group.
+func benchEvents(ctx context.Context, out io.Writer, data string, d time.Duration, rounds, conc int) error {
+	m, stop, err := benchServer(ctx, data)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	pub, adm := m.Server.Addrs()
+	secret, err := m.adminSecret()
+	if err != nil {
+		return err
+	}
+	admin := wfclient.NewAdmin("http://"+adm, secret)
+	var bot struct {
+		UserID    string `json:"userId"`
+		AppID     string `json:"appId"`
+		AppSecret string `json:"appSecret"`
+	}
+	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": "benchbot", "name": "benchbot", "displayName": "Bench"}, &bot)); err != nil {
+		return err
+	}
+	qq := &qqClient{base: "http://" + pub, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}}
+	if err := qq.token(ctx, bot.AppID, bot.AppSecret); err != nil {
+		return err
+	}
+	gw, err := qq.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer gw.conn.CloseNow()
+
+	// One group per sender, each with the bot as a member.
+	senders := make([]string, conc)
+	groups := make([]string, conc)
+	for w := range conc {
+		senders[w], groups[w] = fmt.Sprint("sender", w), fmt.Sprint("bench-events-", w)
+		body := map[string]any{"group": map[string]any{"group_info": map[string]any{"target_id": groups[w], "name": "bench", "type": 0, "owner": senders[w]},
+			"members": []any{map[string]any{"member_id": bot.UserID}}}}
+		if err := ok(admin.Call(ctx, "/admin/group/create", body, nil)); err != nil {
+			return err
+		}
+	}
+	if _, err := gw.drain(ctx, conc); err != nil { // the GROUP_ADD_ROBOT events
+		return err
+	}
+	send := func(ctx context.Context, w int, mention bool) error {
+		payload := map[string]any{"type": 1, "searchableContent": "@Bench ping"}
+		if mention {
+			payload["mentionedType"] = 1
+			payload["mentionedTarget"] = []string{bot.UserID}
+		}
+		return ok(admin.Call(ctx, "/admin/message/send", map[string]any{"sender": senders[w], "conv": map[string]any{"type": 1, "target": groups[w], "line": 0}, "payload": payload}, nil))
+	}
+
+	fmt.Fprintf(out, "qun bench events: %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+
+	// 1. Latency: one call at a time, from the call's return to the frame.
+	var lat []time.Duration
+	for i := 0; i < 500; i++ {
+		if err := send(ctx, i%conc, true); err != nil {
+			return err
+		}
+		returned := time.Now()
+		ev, err := gw.next(ctx)
+		if err != nil {
+			return err
+		}
+		lat = append(lat, ev.at.Sub(returned))
+	}
+	slices.Sort(lat)
+	fmt.Fprintf(out, "latency, Admin call return -> frame at the bot (500 events): p50 %s  p99 %s  max %s\n",
+		lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+	fmt.Fprintln(out, "  (negative: the frame arrived before the HTTP response was read; both follow the same commit)")
+
+	// 2. Throughput into one session, every event accounted for.
+	fmt.Fprintf(out, "%-7s %-24s %10s %10s %8s\n", "round", "phase", "calls/s", "events/s", "lost")
+	var baseRate, evRate float64
+	for r := 1; r <= rounds; r++ {
+		b := runPhase(ctx, d, conc, func(ctx context.Context, w, _ int) error { return send(ctx, w, false) })
+		var sent, received atomic.Int64
+		rctx, stopReading := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, err := gw.next(rctx); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+		start := time.Now()
+		p := runPhase(ctx, d, conc, func(ctx context.Context, w, _ int) error {
+			err := send(ctx, w, true)
+			if err == nil {
+				sent.Add(1)
+			}
+			return err
+		})
+		for deadline := time.Now().Add(30 * time.Second); received.Load() < sent.Load() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		stopReading()
+		wg.Wait()
+		elapsed := time.Since(start)
+		lost := sent.Load() - received.Load()
+		fmt.Fprintf(out, "%-7d %-24s %10.0f %10s %8s\n", r, "send, no mention", b.rate(), "-", "-")
+		fmt.Fprintf(out, "%-7d %-24s %10.0f %10.0f %8d\n", r, "send, mentions the bot", p.rate(), float64(received.Load())/elapsed.Seconds(), lost)
+		baseRate += b.rate()
+		evRate += float64(received.Load()) / elapsed.Seconds()
+	}
+	fmt.Fprintf(out, "all     events/s ÷ calls/s without events: %.2f  (%d gaps or reorders seen: %d)\n", evRate/baseRate, gw.seqErrors, gw.seqErrors)
+
+	// 3. Member pages: first vs last of a 100,000-member group.
+	gid := "bench-members"
+	if _, err := m.Service.CreateGroup(ctx, group.Admin, group.CreateGroupInput{Group: group.Group{ID: gid, Name: "big", Owner: "owner0", MaxMemberCount: benchMembers + 10},
+		Members: []group.Member{{UserID: bot.UserID}}}); err != nil {
+		return err
+	}
+	for i := 0; i < benchMembers; i += group.DefaultMaxMembersPerCall {
+		batch := make([]group.Member, 0, group.DefaultMaxMembersPerCall)
+		for j := i; j < i+group.DefaultMaxMembersPerCall && j < benchMembers; j++ {
+			batch = append(batch, group.Member{UserID: fmt.Sprint("member", j)})
+		}
+		if err := m.Service.AddMembers(ctx, group.Admin, gid, batch, group.Notify{}); err != nil {
+			return err
+		}
+	}
+	ev, err := gw.next(ctx)
+	if err != nil {
+		return err
+	}
+	var add struct {
+		GroupOpenID string `json:"group_openid"`
+	}
+	json.Unmarshal(ev.d, &add)
+	const limit = 500
+	var starts []int64
+	start := int64(0)
+	for {
+		starts = append(starts, start)
+		next, n, err := qq.membersPage(ctx, add.GroupOpenID, start, limit)
+		if err != nil {
+			return err
+		}
+		if next == 0 {
+			if total := (len(starts)-1)*limit + n; total != benchMembers+2 {
+				return fmt.Errorf("paged %d members, want %d", total, benchMembers+2)
+			}
+			break
+		}
+		start = next
+	}
+	first, last := starts[0], starts[len(starts)-1]
+	if len(starts) > 1 {
+		last = starts[len(starts)-2] // the last full page
+	}
+	var tf, tl []time.Duration
+	for i := 0; i < 200; i++ {
+		for _, x := range []struct {
+			start int64
+			into  *[]time.Duration
+		}{{first, &tf}, {last, &tl}} {
+			t0 := time.Now()
+			if _, _, err := qq.membersPage(ctx, add.GroupOpenID, x.start, limit); err != nil {
+				return err
+			}
+			*x.into = append(*x.into, time.Since(t0))
+		}
+	}
+	slices.Sort(tf)
+	slices.Sort(tl)
+	fmt.Fprintf(out, "member page of %d (group of %d, %d pages): first p50 %s, last full page p50 %s, last/first %.2f (goal <= 1.5)\n",
+		limit, benchMembers+2, len(starts), tf[len(tf)/2].Round(time.Microsecond), tl[len(tl)/2].Round(time.Microsecond), float64(tl[len(tl)/2])/float64(tf[len(tf)/2]))
+	return nil
+}
+
+// qqClient is a minimal Bot Open Platform client: token, gateway, members.
+type qqClient struct {
+	base  string
+	http  *http.Client
+	tok   string
+	wsURL string
+}
+
+func (c *qqClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.tok != "" {
+		req.Header.Set("Authorization", "QQBot "+c.tok)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+func (c *qqClient) token(ctx context.Context, appID, secret string) error {
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := c.do(ctx, "POST", "/app/getAppAccessToken", map[string]string{"appId": appID, "clientSecret": secret}, &t); err != nil {
+		return err
+	}
+	c.tok = t.AccessToken
+	var g struct {
+		URL string `json:"url"`
+	}
+	if err := c.do(ctx, "GET", "/gateway/bot", nil, &g); err != nil {
+		return err
+	}
+	c.wsURL = g.URL
+	return nil
+}
+
+func (c *qqClient) membersPage(ctx context.Context, groupOpenID string, start int64, limit int) (next int64, n int, err error) {
+	var page struct {
+		Members   []json.RawMessage `json:"members"`
+		NextIndex int64             `json:"next_index"`
+	}
+	q := url.Values{"limit": {fmt.Sprint(limit)}, "start_index": {fmt.Sprint(start)}}
+	err = c.do(ctx, "GET", "/v2/groups/"+groupOpenID+"/members?"+q.Encode(), nil, &page)
+	return page.NextIndex, len(page.Members), err
+}
+
+// gateway is one identified gateway session.
+type gateway struct {
+	conn      *websocket.Conn
+	frames    chan frame
+	lastSeq   int64
+	seqErrors int
+}
+
+type frame struct {
+	Op int             `json:"op"`
+	S  int64           `json:"s"`
+	T  string          `json:"t"`
+	d  json.RawMessage // filled from D
+	D  json.RawMessage `json:"d"`
+	at time.Time
+}
+
+func (c *qqClient) connect(ctx context.Context) (*gateway, error) {
+	conn, _, err := websocket.Dial(ctx, c.wsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(1 << 20)
+	g := &gateway{conn: conn, frames: make(chan frame, 1<<16)}
+	read := func() (frame, error) {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			return frame{}, err
+		}
+		var f frame
+		err = json.Unmarshal(b, &f)
+		f.d, f.at = f.D, time.Now()
+		return f, err
+	}
+	if _, err := read(); err != nil { // Hello
+		return nil, err
+	}
+	identify, _ := json.Marshal(map[string]any{"op": 2, "d": map[string]any{"token": "QQBot " + c.tok, "intents": 1 << 25, "shard": []int{0, 1}}})
+	if err := conn.Write(ctx, websocket.MessageText, identify); err != nil {
+		return nil, err
+	}
+	ready, err := read()
+	if err != nil || ready.T != "READY" {
+		return nil, fmt.Errorf("identify: %v %s", err, ready.T)
+	}
+	g.lastSeq = ready.S
+	go func() {
+		defer close(g.frames)
+		for {
+			f, err := read()
+			if err != nil {
+				return
+			}
+			if f.Op == 0 {
+				g.frames <- f
+			}
+		}
+	}()
+	go func() { // heartbeat, as a client must
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for range t.C {
+			hb, _ := json.Marshal(map[string]any{"op": 1, "d": g.lastSeq})
+			if conn.Write(context.Background(), websocket.MessageText, hb) != nil {
+				return
+			}
+		}
+	}()
+	return g, nil
+}
+
+// next returns the next dispatch, checking that seqs only grow by one (one
+// bot, one shard, group events only: its log has no gaps).
+func (g *gateway) next(ctx context.Context) (frame, error) {
+	select {
+	case f, ok := <-g.frames:
+		if !ok {
+			return frame{}, fmt.Errorf("gateway closed")
+		}
+		if f.S != g.lastSeq+1 {
+			g.seqErrors++
+		}
+		g.lastSeq = f.S
+		return f, nil
+	case <-ctx.Done():
+		return frame{}, ctx.Err()
+	}
+}
+
+// drain reads n dispatches.
+func (g *gateway) drain(ctx context.Context, n int) ([]frame, error) {
+	var fs []frame
+	for range n {
+		f, err := g.next(ctx)
+		if err != nil {
+			return fs, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}

@@ -1,0 +1,230 @@
+// Command qun runs the qun bot platform: one binary, the Robot API and the
+// Bot Open Platform on a public listener, the Admin API on a private one,
+// embedded SQLite by default. This package wires the domain, the store and
+// the doors; it is the only place that knows them all.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/qqbot"
+	"github.com/qun-chat/qun/internal/server"
+	"github.com/qun-chat/qun/internal/store/sqlite"
+	"github.com/qun-chat/qun/internal/wildfire"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=..."; otherwise
+// the module's build info is used.
+var Version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+const usage = `qun — a self-hosted bot platform for group chats
+
+Usage:
+  qun serve [flags]   run the server (qun serve -h lists the flags)
+  qun version         print the version
+  qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
+  qun bench events    benchmark event delivery to a bot's gateway session and member paging
+`
+
+// Run runs the command line and returns the exit code.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "qun", version())
+		return 0
+	case "serve":
+		cfg, err := ParseConfig(args[1:], getenv, stderr)
+		if errors.Is(err, flagHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "qun serve:", err)
+			return 2
+		}
+		m := NewMain(cfg, stdout, stderr)
+		if err := m.Open(ctx); err != nil {
+			fmt.Fprintln(stderr, "qun serve:", err)
+			return 1
+		}
+		err = m.Run(ctx)
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "qun serve:", err)
+			return 1
+		}
+		return 0
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "qun: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// Main is a running qun: the store, the domain service, the doors and the
+// listeners. Tests run the real wiring with port 0 and a temporary directory.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	stdout io.Writer
+
+	Store   group.Store
+	Service *group.Service
+	QQ      *qqbot.Server
+	Server  *server.Server
+}
+
+// NewMain returns a Main for cfg that logs to stderr.
+func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	return &Main{
+		Config: cfg,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		stdout: stdout,
+	}
+}
+
+// Open opens the store, builds the doors and binds the listeners.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	secret, err := m.adminSecret()
+	if err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "qun.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	m.Store = st
+	m.Service = group.NewService(st, group.Config{
+		MaxGroupMembers: cfg.MaxGroupMembers,
+		ProactiveQuota:  cfg.ProactiveQuota,
+	})
+	robot := wildfire.NewRobotAPI(m.Service, wildfire.RobotOptions{
+		Logger:     m.Logger,
+		RobotRate:  cfg.RobotRate,
+		SignWindow: cfg.SignWindow,
+	})
+	admin := wildfire.NewAdminAPI(m.Service, secret, wildfire.AdminOptions{
+		Logger:     m.Logger,
+		SignWindow: cfg.SignWindow,
+	})
+	m.QQ, err = qqbot.New(m.Service, qqbot.Options{
+		PublicURL:      cfg.PublicURL,
+		Logger:         m.Logger,
+		EventRetention: cfg.EventRetention,
+		RESTRate:       cfg.BotRESTRate,
+		IdentifyRate:   cfg.IdentifyRate,
+	})
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("bot open platform: %w", err)
+	}
+	public := http.NewServeMux()
+	public.Handle("/robot/", robot)
+	public.Handle("/", m.QQ.Handler())
+	m.Server = &server.Server{
+		PublicAddr: cfg.Addr,
+		AdminAddr:  cfg.AdminAddr,
+		Public:     public,
+		Admin:      admin,
+		Logger:     m.Logger,
+		OnShutdown: m.QQ.Close,
+	}
+	if err := m.Server.Open(); err != nil {
+		st.Close()
+		return err
+	}
+	pub, adm := m.Server.Addrs()
+	m.Logger.Info("qun listening", "public", pub, "admin", adm, "data", cfg.Data, "version", version())
+	return nil
+}
+
+// Run serves until ctx is done and then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	qqErr := make(chan error, 1)
+	go func() { qqErr <- m.QQ.Run(ctx) }()
+	err := m.Server.Serve(ctx)
+	cancel()
+	if qerr := <-qqErr; err == nil && qerr != nil && !errors.Is(qerr, context.Canceled) {
+		err = qerr
+	}
+	return err
+}
+
+// Close closes the store after the server stopped; queued writes commit first.
+func (m *Main) Close() error {
+	if m.Store == nil {
+		return nil
+	}
+	return m.Store.Close()
+}
+
+// adminSecretFile is where a generated admin secret is kept, in the data directory.
+const adminSecretFile = "admin-secret"
+
+// adminSecret returns the configured admin secret, or the one kept in the
+// data directory, or generates, keeps and prints a new one (the only time a
+// secret is printed).
+func (m *Main) adminSecret() (string, error) {
+	if m.Config.AdminSecret != "" {
+		return m.Config.AdminSecret, nil
+	}
+	path := filepath.Join(m.Config.Data, adminSecretFile)
+	b, err := os.ReadFile(path)
+	if err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("admin secret: %w", err)
+	}
+	secret := group.RandomString(32)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("admin secret: %w", err)
+	}
+	fmt.Fprintf(m.stdout, "qun: generated the Admin API secret (kept in %s; shown only this once):\n%s\n", path, secret)
+	return secret, nil
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+)
+
+// testMain is a running qun on port 0 over a data directory.
+type testMain struct {
+	*Main
+	cancel context.CancelFunc
+	done   chan error
+	Public string // http://host:port
+	Admin  string
+	Secret string
+}
+
+func testConfig(t *testing.T, data string) Config {
+	t.Helper()
+	cfg, err := ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data, "--robot-rate", "0"}, func(string) string { return "" }, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// startMain runs the real wiring until the test ends or stop is called.
+func startMain(t *testing.T, cfg Config) *testMain {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	m := NewMain(cfg, &stdout, &stderr)
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("open: %v\n%s", err, stderr.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tm := &testMain{Main: m, cancel: cancel, done: make(chan error, 1)}
+	go func() { tm.done <- m.Run(ctx) }()
+	pub, adm := m.Server.Addrs()
+	tm.Public, tm.Admin = "http://"+pub, "http://"+adm
+	secret, err := os.ReadFile(filepath.Join(cfg.Data, adminSecretFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Secret = strings.TrimSpace(string(secret))
+	t.Cleanup(tm.stop)
+	return tm
+}
+
+// stop shuts qun down gracefully; calling it twice is fine.
+func (tm *testMain) stop() {
+	if tm.cancel == nil {
+		return
+	}
+	tm.cancel()
+	tm.cancel = nil
+	if err := <-tm.done; err != nil {
+		panic(err)
+	}
+	if err := tm.Close(); err != nil {
+		panic(err)
+	}
+}
+
+func call(t *testing.T, c *wfclient.Client, path string, body, result any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code, err := c.Call(ctx, path, body, result)
+	if err != nil || code != 0 {
+		t.Fatalf("%s: code %d, err %v", path, code, err)
+	}
+}
+
+func TestRestartKeepsGroupsAndTimeline(t *testing.T) {
+	data := t.TempDir()
+	cfg := testConfig(t, data)
+	tm := startMain(t, cfg)
+	admin := wfclient.NewAdmin(tm.Admin, tm.Secret)
+	var robot struct {
+		UserID string `json:"userId"`
+		Secret string `json:"secret"`
+	}
+	call(t, admin, "/admin/robot/create", map[string]any{"userId": "robota", "name": "robota", "displayName": "Robot A"}, &robot)
+	rc := wfclient.New(tm.Public, robot.UserID, robot.Secret)
+	var created struct {
+		GroupID string `json:"group_id"`
+	}
+	call(t, rc, "/robot/group/create", map[string]any{"group": map[string]any{"group_info": map[string]any{"name": "g", "type": 2}, "members": []any{map[string]any{"member_id": "u1", "type": "0"}}}}, &created)
+	call(t, rc, "/robot/group/member/add", map[string]any{"group_id": created.GroupID, "members": []any{map[string]any{"member_id": "u2"}}}, nil)
+
+	firstSecret := tm.Secret
+	tm.stop()
+	tm = startMain(t, cfg)
+	if tm.Secret != firstSecret {
+		t.Fatalf("admin secret changed across restart")
+	}
+	admin = wfclient.NewAdmin(tm.Admin, tm.Secret)
+	rc = wfclient.New(tm.Public, robot.UserID, robot.Secret)
+
+	var members struct {
+		Members []struct {
+			MemberID string `json:"member_id"`
+			Type     int    `json:"type"`
+		} `json:"members"`
+	}
+	call(t, rc, "/robot/group/member/list", map[string]any{"groupId": created.GroupID}, &members)
+	var ids []string
+	for _, m := range members.Members {
+		ids = append(ids, m.MemberID)
+	}
+	if strings.Join(ids, ",") != "robota,u1,u2" {
+		t.Fatalf("members after restart = %v, want robota,u1,u2", ids)
+	}
+	var timeline struct {
+		Messages []struct {
+			Seq     int64 `json:"seq"`
+			Payload struct {
+				Type int `json:"type"`
+			} `json:"payload"`
+		} `json:"messages"`
+	}
+	call(t, admin, "/admin/group/messages", map[string]any{"group_id": created.GroupID}, &timeline)
+	var types []int
+	for _, m := range timeline.Messages {
+		types = append(types, m.Payload.Type)
+	}
+	if len(types) != 2 || types[0] != 104 || types[1] != 105 {
+		t.Fatalf("timeline after restart = %v, want [104 105]", types)
+	}
+}
+
+func TestAdminSecretGeneratedOnceAndPrinted(t *testing.T) {
+	data := t.TempDir()
+	var out1, out2 bytes.Buffer
+	m := NewMain(testConfig(t, data), &out1, os.Stderr)
+	s1, err := m.adminSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out1.String(), s1) {
+		t.Fatalf("generated secret not printed: %q", out1.String())
+	}
+	m = NewMain(testConfig(t, data), &out2, os.Stderr)
+	s2, err := m.adminSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1 != s2 || out2.Len() != 0 {
+		t.Fatalf("second start: secret %q (first %q), printed %q", s2, s1, out2.String())
+	}
+	fi, err := os.Stat(filepath.Join(data, adminSecretFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v, mode %v", err, fi.Mode())
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		out  string
+	}{
+		{"version", []string{"version"}, nil, 0, "qun "},
+		{"no command", nil, nil, 2, "Usage"},
+		{"unknown command", []string{"frob"}, nil, 2, "unknown command"},
+		{"postgres rejected", []string{"serve", "--db", "postgres://u:pw@localhost/db"}, nil, 2, "only the embedded SQLite"},
+		{"postgres from env rejected", []string{"serve"}, map[string]string{"QUN_DB": "postgres://localhost/db"}, 2, "only the embedded SQLite"},
+		{"bad rate", []string{"serve", "--robot-rate", "x"}, nil, 2, "not an integer"},
+		{"bad env duration", []string{"serve"}, map[string]string{"QUN_SIGN_WINDOW": "soon"}, 2, "QUN_SIGN_WINDOW"},
+		{"stray argument", []string{"serve", "now"}, nil, 2, "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := Run(context.Background(), tc.args, env(tc.env), &out, &out)
+			if code != tc.code || !strings.Contains(out.String(), tc.out) {
+				t.Fatalf("exit %d, output %q; want exit %d containing %q", code, out.String(), tc.code, tc.out)
+			}
+			if strings.Contains(out.String(), "pw@") {
+				t.Fatalf("password printed: %q", out.String())
+			}
+		})
+	}
+}
+
+func TestEnvAndFlags(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "s")
+	os.WriteFile(secretFile, []byte("from-file\n"), 0o600)
+	vars := map[string]string{"QUN_ADDR": "127.0.0.1:9", "QUN_ADMIN_SECRET_FILE": secretFile, "QUN_ROBOT_RATE": "5"}
+	cfg, err := ParseConfig([]string{"--robot-rate", "7"}, func(k string) string { return vars[k] }, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9" || cfg.AdminSecret != "from-file" || cfg.RobotRate != 7 || cfg.AdminAddr != DefaultAdminAddr {
+		t.Fatalf("config = %+v", cfg)
+	}
+}
