@@ -105,14 +105,17 @@ type Store interface {
 	// transaction's writes are rolled back and the error is returned; a panic in
 	// fn is rolled back and returned as EInternal. fn must not call Update and
 	// must not keep tx after it returns. Once fn has run, cancelling ctx does
-	// not change the outcome.
+	// not change the outcome. A store may run fn more than once (after a
+	// deadlock, say), so fn must have no effect outside tx but setting its
+	// results, and must not use tx from another goroutine.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only snapshot: commits made while fn runs are not visible to it.
 	View(ctx context.Context, fn func(Reader) error) error
 	// WaitEvents returns a channel that is closed once a commit after the call
 	// appended events for botID (on any node, for a shared store); rolled-back
-	// events and other bots' events do not close it. The gateway waits on it,
-	// then reads the log.
+	// events and other bots' events do not close it. It may also close without
+	// a new event (a shared store cannot always tell), so the gateway reads
+	// the log after every wake.
 	WaitEvents(botID string) <-chan struct{}
 	Close() error
 }

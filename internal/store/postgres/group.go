@@ -1,0 +1,60 @@
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+const groupColumns = `id, name, portrait, owner, type, extra, mute, join_type, private_chat,
+	searchable, history_message, max_member_count, super_group, created_at, updated_at`
+
+func groupFields(g *group.Group) []any {
+	return []any{&g.ID, &g.Name, &g.Portrait, &g.Owner, &g.Type, &g.Extra, &g.Mute, &g.JoinType, &g.PrivateChat,
+		&g.Searchable, &g.HistoryMessage, &g.MaxMemberCount, &g.SuperGroup, msec{&g.CreatedAt}, msec{&g.UpdatedAt}}
+}
+
+var (
+	// Every write of the domain reads its group first, so in an Update this
+	// lock orders all the writes to one group, its members included.
+	selectGroup = keyed(`SELECT `+groupColumns+` FROM groups WHERE id = $1`, lockGroupKey)
+	upsertGroup = `INSERT INTO groups (` + groupColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, portrait = excluded.portrait,
+			owner = excluded.owner, type = excluded.type, extra = excluded.extra, mute = excluded.mute,
+			join_type = excluded.join_type, private_chat = excluded.private_chat,
+			searchable = excluded.searchable, history_message = excluded.history_message,
+			max_member_count = excluded.max_member_count, super_group = excluded.super_group,
+			created_at = excluded.created_at, updated_at = excluded.updated_at`
+	// One statement deletes the group, its members and its bots' settings;
+	// it reports whether the group existed.
+	deleteGroup = `WITH
+		g AS (DELETE FROM groups WHERE id = $1 RETURNING id),
+		m AS (DELETE FROM members WHERE group_id = $1),
+		b AS (DELETE FROM bot_groups WHERE group_id = $1)
+		SELECT count(*) FROM g`
+)
+
+// Group implements group.Reader.
+func (r *reader) Group(id string) (group.Group, error) {
+	return getKeyed(r.c, groupFields, fmt.Sprintf("group %q", id), selectGroup, id, id)
+}
+
+// PutGroup implements group.Tx.
+func (w *writer) PutGroup(g group.Group) error {
+	_, err := w.c.exec(fmt.Sprintf("put group %q", g.ID), upsertGroup, groupFields(&g)...)
+	return err
+}
+
+// DeleteGroup implements group.Tx. The timeline and its seq counters stay, so
+// a group created again with the same id continues its sequence numbers.
+func (w *writer) DeleteGroup(id string) error {
+	n, err := w.c.count(fmt.Sprintf("delete group %q", id), deleteGroup, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return group.Errorf(group.ENotExist, "group %q not found", id)
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// The partial indexes of 0001_init.sql and the queries below write
+// "type <> 4" literally (the planner uses a partial index only for a
+// condition it can prove from the query's text); this fails to compile if
+// group.MemberRemoved changes.
+const _ = uint(group.MemberRemoved-4) + uint(4-group.MemberRemoved)
+
+const memberColumns = `pos, group_id, user_id, alias, type, extra, joined_at, updated_at`
+
+func memberFields(m *group.Member) []any {
+	return []any{&m.Pos, &m.GroupID, &m.UserID, &m.Alias, &m.Type, &m.Extra, msec{&m.JoinedAt}, msec{&m.UpdatedAt}}
+}
+
+var (
+	selectMember = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = $2`
+	// pos is the identity's on first insert; the update leaves it alone.
+	upsertMember = `INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
+			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at`
+
+	selectMembers = `SELECT ` + memberColumns + ` FROM members
+		WHERE group_id = $1 AND type <> 4 ORDER BY pos`
+	selectMembersPage = `SELECT ` + memberColumns + ` FROM members
+		WHERE group_id = $1 AND type <> 4 AND pos > $2 ORDER BY pos LIMIT $3`
+	countMembers     = `SELECT count(*) FROM members WHERE group_id = $1 AND type <> 4`
+	selectBotMembers = `SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
+		WHERE m.group_id = $1 AND m.type <> 4 ORDER BY m.pos`
+	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`
+
+	selectProactive = `SELECT proactive FROM bot_groups WHERE group_id = $1 AND bot_id = $2`
+	upsertProactive = `INSERT INTO bot_groups (group_id, bot_id, proactive) VALUES ($1, $2, $3)
+		ON CONFLICT (group_id, bot_id) DO UPDATE SET proactive = excluded.proactive`
+)
+
+// Member implements group.Reader.
+func (r *reader) Member(groupID, userID string) (group.Member, error) {
+	return getOne(r.c, memberFields, fmt.Sprintf("member %q of group %q", userID, groupID), selectMember, groupID, userID)
+}
+
+// Members implements group.Reader.
+func (r *reader) Members(groupID string) ([]group.Member, error) {
+	return getAll(r.c, memberFields, fmt.Sprintf("members of group %q", groupID), selectMembers, groupID)
+}
+
+// MembersPage implements group.Reader. limit < 1 returns no members.
+func (r *reader) MembersPage(groupID string, afterPos int64, limit int) ([]group.Member, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, memberFields, fmt.Sprintf("members of group %q", groupID), selectMembersPage, groupID, afterPos, limit)
+}
+
+// MemberCount implements group.Reader.
+func (r *reader) MemberCount(groupID string) (int, error) {
+	return r.c.count(fmt.Sprintf("count members of group %q", groupID), countMembers, groupID)
+}
+
+// BotMembers implements group.Reader: the active members that have a Bot record, in Pos order.
+func (r *reader) BotMembers(groupID string) ([]string, error) {
+	return getAll(r.c, text, fmt.Sprintf("bots of group %q", groupID), selectBotMembers, groupID)
+}
+
+// GroupsOfUser implements group.Reader, in group id order.
+func (r *reader) GroupsOfUser(userID string) ([]string, error) {
+	return getAll(r.c, text, fmt.Sprintf("groups of user %q", userID), selectGroupsOfUser, userID)
+}
+
+// Proactive implements group.Reader.
+func (r *reader) Proactive(groupID, botID string) (bool, error) {
+	var allowed bool
+	err := r.c.scanOne(fmt.Sprintf("get proactive of bot %q in group %q", botID, groupID),
+		[]any{&allowed}, selectProactive, groupID, botID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return true, nil
+	}
+	return allowed, err
+}
+
+// PutMember implements group.Tx.
+func (w *writer) PutMember(m group.Member) error {
+	_, err := w.c.exec(fmt.Sprintf("put member %q of group %q", m.UserID, m.GroupID), upsertMember,
+		m.GroupID, m.UserID, m.Alias, m.Type, m.Extra, millis(m.JoinedAt), millis(m.UpdatedAt))
+	return err
+}
+
+// SetProactive implements group.Tx.
+func (w *writer) SetProactive(groupID, botID string, allowed bool) error {
+	_, err := w.c.exec(fmt.Sprintf("set proactive of bot %q in group %q", botID, groupID), upsertProactive,
+		groupID, botID, allowed)
+	return err
+}

@@ -1,0 +1,55 @@
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+const messageColumns = `uid, group_id, line, seq, sender, payload, created_at`
+
+func messageFields(m *group.Message) []any {
+	return []any{&m.UID, &m.GroupID, &m.Line, &m.Seq, &m.Sender, payload(&m.Payload), msec{&m.CreatedAt}}
+}
+
+var (
+	selectMessage  = `SELECT ` + messageColumns + ` FROM messages WHERE uid = $1`
+	selectMessages = `SELECT ` + messageColumns + ` FROM messages
+		WHERE group_id = $1 AND line = $2 AND seq > $3 ORDER BY seq LIMIT $4`
+	// The seq comes from the (group, line)'s counter row, incremented in
+	// place: concurrent appends to one timeline wait for each other's commit
+	// on its lock, so seqs commit in order, without gaps and never twice, and
+	// a reader that sees seq N sees every seq before it. The uid is the
+	// identity's: unique, increasing, with gaps after rollbacks.
+	insertMessage = `WITH next AS (
+			INSERT INTO timeline_seqs AS t (group_id, line, seq) VALUES ($1, $2, 1)
+			ON CONFLICT (group_id, line) DO UPDATE SET seq = t.seq + 1
+			RETURNING seq)
+		INSERT INTO messages (group_id, line, seq, sender, payload, created_at)
+		SELECT $1, $2, next.seq, $3, $4, $5 FROM next
+		RETURNING uid, seq`
+)
+
+// Message implements group.Reader.
+func (r *reader) Message(uid int64) (group.Message, error) {
+	return getOne(r.c, messageFields, fmt.Sprintf("message %d", uid), selectMessage, uid)
+}
+
+// Messages implements group.Reader. limit < 1 returns no messages.
+func (r *reader) Messages(groupID string, line int, afterSeq int64, limit int) ([]group.Message, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, messageFields, fmt.Sprintf("messages of group %q line %d", groupID, line),
+		selectMessages, groupID, line, afterSeq, limit)
+}
+
+// AppendMessage implements group.Tx.
+func (w *writer) AppendMessage(m group.Message) (group.Message, error) {
+	err := w.c.scanOne(fmt.Sprintf("append message to group %q line %d", m.GroupID, m.Line),
+		[]any{&m.UID, &m.Seq}, insertMessage, m.GroupID, m.Line, m.Sender, payload(&m.Payload), millis(m.CreatedAt))
+	if err != nil {
+		return group.Message{}, err
+	}
+	return m, nil
+}

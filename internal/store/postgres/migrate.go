@@ -1,0 +1,129 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrationFiles are the schema changes, numbered NNNN_name.sql. A file that
+// has landed is never edited: a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in order, numbered 1, 2, 3...
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v < 1 {
+			return nil, fmt.Errorf("migration %s: name is not NNNN_name.sql", base)
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+const (
+	// The session advisory lock that one node at a time migrates under,
+	// keyed by the schema so that databases in separate schemas do not wait
+	// for each other.
+	lockMigrations   = `SELECT pg_advisory_lock(hashtextextended($1, 0))`
+	unlockMigrations = `SELECT pg_advisory_unlock(hashtextextended($1, 0))`
+
+	createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    bigint PRIMARY KEY,
+		name       text   NOT NULL,
+		applied_at bigint NOT NULL
+	)`
+)
+
+// migrate creates schema if it is not empty and missing, and applies the
+// migrations the database lacks, each in its own transaction, all under an
+// advisory lock so that nodes starting together migrate once. It refuses a
+// database migrated by a newer binary.
+func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error) {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	key := "qun migrations " + schema
+	if _, err := conn.Exec(ctx, lockMigrations, key); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer func() {
+		// Without the unlock the lock would stay with the pooled connection.
+		if _, uerr := conn.Exec(context.WithoutCancel(ctx), unlockMigrations, key); uerr != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing releases the lock too
+			err = errors.Join(err, fmt.Errorf("migrate: unlock: %w", uerr))
+		}
+	}()
+
+	if schema != "" {
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return fmt.Errorf("migrate: create schema %q: %w", schema, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, createSchemaMigrations); err != nil {
+		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	var latest int
+	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	if latest > len(ms) {
+		return fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", latest, len(ms))
+	}
+	for _, m := range ms[latest:] {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate: %s: %w", m.name, err)
+		}
+	}
+	return nil
+}

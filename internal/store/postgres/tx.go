@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// SQLSTATE codes the store tells apart; every other error is wrapped as is.
+const (
+	sqlUniqueViolation      = "23505"
+	sqlSerializationFailure = "40001"
+	sqlDeadlockDetected     = "40P01"
+	// A NUL character or invalid UTF-8 in a text value: bad input, not a
+	// failure of the store.
+	sqlCharacterNotInRepertoire = "22021"
+	sqlUntranslatableCharacter  = "22P05"
+)
+
+// isRetryable reports whether PostgreSQL aborted a transaction in a way that
+// running it again may not repeat.
+func isRetryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == sqlSerializationFailure || pe.Code == sqlDeadlockDetected)
+}
+
+// dbtx runs statements in one transaction: an attempt of an Update, or a View.
+// It is used by one goroutine at a time.
+type dbtx struct {
+	ctx context.Context
+	tx  pgx.Tx
+	// write is set in an Update: keyed reads then lock what they read.
+	write bool
+	// retry is set once a statement fails with a deadlock or a serialization
+	// failure: the transaction is aborted, whatever fn makes of the error, and
+	// Update runs fn again.
+	retry bool
+}
+
+// fail turns a statement's error into the store's: a unique violation is an
+// EConflict, bad text an EInvalidParam (both by SQLSTATE, never by message),
+// anything else wrapped with what the statement was doing.
+func (c *dbtx) fail(what string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case sqlUniqueViolation:
+			return group.Errorf(group.EConflict, "%s: %s is taken", what, pe.ConstraintName)
+		case sqlCharacterNotInRepertoire, sqlUntranslatableCharacter:
+			return group.Errorf(group.EInvalidParam, "%s: a text holds a NUL character or invalid UTF-8", what)
+		case sqlSerializationFailure, sqlDeadlockDetected:
+			c.retry = true
+		}
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+func (c *dbtx) exec(what, q string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := c.tx.Exec(c.ctx, q, args...)
+	if err != nil {
+		return tag, c.fail(what, err)
+	}
+	return tag, nil
+}
+
+// scanOne scans the first row of q into dest; no row is pgx.ErrNoRows, unwrapped.
+func (c *dbtx) scanOne(what string, dest []any, q string, args ...any) error {
+	err := c.tx.QueryRow(c.ctx, q, args...).Scan(dest...)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return c.fail(what, err)
+	}
+	return err
+}
+
+// count scans the single integer q returns.
+func (c *dbtx) count(what, q string, args ...any) (int, error) {
+	var n int
+	if err := c.scanOne(what, []any{&n}, q, args...); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// getOne reads the single row of q as a T; a missing row is ENotExist naming what.
+func getOne[T any](c *dbtx, fields func(*T) []any, what, q string, args ...any) (T, error) {
+	var v T
+	err := c.scanOne("get "+what, fields(&v), q, args...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var zero T
+		return zero, group.Errorf(group.ENotExist, "%s not found", what)
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// getAll reads every row of q as a T; no rows is a nil slice.
+func getAll[T any](c *dbtx, fields func(*T) []any, what, q string, args ...any) ([]T, error) {
+	rows, err := c.tx.Query(c.ctx, q, args...)
+	if err != nil {
+		return nil, c.fail("list "+what, err)
+	}
+	defer rows.Close()
+	var vs []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(fields(&v)...); err != nil {
+			return nil, c.fail("list "+what, err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, c.fail("list "+what, err)
+	}
+	return vs, nil
+}
+
+// A keyed read inside an Update locks what it reads, so that fn's
+// read-modify-write cannot be lost to a concurrent Update (READ COMMITTED
+// alone would let two of them read the same row and both write it back):
+//
+//   - a row that exists is read FOR UPDATE: a concurrent Update reading it
+//     waits for this transaction to end, then reads the committed row;
+//   - for nouns that are created by "read, not found, put" (groups, users,
+//     settings), a key with no row takes a transaction-scoped advisory lock
+//     on the key and is read again in a new snapshot, so two Updates creating
+//     the same key run one after the other too.
+//
+// Other nouns and listings are read without locks: the domain reads them after
+// the group they belong to, whose lock orders them.
+type lockedRead struct {
+	q      string // the plain query, for View
+	locked string // q FOR UPDATE
+	class  int32  // advisory lock class for a missing key; 0 for none
+}
+
+func keyed(q string, class int32) lockedRead {
+	return lockedRead{q: q, locked: q + " FOR UPDATE", class: class}
+}
+
+// Advisory lock classes, the first key of pg_advisory_xact_lock(int, int);
+// the second is hashtext(key). A hash collision only makes two Updates wait
+// for each other.
+const (
+	lockClassBase  = 0x71756e00 // "qun\0", apart from other applications' locks
+	lockGroupKey   = lockClassBase + 1
+	lockUserKey    = lockClassBase + 2
+	lockSettingKey = lockClassBase + 3
+)
+
+const lockKey = `SELECT pg_advisory_xact_lock($1, hashtext($2))`
+
+// getKeyed is getOne for a keyed read: locking, as above, inside an Update.
+func getKeyed[T any](c *dbtx, fields func(*T) []any, what string, r lockedRead, key string, args ...any) (T, error) {
+	if !c.write {
+		return getOne(c, fields, what, r.q, args...)
+	}
+	v, err := getOne(c, fields, what, r.locked, args...)
+	if r.class == 0 || !group.IsNotExist(err) {
+		return v, err
+	}
+	if _, err := c.exec("lock "+what, lockKey, r.class, key); err != nil {
+		return v, err
+	}
+	return getOne(c, fields, what, r.locked, args...)
+}
+
+// reader implements group.Reader on a transaction.
+type reader struct {
+	c *dbtx
+}
+
+// writer implements group.Tx for one attempt of an Update.
+type writer struct {
+	reader
+	// evented holds the last seq appended per bot, to notify other nodes
+	// at commit and wake this node's waiters after it.
+	evented map[string]int64
+}
+
+// notifyEvents tells every node listening on the channel which bots got
+// events; PostgreSQL delivers the notifications at commit, and not at all
+// after a rollback.
+const notifyEvents = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
+
+// notify queues the notifications of the events w appended.
+func (w *writer) notify(channel string) error {
+	if len(w.evented) == 0 {
+		return nil
+	}
+	payloads := make([]string, 0, len(w.evented))
+	for bot, seq := range w.evented {
+		payloads = append(payloads, notification(bot, seq))
+	}
+	_, err := w.c.exec("notify events", notifyEvents, channel, payloads)
+	return err
+}
+
+// notification is the payload that announces events of botID up to seq.
+func notification(botID string, seq int64) string {
+	return strconv.FormatInt(seq, 10) + " " + botID
+}

@@ -1,0 +1,107 @@
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+const userColumns = `id, name, password, display_name, portrait, gender, mobile, email,
+	address, company, social, extra, type, updated_at`
+
+func userFields(u *group.User) []any {
+	return []any{&u.ID, &u.Name, &u.Password, &u.DisplayName, &u.Portrait, &u.Gender, &u.Mobile, &u.Email,
+		&u.Address, &u.Company, &u.Social, &u.Extra, &u.Type, msec{&u.UpdatedAt}}
+}
+
+const botColumns = `user_id, owner, secret, callback, robot_extra, app_id, app_secret, intents,
+	ice_breaker_enabled, ice_breaker_payload, updated_at`
+
+func botFields(b *group.Bot) []any {
+	return []any{&b.UserID, &b.Owner, &b.Secret, &b.Callback, &b.RobotExtra, &b.AppID, &b.AppSecret, &b.Intents,
+		&b.IceBreaker.Enabled, payload(&b.IceBreaker.Payload), msec{&b.UpdatedAt}}
+}
+
+var (
+	selectUser         = keyed(`SELECT `+userColumns+` FROM users WHERE id = $1`, lockUserKey)
+	selectUserByName   = `SELECT ` + userColumns + ` FROM users WHERE name = $1 ORDER BY id LIMIT 1`
+	selectUserByMobile = `SELECT ` + userColumns + ` FROM users WHERE mobile = $1 ORDER BY id LIMIT 1`
+	upsertUser         = `INSERT INTO users (` + userColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, password = excluded.password,
+			display_name = excluded.display_name, portrait = excluded.portrait, gender = excluded.gender,
+			mobile = excluded.mobile, email = excluded.email, address = excluded.address,
+			company = excluded.company, social = excluded.social, extra = excluded.extra,
+			type = excluded.type, updated_at = excluded.updated_at`
+
+	// A bot's row is locked when read in an Update (SetCallback,
+	// SetIceBreaker read, change and put it back); a missing one is not: the
+	// domain probes every joining member with Bot, and creates bots only
+	// after reading, and so locking, their user.
+	selectBot      = keyed(`SELECT `+botColumns+` FROM bots WHERE user_id = $1`, 0)
+	selectBotByApp = `SELECT ` + botColumns + ` FROM bots WHERE app_id = $1 AND app_id <> ''`
+	upsertBot      = `INSERT INTO bots (` + botColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (user_id) DO UPDATE SET owner = excluded.owner, secret = excluded.secret,
+			callback = excluded.callback, robot_extra = excluded.robot_extra, app_id = excluded.app_id,
+			app_secret = excluded.app_secret, intents = excluded.intents,
+			ice_breaker_enabled = excluded.ice_breaker_enabled, ice_breaker_payload = excluded.ice_breaker_payload,
+			updated_at = excluded.updated_at`
+)
+
+// User implements group.Reader.
+func (r *reader) User(id string) (group.User, error) {
+	return getKeyed(r.c, userFields, fmt.Sprintf("user %q", id), selectUser, id, id)
+}
+
+// UserByName implements group.Reader.
+func (r *reader) UserByName(name string) (group.User, error) {
+	return getOne(r.c, userFields, fmt.Sprintf("user named %q", name), selectUserByName, name)
+}
+
+// UserByMobile implements group.Reader.
+func (r *reader) UserByMobile(mobile string) (group.User, error) {
+	return getOne(r.c, userFields, fmt.Sprintf("user with mobile %q", mobile), selectUserByMobile, mobile)
+}
+
+// Bot implements group.Reader.
+func (r *reader) Bot(userID string) (group.Bot, error) {
+	return getKeyed(r.c, botFields, fmt.Sprintf("bot %q", userID), selectBot, userID, userID)
+}
+
+// BotByAppID implements group.Reader.
+func (r *reader) BotByAppID(appID string) (group.Bot, error) {
+	return getOne(r.c, botFields, fmt.Sprintf("bot with app id %q", appID), selectBotByApp, appID)
+}
+
+// PutUser implements group.Tx.
+func (w *writer) PutUser(u group.User) error {
+	_, err := w.c.exec(fmt.Sprintf("put user %q", u.ID), upsertUser, userFields(&u)...)
+	return err
+}
+
+// PutBot implements group.Tx. The upsert runs in a savepoint: an app id taken
+// by another bot fails the statement, which would abort the whole
+// transaction; rolled back to the savepoint, the transaction goes on and fn
+// decides what the EConflict means.
+func (w *writer) PutBot(b group.Bot) error {
+	what := fmt.Sprintf("put bot %q", b.UserID)
+	sp, err := w.c.tx.Begin(w.c.ctx)
+	if err != nil {
+		return w.c.fail(what, err)
+	}
+	if _, err := sp.Exec(w.c.ctx, upsertBot, botFields(&b)...); err != nil {
+		err = w.c.fail(what, err)
+		if rerr := sp.Rollback(w.c.ctx); rerr != nil {
+			return w.c.fail(what, rerr)
+		}
+		if group.ErrorCode(err) == group.EConflict {
+			return group.Errorf(group.EConflict, "app id %q is taken by another bot", b.AppID)
+		}
+		return err
+	}
+	if err := sp.Commit(w.c.ctx); err != nil {
+		return w.c.fail(what, err)
+	}
+	return nil
+}
