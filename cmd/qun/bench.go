@@ -134,7 +134,7 @@ func benchRobot(ctx context.Context, out io.Writer, data string, d time.Duration
 	}
 	defer stop()
 	pub, adm := m.Server.Addrs()
-	secret, err := m.adminSecret()
+	secret, err := m.adminSecret(ctx)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func benchEvents(ctx context.Context, out io.Writer, data string, d time.Duratio
 	}
 	defer stop()
 	pub, adm := m.Server.Addrs()
-	secret, err := m.adminSecret()
+	secret, err := m.adminSecret(ctx)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func (c *Config) options() []option {
 		{"admin-addr", "QUN_ADMIN_ADDR", "Admin API listener (keep it private)", str(&c.AdminAddr), DefaultAdminAddr},
 		{"data", "QUN_DATA", "data directory: the SQLite database and the generated admin secret", str(&c.Data), DefaultData},
 		{"admin-secret", "QUN_ADMIN_SECRET", "Admin API secret; empty: generated on first start and kept in the data directory", str(&c.AdminSecret), ""},
-		{"db", "QUN_DB", "database; empty: SQLite in the data directory", str(&c.DB), ""},
+		{"db", "QUN_DB", "database: a postgres:// URL (several nodes may share it); empty: SQLite in the data directory", str(&c.DB), ""},
 		{"public-url", "QUN_PUBLIC_URL", "base URL bots reach the public listener at (for the gateway URL); empty: from each request", str(&c.PublicURL), ""},
 		{"robot-rate", "QUN_ROBOT_RATE", "Robot API calls per robot per 10 s (0: no limit)", num(&c.RobotRate), "1000"},
 		{"sign-window", "QUN_SIGN_WINDOW", "how far a signed request's timestamp may be from now, either way", dur(&c.SignWindow), "5m"},
@@ -131,8 +131,8 @@ func (c Config) Validate() error {
 	if c.Data == "" {
 		errs = append(errs, errors.New("data must be set"))
 	}
-	if c.DB != "" {
-		errs = append(errs, fmt.Errorf("db %q: only the embedded SQLite store is available in this version; leave db empty", redact(c.DB)))
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		errs = append(errs, fmt.Errorf("db %q: give a postgres:// URL, or leave it empty for SQLite", redact(c.DB)))
 	}
 	if c.RobotRate < 0 {
 		errs = append(errs, errors.New("robot-rate must be 0 or more"))

@@ -21,6 +21,7 @@ import (
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/qqbot"
 	"github.com/qun-chat/qun/internal/server"
+	"github.com/qun-chat/qun/internal/store/postgres"
 	"github.com/qun-chat/qun/internal/store/sqlite"
 	"github.com/qun-chat/qun/internal/wildfire"
 )
@@ -128,15 +129,30 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	secret, err := m.adminSecret()
-	if err != nil {
-		return err
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "qun.db"))
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+	// On SQLite one node remembers nonces in memory; on PostgreSQL every node
+	// shares them through the store, so a request replayed to another node is
+	// refused too.
+	var nonces wildfire.NonceCache
+	var st group.Store
+	if cfg.DB == "" {
+		sst, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "qun.db"), sqlite.WithLogger(m.Logger))
+		if err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+		st = sst
+	} else {
+		pst, err := postgres.Open(ctx, cfg.DB, postgres.WithLogger(m.Logger))
+		if err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+		st, nonces = pst, wildfire.StoreNonces{Store: pst}
 	}
 	m.Store = st
+	secret, err := m.adminSecret(ctx)
+	if err != nil {
+		st.Close()
+		return err
+	}
 	m.Service = group.NewService(st, group.Config{
 		MaxGroupMembers: cfg.MaxGroupMembers,
 		ProactiveQuota:  cfg.ProactiveQuota,
@@ -145,10 +161,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger:     m.Logger,
 		RobotRate:  cfg.RobotRate,
 		SignWindow: cfg.SignWindow,
+		Nonces:     nonces,
 	})
 	admin := wildfire.NewAdminAPI(m.Service, secret, wildfire.AdminOptions{
 		Logger:     m.Logger,
 		SignWindow: cfg.SignWindow,
+		Nonces:     nonces,
 	})
 	m.QQ, err = qqbot.New(m.Service, qqbot.Options{
 		PublicURL:      cfg.PublicURL,
@@ -203,15 +221,23 @@ func (m *Main) Close() error {
 	return m.Store.Close()
 }
 
-// adminSecretFile is where a generated admin secret is kept, in the data directory.
+// adminSecretFile is where a generated admin secret is kept, in the data
+// directory, on SQLite.
 const adminSecretFile = "admin-secret"
 
-// adminSecret returns the configured admin secret, or the one kept in the
-// data directory, or generates, keeps and prints a new one (the only time a
-// secret is printed).
-func (m *Main) adminSecret() (string, error) {
+// adminSecretSetting is where a generated admin secret is kept on a shared
+// store, so that every node started without --admin-secret uses the same one.
+const adminSecretSetting = "admin_secret"
+
+// adminSecret returns the configured admin secret, or the kept one, or
+// generates, keeps and prints a new one (the only time a secret is printed).
+// On SQLite it is kept in the data directory; on PostgreSQL in the store.
+func (m *Main) adminSecret(ctx context.Context) (string, error) {
 	if m.Config.AdminSecret != "" {
 		return m.Config.AdminSecret, nil
+	}
+	if m.Config.DB != "" {
+		return m.sharedAdminSecret(ctx)
 	}
 	path := filepath.Join(m.Config.Data, adminSecretFile)
 	b, err := os.ReadFile(path)
@@ -226,5 +252,31 @@ func (m *Main) adminSecret() (string, error) {
 		return "", fmt.Errorf("admin secret: %w", err)
 	}
 	fmt.Fprintf(m.stdout, "qun: generated the Admin API secret (kept in %s; shown only this once):\n%s\n", path, secret)
+	return secret, nil
+}
+
+// sharedAdminSecret reads the admin secret from the store, creating it once
+// for every node if it is missing.
+func (m *Main) sharedAdminSecret(ctx context.Context) (string, error) {
+	var secret string
+	generated := false
+	err := m.Store.Update(ctx, func(tx group.Tx) error {
+		s, err := tx.Setting(adminSecretSetting)
+		if err == nil {
+			secret, generated = s, false
+			return nil
+		}
+		if !group.IsNotExist(err) {
+			return err
+		}
+		secret, generated = group.RandomString(32), true
+		return tx.PutSetting(adminSecretSetting, secret)
+	})
+	if err != nil {
+		return "", fmt.Errorf("admin secret: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(m.stdout, "qun: generated the Admin API secret (kept in the database, shared by every node; shown only this once):\n%s\n", secret)
+	}
 	return secret, nil
 }

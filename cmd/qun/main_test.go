@@ -140,7 +140,7 @@ func TestAdminSecretGeneratedOnceAndPrinted(t *testing.T) {
 	data := t.TempDir()
 	var out1, out2 bytes.Buffer
 	m := NewMain(testConfig(t, data), &out1, os.Stderr)
-	s1, err := m.adminSecret()
+	s1, err := m.adminSecret(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestAdminSecretGeneratedOnceAndPrinted(t *testing.T) {
 		t.Fatalf("generated secret not printed: %q", out1.String())
 	}
 	m = NewMain(testConfig(t, data), &out2, os.Stderr)
-	s2, err := m.adminSecret()
+	s2, err := m.adminSecret(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +173,8 @@ func TestCommandLine(t *testing.T) {
 		{"version", []string{"version"}, nil, 0, "qun "},
 		{"no command", nil, nil, 2, "Usage"},
 		{"unknown command", []string{"frob"}, nil, 2, "unknown command"},
-		{"postgres rejected", []string{"serve", "--db", "postgres://u:pw@localhost/db"}, nil, 2, "only the embedded SQLite"},
-		{"postgres from env rejected", []string{"serve"}, map[string]string{"QUN_DB": "postgres://localhost/db"}, 2, "only the embedded SQLite"},
+		{"other database rejected", []string{"serve", "--db", "mysql://u:pw@localhost/db"}, nil, 2, "give a postgres:// URL"},
+		{"other database from env rejected", []string{"serve"}, map[string]string{"QUN_DB": "sqlite:///tmp/x"}, 2, "give a postgres:// URL"},
 		{"bad rate", []string{"serve", "--robot-rate", "x"}, nil, 2, "not an integer"},
 		{"bad env duration", []string{"serve"}, map[string]string{"QUN_SIGN_WINDOW": "soon"}, 2, "QUN_SIGN_WINDOW"},
 		{"stray argument", []string{"serve", "now"}, nil, 2, "unexpected argument"},

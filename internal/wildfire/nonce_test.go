@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/qun-chat/qun/internal/store/sqlite"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -107,5 +109,39 @@ func TestRateLimiterSweeps(t *testing.T) {
 	l.allow("new")
 	if got := len(l.buckets); got != 1 {
 		t.Errorf("%d buckets after a sweep, want 1", got)
+	}
+}
+
+func TestStoreNonces(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qun.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.UnixMilli(1_700_000_000_000)
+	clock := func() time.Time { return now }
+	a := StoreNonces{Store: st, Now: clock}
+	b := StoreNonces{Store: st, Now: clock} // another node on the same store
+	ctx := context.Background()
+	exp := now.Add(time.Minute)
+	for _, step := range []struct {
+		name  string
+		c     StoreNonces
+		key   string
+		fresh bool
+	}{
+		{"first use", a, "r|1|1", true},
+		{"replay on the same node", a, "r|1|1", false},
+		{"replay on another node", b, "r|1|1", false},
+		{"another key", b, "r|2|1", true},
+	} {
+		fresh, err := step.c.Use(ctx, step.key, exp)
+		if err != nil || fresh != step.fresh {
+			t.Fatalf("%s: fresh %v, err %v; want %v", step.name, fresh, err, step.fresh)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if fresh, err := a.Use(ctx, "r|1|1", now.Add(time.Minute)); err != nil || !fresh {
+		t.Fatalf("after expiry: fresh %v, err %v", fresh, err)
 	}
 }
