@@ -61,17 +61,17 @@ func (a *api) authRobot(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, bot, err := a.svc.GetRobot(r.Context(), h.rid)
+	secret, err := a.robotSecret(r.Context(), h.rid)
 	if group.IsNotExist(err) {
 		return "", errAuth(CodeNotExist)
 	}
 	if err != nil {
 		return "", err
 	}
-	if bot.Secret == "" {
+	if secret == "" {
 		return "", errAuth(CodeNotRight)
 	}
-	if err := a.checkSign(r, h, bot.Secret, "robot:"+strconv.Itoa(len(h.rid))+":"+h.rid, ts); err != nil {
+	if err := a.checkSign(r, h, secret, "robot:"+strconv.Itoa(len(h.rid))+":"+h.rid, ts); err != nil {
 		return "", err
 	}
 	return h.rid, nil

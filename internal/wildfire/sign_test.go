@@ -270,3 +270,23 @@ func TestAdminEmptySecret(t *testing.T) {
 		t.Fatalf("empty admin secret: %s, want 248", body)
 	}
 }
+
+// A robot's secret is cached for DefaultSecretCacheTTL: a new secret is
+// required, and the old one refused, once that has passed.
+func TestRobotSecretChangeTakesEffect(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	old := e.robot("rob", "old-secret")
+	if code := e.call(old, "/robot/profile", nil, nil); code != 0 {
+		t.Fatalf("old secret: code %d", code)
+	}
+	e.robot("rob", "new-secret")
+	e.clock.Add(wildfire.DefaultSecretCacheTTL + time.Millisecond)
+	if code := e.call(old, "/robot/profile", nil, nil); code != wildfire.CodeAuthFailure {
+		t.Fatalf("old secret after the change: code %d, want %d", code, wildfire.CodeAuthFailure)
+	}
+	fresh := wfclient.New(e.robotSrv.URL, "rob", "new-secret")
+	fresh.Now = e.clock.Now
+	if code := e.call(fresh, "/robot/profile", nil, nil); code != 0 {
+		t.Fatalf("new secret: code %d", code)
+	}
+}

@@ -100,6 +100,7 @@ type api struct {
 	nonces  NonceCache
 	maxBody int64
 	limiter *rateLimiter // Robot API only; nil: no limit
+	secrets secretCache  // Robot API only
 	// admin is true for the Admin API, whose requests are signed with
 	// adminSecret and carry no rid.
 	admin       bool

@@ -33,7 +33,7 @@ var (
 		WHERE group_id = $1 AND type <> 4 ORDER BY pos`
 	selectMembersPage = `SELECT ` + memberColumns + ` FROM members
 		WHERE group_id = $1 AND type <> 4 AND pos > $2 ORDER BY pos LIMIT $3`
-	countMembers     = `SELECT count(*) FROM members WHERE group_id = $1 AND type <> 4`
+	countMembers     = `SELECT coalesce((SELECT active FROM member_counts WHERE group_id = $1), 0)`
 	selectBotMembers = `SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
 		WHERE m.group_id = $1 AND m.type <> 4 ORDER BY m.pos`
 	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`

@@ -42,7 +42,7 @@ var (
 		WHERE group_id = ? AND type <> 4 ORDER BY pos`)
 	selectMembersPage = readSQL(`SELECT ` + memberCols.list() + ` FROM members
 		WHERE group_id = ? AND type <> 4 AND pos > ? ORDER BY pos LIMIT ?`)
-	countMembers     = readSQL(`SELECT count(*) FROM members WHERE group_id = ? AND type <> 4`)
+	countMembers     = readSQL(`SELECT coalesce((SELECT active FROM member_counts WHERE group_id = ?), 0)`)
 	selectBotMembers = readSQL(`SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
 		WHERE m.group_id = ? AND m.type <> 4 ORDER BY m.pos`)
 	selectGroupsOfUser = readSQL(`SELECT group_id FROM members WHERE user_id = ? AND type <> 4 ORDER BY group_id`)

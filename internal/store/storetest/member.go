@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"sort"
 	"testing"
 	"time"
@@ -109,6 +111,33 @@ func testMemberListing(t *testing.T, s group.Store) {
 		}{{"g", len(active)}, {"h", 2}, {"nope", 0}} {
 			diff(t, "MemberCount("+tt.group+")", tt.want, read(t, s, func(r group.Reader) (int, error) { return r.MemberCount(tt.group) }))
 		}
+	})
+	t.Run("MemberCountFollowsTypeChanges", func(t *testing.T) {
+		count := func(g string) int {
+			return read(t, s, func(r group.Reader) (int, error) { return r.MemberCount(g) })
+		}
+		put(t, s, groups, group.Group{ID: "c"})
+		put(t, s, members, member("c", "x", group.MemberNormal), member("c", "y", group.MemberRemoved), member("c", "z", group.MemberManager))
+		diff(t, "after insert", 2, count("c"))
+		put(t, s, members, member("c", "x", group.MemberRemoved), member("c", "y", group.MemberSilent), member("c", "z", group.MemberNormal))
+		diff(t, "after remove x, re-add y, demote z", 2, count("c"))
+		put(t, s, members, member("c", "x", group.MemberRemoved))
+		diff(t, "after removing x again", 2, count("c"))
+		failed := errors.New("rolled back")
+		if err := s.Update(context.Background(), func(tx group.Tx) error {
+			if err := tx.PutMember(member("c", "w", group.MemberNormal)); err != nil {
+				return err
+			}
+			return failed
+		}); !errors.Is(err, failed) {
+			t.Fatalf("Update = %v, want %v", err, failed)
+		}
+		diff(t, "after a rolled-back add", 2, count("c"))
+		update(t, s, func(tx group.Tx) error { return tx.DeleteGroup("c") })
+		diff(t, "after DeleteGroup", 0, count("c"))
+		put(t, s, groups, group.Group{ID: "c"})
+		put(t, s, members, member("c", "y", group.MemberNormal))
+		diff(t, "after re-creating the group", 1, count("c"))
 	})
 	t.Run("BotMembers", func(t *testing.T) {
 		// The active members with a Bot record, in Pos order.
