@@ -45,6 +45,26 @@ func (g *groupRef) id() (string, error) {
 	return "", errInvalid
 }
 
+// writeBody is the body of a write to one existing group.
+type writeBody interface {
+	id() (string, error)
+	notify() (group.Notify, error)
+}
+
+// decodeWrite decodes a write's body and returns its group id and
+// notification override.
+func decodeWrite(r *request, body writeBody) (string, group.Notify, error) {
+	if err := r.decode(body); err != nil {
+		return "", group.Notify{}, err
+	}
+	gid, err := body.id()
+	if err != nil {
+		return "", group.Notify{}, err
+	}
+	n, err := body.notify()
+	return gid, n, err
+}
+
 // firstOf returns the first non-empty of a field's spellings.
 func firstOf(spellings ...flexString) string {
 	for _, s := range spellings {
@@ -100,14 +120,7 @@ func (a *api) dismissGroup(r *request) (any, error) {
 		groupWrite
 		groupRef
 	}
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
-	if err != nil {
-		return nil, err
-	}
-	n, err := body.notify()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
@@ -138,14 +151,7 @@ func (a *api) transferGroup(r *request) (any, error) {
 		groupRef
 		NewOwner flexString `json:"new_owner"`
 	}
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
-	if err != nil {
-		return nil, err
-	}
-	n, err := body.notify()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
@@ -162,19 +168,12 @@ func (a *api) modifyGroup(r *request) (any, error) {
 		Type  *flexInt    `json:"type"`
 		Value *flexString `json:"value"`
 	}
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
 	if body.Type == nil || body.Value == nil {
 		return nil, errInvalid
-	}
-	n, err := body.notify()
-	if err != nil {
-		return nil, err
 	}
 	return nil, a.svc.ModifyGroup(r.ctx, r.actor(body.Operator), gid, int(*body.Type), string(*body.Value), n)
 }
@@ -245,14 +244,7 @@ func (a *api) addMembers(r *request) (any, error) {
 		MemberExtra      flexString `json:"member_extra"`
 		MemberExtraCamel flexString `json:"memberExtra"`
 	}
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
-	if err != nil {
-		return nil, err
-	}
-	n, err := body.notify()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
@@ -270,14 +262,7 @@ type memberIDsWrite struct {
 // kickMembers serves group/member/del: members are ids.
 func (a *api) kickMembers(r *request) (any, error) {
 	var body memberIDsWrite
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
-	if err != nil {
-		return nil, err
-	}
-	n, err := body.notify()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
@@ -291,14 +276,7 @@ func (a *api) quitGroup(r *request) (any, error) {
 		groupWrite
 		groupRef
 	}
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
-	if err != nil {
-		return nil, err
-	}
-	n, err := body.notify()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
@@ -314,14 +292,7 @@ func (a *api) setMemberAlias(r *request) (any, error) {
 		MemberID flexString `json:"memberId"`
 		Alias    flexString `json:"alias"`
 	}
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
-	if err != nil {
-		return nil, err
-	}
-	n, err := body.notify()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
@@ -336,14 +307,7 @@ func (a *api) setMemberExtra(r *request) (any, error) {
 		MemberID flexString `json:"memberId"`
 		Extra    flexString `json:"extra"`
 	}
-	if err := r.decode(&body); err != nil {
-		return nil, err
-	}
-	gid, err := body.id()
-	if err != nil {
-		return nil, err
-	}
-	n, err := body.notify()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
@@ -372,10 +336,7 @@ type roleCall struct {
 // decodeRole decodes a role call; alt returns the Python SDK's name of the switch.
 func decodeRole(r *request, alt func(*roleWrite) *flexBool) (roleCall, error) {
 	var body roleWrite
-	if err := r.decode(&body); err != nil {
-		return roleCall{}, err
-	}
-	gid, err := body.id()
+	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return roleCall{}, err
 	}
@@ -385,10 +346,6 @@ func decodeRole(r *request, alt func(*roleWrite) *flexBool) (roleCall, error) {
 	}
 	if sw == nil {
 		return roleCall{}, errInvalid
-	}
-	n, err := body.notify()
-	if err != nil {
-		return roleCall{}, err
 	}
 	return roleCall{actor: r.actor(body.Operator), gid: gid, ids: flexStrings(body.Members), on: bool(*sw), n: n}, nil
 }
