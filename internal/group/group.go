@@ -188,14 +188,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 // DismissGroup deletes a group. A robot or user may dismiss only a normal or
 // restricted group it owns. The notification is sent before the members go.
 func (s *Service) DismissGroup(ctx context.Context, a Actor, groupID string, n Notify) error {
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin && !((g.Type == GroupNormal || g.Type == GroupRestricted) && g.Owner == a.UserID) {
 			return Errorf(ENotRight, "only the owner dismisses a normal or restricted group")
 		}
@@ -232,14 +225,7 @@ func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner 
 	if err := checkID("new_owner", newOwner); err != nil {
 		return err
 	}
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
 			switch g.Type {
 			case GroupOrganization:
@@ -300,14 +286,7 @@ func (s *Service) ModifyGroup(ctx context.Context, a Actor, groupID string, typ 
 	if a.Admin {
 		maxType = ModifyGroupType
 	}
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
 			if err := s.mayModify(tx, a, g, typ); err != nil {
 				return err

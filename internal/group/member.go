@@ -106,14 +106,7 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 	if err := s.checkMemberIDs(ids); err != nil {
 		return err
 	}
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
 			if err := mayAdd(tx, a, g, ids); err != nil {
 				return err
@@ -203,14 +196,7 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 	if err := s.checkMemberIDs(ids); err != nil {
 		return err
 	}
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin && g.Type == GroupOrganization {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
 		}
@@ -267,14 +253,7 @@ func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Noti
 	if a.UserID == "" {
 		return Errorf(EInvalidParam, "operator is empty: only a user quits")
 	}
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if g.Type == GroupOrganization && !a.Admin {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
 		}
@@ -352,14 +331,7 @@ func (s *Service) setMemberField(ctx context.Context, a Actor, groupID, memberID
 	if err := checkID("memberId", target); err != nil {
 		return err
 	}
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		row := func(id string) (Member, error) {
 			m, err := tx.Member(g.ID, id)
 			if IsNotExist(err) || (err == nil && activeOnly && !m.Active()) {
@@ -453,14 +425,7 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 	if err := s.checkMemberIDs(ids); err != nil {
 		return err
 	}
-	if err := checkNotify(n); err != nil {
-		return err
-	}
-	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
-		if err != nil {
-			return err
-		}
+	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		byOwner := a.Admin || g.Owner == a.UserID
 		if !a.Admin {
 			if g.Type == GroupOrganization {

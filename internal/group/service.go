@@ -101,6 +101,21 @@ func (s *Service) update(ctx context.Context, fn func(tx Tx, now time.Time) erro
 	return s.store.Update(ctx, func(tx Tx) error { return fn(tx, now) })
 }
 
+// writeGroup checks a write's notification override, then runs fn in one
+// transaction on the existing group groupID.
+func (s *Service) writeGroup(ctx context.Context, groupID string, n Notify, fn func(tx Tx, g Group, now time.Time) error) error {
+	if err := checkNotify(n); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx Tx, now time.Time) error {
+		g, err := tx.Group(groupID)
+		if err != nil {
+			return err
+		}
+		return fn(tx, g, now)
+	})
+}
+
 // view runs fn in a read snapshot.
 func (s *Service) view(ctx context.Context, fn func(r Reader) error) error {
 	return s.store.View(ctx, fn)
