@@ -5,13 +5,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/wildfire/wfclient"
 )
 
@@ -29,6 +35,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", 3, "baseline/measured phase pairs, interleaved")
 	conc := fs.Int("concurrency", 64, "concurrent clients")
 	data := fs.String("data", "", "data directory (default: a new temporary one)")
+	db := fs.String("db", "", "a postgres:// URL: run on a new database created on that server (dropped after); empty: SQLite")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	nodes := fs.Int("nodes", 1, "events: qun nodes on the database (2: writes go to one node, the bot is connected to the other; needs -db)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -41,12 +50,39 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(dir)
 		*data = dir
 	}
+	if *nodes < 1 || *nodes > 2 || (*nodes == 2 && *db == "") {
+		fmt.Fprintln(stderr, "qun bench: -nodes is 1, or 2 with -db")
+		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "qun bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "qun bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	b := benchSetup{data: *data}
+	if *db != "" {
+		dsn, drop, err := benchDatabase(ctx, *db)
+		if err != nil {
+			fmt.Fprintln(stderr, "qun bench:", err)
+			return 1
+		}
+		defer drop()
+		b.db = dsn
+	}
 	var err error
 	switch args[0] {
 	case "robot":
-		err = benchRobot(ctx, stdout, *data, *duration, *rounds, *conc)
+		err = benchRobot(ctx, stdout, b, *duration, *rounds, *conc)
 	case "events":
-		err = benchEvents(ctx, stdout, *data, *duration, *rounds, *conc)
+		err = benchEvents(ctx, stdout, b, *nodes, *duration, *rounds, *conc)
 	default:
 		fmt.Fprintf(stderr, "qun bench: unknown benchmark %q\n", args[0])
 		return 2
@@ -58,9 +94,48 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// benchServer starts qun on loopback ports 0 over data, with no robot rate limit.
-func benchServer(ctx context.Context, data string) (*Main, func(), error) {
-	cfg, err := ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data,
+// benchSetup says where benchmark nodes keep their data.
+type benchSetup struct {
+	data string // parent of the nodes' data directories
+	db   string // PostgreSQL URL, or "" for SQLite
+}
+
+// store names the store in the output.
+func (b benchSetup) store() string {
+	if b.db != "" {
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
+
+// benchDatabase creates a new database on the server dsn points at and
+// returns its URL and a function that drops it.
+func benchDatabase(ctx context.Context, dsn string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect %s: %w", redact(dsn), err)
+	}
+	name := "qun_bench_" + strings.ToLower(group.RandomString(8))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		conn.Close(ctx)
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		conn.Close(ctx)
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		conn.Close(context.Background())
+	}, nil
+}
+
+// benchServer starts a qun node on loopback ports 0, with no rate limits.
+func benchServer(ctx context.Context, b benchSetup, node int) (*Main, func(), error) {
+	data := filepath.Join(b.data, fmt.Sprint("node", node))
+	cfg, err := ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data, "--db", b.db,
 		"--robot-rate", "0", "--bot-rest-rate", "-1", "--identify-rate", "-1", "--log-level", "warn"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		return nil, nil, err
@@ -127,8 +202,8 @@ func runPhase(ctx context.Context, d time.Duration, conc int, do func(ctx contex
 // benchRobot measures signed Robot API writes (member/add of one member, with
 // its notification) against a signed no-op read (/robot/profile) through the
 // same stack: HTTP, signature, nonce cache, rate-limit check, JSON.
-func benchRobot(ctx context.Context, out io.Writer, data string, d time.Duration, rounds, conc int) error {
-	m, stop, err := benchServer(ctx, data)
+func benchRobot(ctx context.Context, out io.Writer, b benchSetup, d time.Duration, rounds, conc int) error {
+	m, stop, err := benchServer(ctx, b, 1)
 	if err != nil {
 		return err
 	}
@@ -171,7 +246,7 @@ func benchRobot(ctx context.Context, out io.Writer, data string, d time.Duration
 	runPhase(ctx, d/5, conc, noop) // warm up connections and caches
 	runPhase(ctx, d/5, conc, write)
 
-	fmt.Fprintf(out, "qun bench robot: %d clients, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(out, "qun bench robot: %s, %d clients, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", b.store(), conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(out, "%-7s %-14s %10s %10s %10s %7s\n", "round", "call", "req/s", "p50", "p99", "errors")
 	var base, meas phase
 	for r := 1; r <= rounds; r++ {

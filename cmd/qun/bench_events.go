@@ -28,13 +28,24 @@ const benchMembers = 100_000
 //     to arrive, in order — against the same Admin calls mentioning nobody
 //     (no event), measured in the same run;
 //   - the time of the first vs the last member page of a 100,000-member group.
-func benchEvents(ctx context.Context, out io.Writer, data string, d time.Duration, rounds, conc int) error {
-	m, stop, err := benchServer(ctx, data)
+func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d time.Duration, rounds, conc int) error {
+	m, stop, err := benchServer(ctx, b, 1)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	pub, adm := m.Server.Addrs()
+	_, adm := m.Server.Addrs()
+	// The bot connects to the last node; the Admin calls go to the first.
+	bn := m
+	if nodes == 2 {
+		m2, stop2, err := benchServer(ctx, b, 2)
+		if err != nil {
+			return err
+		}
+		defer stop2()
+		bn = m2
+	}
+	pub, _ := bn.Server.Addrs()
 	secret, err := m.adminSecret(ctx)
 	if err != nil {
 		return err
@@ -81,7 +92,8 @@ func benchEvents(ctx context.Context, out io.Writer, data string, d time.Duratio
 		return ok(admin.Call(ctx, "/admin/message/send", map[string]any{"sender": senders[w], "conv": map[string]any{"type": 1, "target": groups[w], "line": 0}, "payload": payload}, nil))
 	}
 
-	fmt.Fprintf(out, "qun bench events: %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(out, "qun bench events: %s, %d node(s) (writes to node 1, the bot on node %d), %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
+		b.store(), nodes, nodes, conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 
 	// 1. Latency: one call at a time, from the call's return to the frame.
 	var lat []time.Duration
