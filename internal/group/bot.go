@@ -22,6 +22,9 @@ type RobotInput struct {
 // and Bot Open Platform credentials: a numeric app id and an app secret.
 func (s *Service) CreateRobot(ctx context.Context, in RobotInput) (User, Bot, error) {
 	u := in.User
+	if err := checkUser(u); err != nil {
+		return User{}, Bot{}, err
+	}
 	if u.ID != "" {
 		if err := checkID("userId", u.ID); err != nil {
 			return User{}, Bot{}, err

@@ -175,12 +175,11 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 		if err := notify(tx, id, a.UserID, notification(NotifyCreateGroup, notificationData{G: id, O: a.UserID, N: ptr(g.Name), M: ptr("")}), in.Notify, now); err != nil {
 			return err
 		}
-		for _, m := range members {
-			if err := botJoined(tx, id, m.UserID, a.UserID, now); err != nil {
-				return err
-			}
+		ids := make([]string, len(members))
+		for i, m := range members {
+			ids[i] = m.UserID
 		}
-		return nil
+		return botsJoined(tx, id, ids, a.UserID, now)
 	})
 	return id, err
 }
@@ -199,10 +198,8 @@ func (s *Service) DismissGroup(ctx context.Context, a Actor, groupID string, n N
 		if err != nil {
 			return err
 		}
-		for _, b := range bots {
-			if err := botLeft(tx, g.ID, b, a.UserID, now); err != nil {
-				return err
-			}
+		if err := botsLeft(tx, g.ID, bots, a.UserID, now); err != nil {
+			return err
 		}
 		return tx.DeleteGroup(g.ID)
 	})
@@ -273,7 +270,7 @@ func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner 
 			return err
 		}
 		if joined {
-			return botJoined(tx, g.ID, newOwner, a.UserID, now)
+			return botsJoined(tx, g.ID, []string{newOwner}, a.UserID, now)
 		}
 		return nil
 	})

@@ -150,12 +150,11 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 		if err := notify(tx, g.ID, a.UserID, notification(NotifyAddMember, notificationData{G: g.ID, O: a.UserID, MS: ids}), n, now); err != nil {
 			return err
 		}
-		for _, m := range added {
-			if err := botJoined(tx, g.ID, m.UserID, a.UserID, now); err != nil {
-				return err
-			}
+		joined := make([]string, len(added))
+		for i, m := range added {
+			joined[i] = m.UserID
 		}
-		return nil
+		return botsJoined(tx, g.ID, joined, a.UserID, now)
 	})
 }
 
@@ -227,6 +226,7 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 
 // removeMembers turns the active rows of ids into tombstones.
 func removeMembers(tx Tx, groupID string, ids []string, operator string, now time.Time) error {
+	var removed []string
 	for _, id := range ids {
 		m, err := tx.Member(groupID, id)
 		if IsNotExist(err) || (err == nil && !m.Active()) {
@@ -239,16 +239,15 @@ func removeMembers(tx Tx, groupID string, ids []string, operator string, now tim
 		if err := tx.PutMember(m); err != nil {
 			return err
 		}
-		if err := botLeft(tx, groupID, id, operator, now); err != nil {
-			return err
-		}
+		removed = append(removed, id)
 	}
-	return nil
+	return botsLeft(tx, groupID, removed, operator, now)
 }
 
 // QuitGroup makes the actor leave a group; only a member may (Wildfire does
-// not check, which would let anyone post into any group). An owner leaving a non-free group hands it to the earliest other
-// member, or dismisses it if nobody is left.
+// not check, which would let anyone post into any group). An owner leaving a
+// non-free group hands it to the earliest other member, or dismisses it if
+// nobody is left.
 func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Notify) error {
 	if a.UserID == "" {
 		return Errorf(EInvalidParam, "operator is empty: only a user quits")

@@ -139,7 +139,7 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 		if err != nil {
 			return err
 		}
-		for _, b := range bots {
+		for _, b := range inLockOrder(bots) {
 			if b == in.Sender || !in.Payload.Mentions(b) {
 				continue
 			}

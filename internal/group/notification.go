@@ -2,6 +2,7 @@ package group
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -97,33 +98,51 @@ func notify(tx Tx, groupID, sender string, builtin Payload, n Notify, now time.T
 	return nil
 }
 
-// botJoined records that userID became a member of groupID: a bot gets
-// GROUP_ADD_ROBOT, and its ice-breaker, if enabled, is posted as the bot.
-func botJoined(tx Tx, groupID, userID, operator string, now time.Time) error {
-	bot, err := tx.Bot(userID)
-	if IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := tx.AppendEvent(Event{BotID: userID, Type: EventAddRobot, GroupID: groupID, OperatorID: operator, CreatedAt: now}); err != nil {
-		return err
-	}
-	if !bot.IceBreaker.Enabled || bot.IceBreaker.Payload.Type <= 0 {
-		return nil
-	}
-	_, err = tx.AppendMessage(Message{GroupID: groupID, Line: 0, Sender: userID, Payload: bot.IceBreaker.Payload, CreatedAt: now})
-	return err
+// inLockOrder returns a sorted copy of ids. Operations visit bots in this
+// order so that concurrent transactions on a shared store lock bot rows in one
+// order and cannot deadlock one another.
+func inLockOrder(ids []string) []string {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	return slices.Compact(sorted)
 }
 
-// botLeft records that userID stopped being a member of groupID: a bot gets GROUP_DEL_ROBOT.
-func botLeft(tx Tx, groupID, userID, operator string, now time.Time) error {
-	if _, err := tx.Bot(userID); IsNotExist(err) {
-		return nil
-	} else if err != nil {
-		return err
+// botsJoined records that userIDs became members of groupID: each bot among
+// them gets GROUP_ADD_ROBOT, and its ice-breaker, if enabled, is posted as the bot.
+func botsJoined(tx Tx, groupID string, userIDs []string, operator string, now time.Time) error {
+	for _, id := range inLockOrder(userIDs) {
+		bot, err := tx.Bot(id)
+		if IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.AppendEvent(Event{BotID: id, Type: EventAddRobot, GroupID: groupID, OperatorID: operator, CreatedAt: now}); err != nil {
+			return err
+		}
+		if !bot.IceBreaker.Enabled || bot.IceBreaker.Payload.Type <= 0 {
+			continue
+		}
+		if _, err := tx.AppendMessage(Message{GroupID: groupID, Line: 0, Sender: id, Payload: bot.IceBreaker.Payload, CreatedAt: now}); err != nil {
+			return err
+		}
 	}
-	_, err := tx.AppendEvent(Event{BotID: userID, Type: EventDelRobot, GroupID: groupID, OperatorID: operator, CreatedAt: now})
-	return err
+	return nil
+}
+
+// botsLeft records that userIDs stopped being members of groupID: each bot
+// among them gets GROUP_DEL_ROBOT.
+func botsLeft(tx Tx, groupID string, userIDs []string, operator string, now time.Time) error {
+	for _, id := range inLockOrder(userIDs) {
+		if _, err := tx.Bot(id); IsNotExist(err) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.AppendEvent(Event{BotID: id, Type: EventDelRobot, GroupID: groupID, OperatorID: operator, CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -20,6 +20,9 @@ const (
 	MaxLine = 255
 	// MaxIDLen bounds user, group and member ids (Wildfire stores them in varchar(64)).
 	MaxIDLen = 64
+	// MaxNameLen bounds a user's name and mobile, which are looked up by value
+	// (Wildfire keeps them in varchar(64); 256 bytes hold 64 characters of any script).
+	MaxNameLen = 256
 	// DefaultPassiveWindow is how long a mentioning message may be replied to passively.
 	DefaultPassiveWindow = 5 * time.Minute
 	// DefaultPassiveReplies is how many passive replies one message or event allows.
@@ -167,6 +170,14 @@ func RandomString(n int) string {
 		}
 	}
 	return string(out)
+}
+
+// checkUser validates the looked-up fields of a user given by a client.
+func checkUser(u User) error {
+	if len(u.Name) > MaxNameLen || len(u.Mobile) > MaxNameLen {
+		return Errorf(EInvalidParam, "name and mobile are limited to %d bytes", MaxNameLen)
+	}
+	return nil
 }
 
 // checkID validates an id given by a client.

@@ -52,6 +52,9 @@ type IceBreaker struct {
 // PutUser creates a user, or updates the profile of an existing one (its type
 // is kept). An empty ID is generated. It returns the stored user.
 func (s *Service) PutUser(ctx context.Context, u User) (User, error) {
+	if err := checkUser(u); err != nil {
+		return User{}, err
+	}
 	if u.ID != "" {
 		if err := checkID("userId", u.ID); err != nil {
 			return User{}, err

@@ -17,6 +17,10 @@ import (
 const (
 	// DefaultReadHeaderTimeout bounds how long a client may take to send headers.
 	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds how long a client may take to send a whole
+	// request, body included, so a trickled body cannot hold a goroutine
+	// forever. net/http clears it when a WebSocket hijacks the connection.
+	DefaultReadTimeout = 30 * time.Second
 	// DefaultIdleTimeout closes keep-alive connections idle for longer.
 	DefaultIdleTimeout = 120 * time.Second
 	// DefaultShutdownTimeout bounds how long shutdown waits for requests in flight.
@@ -75,6 +79,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		hs := &http.Server{
 			Handler:           withHealth(l.h),
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			ReadTimeout:       DefaultReadTimeout,
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

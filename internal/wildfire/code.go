@@ -116,5 +116,10 @@ func wireCode(err error) (code int, known bool) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return CodeTimeout, true
 	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away mid-request: nobody reads the answer and
+		// nothing is wrong with qun, so it is not logged as an error.
+		return CodeTimeout, true
+	}
 	return CodeServerError, false
 }

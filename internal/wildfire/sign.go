@@ -54,6 +54,11 @@ func (a *api) authRobot(r *http.Request) (string, error) {
 	if h.nonce == "" || h.timestamp == "" || h.sign == "" || h.rid == "" {
 		return "", errAuth(CodeNotSigned)
 	}
+	// The rate limiter keys on rid before anything is verified: an unbounded
+	// rid would let unsigned requests fill it with large keys.
+	if len(h.rid) > group.MaxIDLen || len(h.nonce) > MaxNonceLen || len(h.sign) > MaxSignLen {
+		return "", errAuth(CodeNotSigned)
+	}
 	if a.limiter != nil && !a.limiter.allow(h.rid) {
 		return "", errAuth(CodeOverFrequency)
 	}
@@ -82,7 +87,7 @@ func (a *api) authRobot(r *http.Request) (string, error) {
 // refuses everything with 248, as an empty robot secret does.
 func (a *api) authAdmin(r *http.Request) error {
 	h := readSignedHeaders(r.Header)
-	if h.nonce == "" || h.timestamp == "" || h.sign == "" {
+	if h.nonce == "" || h.timestamp == "" || h.sign == "" || len(h.nonce) > MaxNonceLen || len(h.sign) > MaxSignLen {
 		return errAuth(CodeNotSigned)
 	}
 	ts, err := a.checkTimestamp(h.timestamp)
@@ -94,6 +99,14 @@ func (a *api) authAdmin(r *http.Request) error {
 	}
 	return a.checkSign(r, h, a.adminSecret, "admin", ts)
 }
+
+// Header limits: a nonce is a short random string (the Java SDK sends an int
+// below 100,003) and a sign is 40 hex characters; anything much longer is not
+// a signed request, and would only grow the nonce cache's keys.
+const (
+	MaxNonceLen = 64
+	MaxSignLen  = 64
+)
 
 // checkTimestamp parses a timestamp in Unix milliseconds and checks that it
 // is within the sign window of now, in both directions.

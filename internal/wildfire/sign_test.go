@@ -74,6 +74,9 @@ func authCases() []authCase {
 		{"bad sign", "18", now, sign("18", "wrong", now), authRobot, "", wildfire.CodeAuthFailure},
 		{"upper-case sign", "19", now, strings.ToUpper(sign("19", authSecret, now)), authRobot, "", wildfire.CodeAuthFailure},
 		{"admin secret", "20", now, sign("20", adminSecret, now), authRobot, "", wildfire.CodeAuthFailure},
+		{"rid too long", "21", now, sign("21", authSecret, now), strings.Repeat("r", group.MaxIDLen+1), "", wildfire.CodeNotSigned},
+		{"nonce too long", strings.Repeat("9", wildfire.MaxNonceLen+1), now, sign(strings.Repeat("9", wildfire.MaxNonceLen+1), authSecret, now), authRobot, "", wildfire.CodeNotSigned},
+		{"sign too long", "22", now, sign("22", authSecret, now) + strings.Repeat("0", wildfire.MaxSignLen), authRobot, "", wildfire.CodeNotSigned},
 	}
 }
 
