@@ -111,27 +111,100 @@ func (b *lockedBuffer) String() string {
 
 // qunNode is one `qun serve` process.
 type qunNode struct {
-	name   string
-	data   string
-	cmd    *exec.Cmd
-	stdout lockedBuffer
-	stderr lockedBuffer
-	done   chan struct{} // closed when the process has exited and its output is read
-	err    error         // cmd.Wait's, once done is closed
-	killed bool          // stopped with SIGKILL on purpose
-	Public string        // http://host:port of the public listener
-	Admin  string        // http://host:port of the Admin API
+	name    string
+	data    string
+	cmd     *exec.Cmd
+	stdout  lockedBuffer
+	stderr  lockedBuffer
+	done    chan struct{} // closed when the process has exited and its output is read
+	err     error         // cmd.Wait's, once done is closed
+	killed  bool          // stopped with SIGKILL on purpose
+	stopped bool          // stop was called
+	Public  string        // http://host:port of the public listener
+	Admin   string        // http://host:port of the Admin API
 }
+
+// secretOutput is all a node prints on stdout when it generates the admin secret.
+var secretOutput = regexp.MustCompile(`\Aqun: generated the Admin API secret \(kept in the database, shared by every node; shown only this once\):\n\S+\n\z`)
 
 var listeningLine = regexp.MustCompile(`msg="qun listening" public=(\S+) admin=(\S+)`)
 
-// mnStartNode starts `qun serve` on the shared database with its own data
-// directory, and waits for its "qun listening" line. The caller stops it.
-func mnStartNode(t *testing.T, bin, name, dsn, data, publicURL string) *qunNode {
+// mnCluster is one run's database, binary, proxy and nodes.
+type mnCluster struct {
+	t     *testing.T
+	tmp   string
+	bin   string
+	db    string // the DSN of the run's database
+	proxy *lbProxy
+
+	mu    sync.Mutex
+	nodes []*qunNode
+}
+
+// newMNCluster skips t without mnDSNVar; else it creates the run's
+// database, builds qun and starts the proxy. When t ends it stops the proxy,
+// then the nodes (SIGTERM, exit 0), then drops the database.
+func newMNCluster(t *testing.T) *mnCluster {
 	t.Helper()
-	n := &qunNode{name: name, data: data, done: make(chan struct{})}
-	n.cmd = exec.Command(bin, "serve", "--db", dsn, "--data", data, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-		"--public-url", publicURL, "--robot-rate", "0", "--identify-rate", "-1")
+	dsn := os.Getenv(mnDSNVar)
+	if dsn == "" {
+		t.Skipf("%s is not set: skipping the multi-node test (e.g. %s='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')", mnDSNVar, mnDSNVar)
+	}
+	c := &mnCluster{t: t, tmp: t.TempDir()} // removed after the nodes have stopped (cleanups run last first)
+	c.db = mnCreateDatabase(t, dsn)
+	c.bin = mnBuild(t, c.tmp)
+	c.proxy = newLBProxy()
+	t.Cleanup(func() {
+		c.proxy.close()
+		c.mu.Lock()
+		nodes := c.nodes
+		c.mu.Unlock()
+		for i := len(nodes) - 1; i >= 0; i-- {
+			nodes[i].stop(t)
+		}
+		// Every node has exited, so its output is complete: the admin
+		// secret was printed once, by one node.
+		var printed []string
+		for _, n := range nodes {
+			if out := n.stdout.String(); out != "" {
+				if !secretOutput.MatchString(out) {
+					t.Errorf("step 2: node %s printed %q on stdout, want nothing or the generated admin secret", n.name, out)
+				}
+				printed = append(printed, n.name)
+			}
+		}
+		if len(nodes) > 0 && len(printed) != 1 {
+			t.Errorf("step 2: nodes %v printed an admin secret, want exactly one (the first to start)", printed)
+		}
+		if t.Failed() {
+			for _, n := range nodes {
+				t.Logf("node %s stdout:\n%s\nnode %s stderr (tail):\n%s", n.name, n.stdout.String(), n.name, mnTail(n.stderr.String(), 60))
+			}
+			logs, dropped := mnBotgoLog()
+			t.Logf("botgo's last log lines (%d frames dropped):\n%s", dropped, logs)
+		}
+	})
+	return c
+}
+
+// start starts a node with the data directory data (under the run's
+// temporary directory) and waits until it listens.
+func (c *mnCluster) start(name, data string) *qunNode {
+	c.t.Helper()
+	n, err := c.startNode(name, data)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+// startNode starts `qun serve` on the run's database with its own data
+// directory, and waits for its "qun listening" line. It may run on any
+// goroutine.
+func (c *mnCluster) startNode(name, data string) (*qunNode, error) {
+	n := &qunNode{name: name, data: filepath.Join(c.tmp, data), done: make(chan struct{})}
+	n.cmd = exec.Command(c.bin, "serve", "--db", c.db, "--data", n.data, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+		"--public-url", c.proxy.URL(), "--robot-rate", "0", "--identify-rate", "-1")
 	// The flags alone configure the node: no QUN_* variable of the caller's.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "QUN_") {
@@ -140,25 +213,31 @@ func mnStartNode(t *testing.T, bin, name, dsn, data, publicURL string) *qunNode 
 	}
 	n.cmd.Stdout, n.cmd.Stderr = &n.stdout, &n.stderr
 	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start node %s: %v", name, err)
+		return nil, fmt.Errorf("start node %s: %v", name, err)
 	}
 	go func() {
 		n.err = n.cmd.Wait()
 		close(n.done)
 	}()
+	c.mu.Lock()
+	c.nodes = append(c.nodes, n)
+	c.mu.Unlock()
 	deadline := time.NewTimer(mnWait)
 	defer deadline.Stop()
 	for {
 		if m := listeningLine.FindStringSubmatch(n.stderr.String()); m != nil {
 			n.Public, n.Admin = "http://"+m[1], "http://"+m[2]
-			return n
+			return n, nil
 		}
 		select {
 		case <-n.done:
-			t.Fatalf("node %s exited before listening: %v\nstdout:\n%s\nstderr:\n%s", name, n.err, n.stdout.String(), n.stderr.String())
+			n.killed = true // nothing to stop
+			return nil, fmt.Errorf("node %s exited before listening: %v\nstdout:\n%s\nstderr:\n%s", name, n.err, n.stdout.String(), n.stderr.String())
 		case <-deadline.C:
 			n.cmd.Process.Kill()
-			t.Fatalf("node %s printed no \"qun listening\" line within %v\nstderr:\n%s", name, mnWait, n.stderr.String())
+			<-n.done
+			n.killed = true
+			return nil, fmt.Errorf("node %s printed no \"qun listening\" line within %v\nstderr:\n%s", name, mnWait, n.stderr.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -193,9 +272,10 @@ func (n *qunNode) kill(t *testing.T) {
 // the fallback. A node that was killed on purpose, or has exited, is left alone.
 func (n *qunNode) stop(t *testing.T) {
 	t.Helper()
-	if n.killed {
+	if n.killed || n.stopped {
 		return
 	}
+	n.stopped = true
 	if n.exited() {
 		t.Errorf("node %s exited by itself before it was stopped: %v\nstderr:\n%s", n.name, n.err, n.stderr.String())
 		return
