@@ -20,6 +20,19 @@ type Session struct {
 	Intents    int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time // last identify, resume or seen heartbeat
+
+	// Cursor is the last event seq the server has judged for the session:
+	// every event up to it was either sent or is not the session's (another
+	// shard's, an intent it lacks). A resume continues from it when the
+	// client has everything sent, so that a quiet shard's resume does not
+	// need events long pruned that were never its own.
+	Cursor int64
+	// Sent is the last s sent to the session's client (READY, a dispatch, RESUMED).
+	Sent int64
+	// ConnID names the connection that holds the session, on whichever node:
+	// set at identify and resume; another connection finding a different one
+	// knows that the session was taken over.
+	ConnID string
 }
 
 // OpenID kinds.

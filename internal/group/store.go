@@ -91,9 +91,14 @@ type Tx interface {
 	// UseNonce records a nonce until its expiry; it reports false if it was
 	// recorded already and has not expired (expired means expires <= now).
 	UseNonce(key string, expires, now time.Time) (bool, error)
-	// Prune deletes events created before eventsBefore, sessions not updated
-	// since sessionsBefore, and expired tokens and nonces.
-	Prune(eventsBefore, sessionsBefore, now time.Time) error
+	// Prune deletes, oldest first and at most limit rows of each kind, the
+	// events created before eventsBefore, the sessions not updated since
+	// sessionsBefore, the bot messages created before botMessagesBefore, and
+	// the access tokens and nonces expired at now (expiry not after now). It
+	// returns how many rows it deleted in all; a limit below 1 deletes nothing.
+	// The limit keeps one transaction short: a caller clears a backlog with
+	// one Update per call until a call deletes fewer than limit rows.
+	Prune(eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (deleted int, err error)
 }
 
 // Store is where the model lives. Each call of Update is one transaction:

@@ -32,7 +32,9 @@ import (
 //	404   11255     unknown group or member openid (also another bot's), unknown msg_id/event_id, unknown path
 //	405   11255     method not allowed on that path
 //	429   22009     REST rate limit of the app exceeded
-//	500   500       server error (logged with the trace id; no detail is given)
+//	429   22009     getAppAccessToken: too many wrong secrets for the app (TokenFailRate)
+//	500   500       server error, a panic included (logged with the trace id; no detail is given)
+//	503   503       gateway upgrade refused: the node serves MaxGatewayConns connections
 //	501   11255     a valid request qun does not serve
 const (
 	codeInvalidRequest = 11255
@@ -46,6 +48,7 @@ const (
 	codeExpired        = 40034128
 	codeRateLimited    = 22009
 	codeServerError    = 500
+	codeUnavailable    = 503
 )
 
 // traceHeader is the response header the SDKs read the trace id from.
@@ -68,6 +71,7 @@ var (
 	errMethod       = &apiError{http.StatusMethodNotAllowed, codeInvalidRequest, "method not allowed"}
 	errRateLimited  = &apiError{http.StatusTooManyRequests, codeRateLimited, "request limit exceed"}
 	errServer       = &apiError{http.StatusInternalServerError, codeServerError, "server error"}
+	errTooManyConns = &apiError{http.StatusServiceUnavailable, codeUnavailable, "too many gateway connections, retry later"}
 )
 
 // badRequest is a 400 about the request itself; msg is the door's own text,

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"strings"
 	"time"
 
@@ -54,10 +55,11 @@ type messageAuthor struct {
 }
 
 // renderEvent turns one event of the log into its dispatch frame for the bot
-// whose user is bot. r reads the mentioning message of an at-event.
-func (s *Server) renderEvent(r group.Reader, ids *openIDs, bot group.User, e group.Event) (dispatch, error) {
+// whose user is bot. groupOpenID is the bot's openid of e.GroupID, which the
+// caller keeps. r reads the mentioning message of an at-event.
+func (s *Server) renderEvent(r group.Reader, ids *openIDs, bot group.User, e group.Event, groupOpenID string) (dispatch, error) {
 	d := dispatch{Op: opDispatch, S: e.Seq, T: string(e.Type), ID: s.eventID(e.BotID, e.Type, e.Seq)}
-	groupOpenID := ids.id(group.OpenIDGroup, e.GroupID)
+	ids.add(group.OpenIDGroup, e.GroupID, groupOpenID)
 	if e.Type != group.EventAtMessage {
 		d.D = groupEventData{
 			GroupOpenID:    groupOpenID,
@@ -105,24 +107,48 @@ func stripMention(content string, names ...string) string {
 	return content
 }
 
+// macState is an HMAC-SHA256 keyed with the server's key and a scratch
+// buffer, reused through Server.macs: keying an HMAC costs two hash blocks
+// and several allocations, and every event frame needs a few MACs.
+type macState struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+// mac returns HMAC-SHA256(key, a 0x00 b 0x00 c).
+func (s *Server) mac(a, b, c string) (sum [sha256.Size]byte) {
+	m, _ := s.macs.Get().(*macState)
+	if m == nil {
+		m = &macState{h: hmac.New(sha256.New, s.key)}
+	} else {
+		m.h.Reset()
+	}
+	m.buf = append(append(append(append(append(m.buf[:0], a...), 0), b...), 0), c...)
+	m.h.Write(m.buf)
+	copy(sum[:], m.h.Sum(m.sum[:0]))
+	s.macs.Put(m)
+	return sum
+}
+
 // idTag authenticates an id qun hands out: the first n bytes of
 // HMAC-SHA256(key, what 0x00 botID 0x00 value), so that a made-up or mangled
 // id is refused instead of naming something by accident.
 func (s *Server) idTag(what, botID string, value []byte, n int) []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(what))
-	m.Write([]byte{0})
-	m.Write([]byte(botID))
-	m.Write([]byte{0})
-	m.Write(value)
-	return m.Sum(nil)[:n]
+	sum := s.mac(what, botID, string(value))
+	return sum[:n]
 }
 
 // eventID returns the frame id of a bot's event: "<TYPE>:<24 lower-case hex>"
 // encoding the event's seq; it is accepted back as event_id.
 func (s *Server) eventID(botID string, t group.EventType, seq int64) string {
-	v := binary.BigEndian.AppendUint64(nil, uint64(seq))
-	return string(t) + ":" + hex.EncodeToString(append(v, s.idTag("event", botID, v, 4)...))
+	var v [12]byte
+	binary.BigEndian.PutUint64(v[:8], uint64(seq))
+	sum := s.mac("event", botID, string(v[:8]))
+	copy(v[8:], sum[:4])
+	var x [len(v) * 2]byte
+	hex.Encode(x[:], v[:])
+	return string(t) + ":" + string(x[:])
 }
 
 // parseEventID returns the seq an event_id of botID names; "<TYPE>:" may be omitted.
@@ -141,8 +167,13 @@ func (s *Server) parseEventID(botID, id string) (int64, bool) {
 // msgID returns the id botID sees for a timeline message: "ROBOT1.0_" and 22
 // URL-safe base64 characters encoding its uid.
 func (s *Server) msgID(botID string, uid int64) string {
-	v := binary.BigEndian.AppendUint64(nil, uint64(uid))
-	return msgIDPrefix + base64.RawURLEncoding.EncodeToString(append(v, s.idTag("msg", botID, v, 8)...))
+	var v [16]byte
+	binary.BigEndian.PutUint64(v[:8], uint64(uid))
+	sum := s.mac("msg", botID, string(v[:8]))
+	copy(v[8:], sum[:8])
+	var x [22]byte // base64.RawURLEncoding.EncodedLen(16)
+	base64.RawURLEncoding.Encode(x[:], v[:])
+	return msgIDPrefix + string(x[:])
 }
 
 // parseMsgID returns the message uid a msg_id of botID names.

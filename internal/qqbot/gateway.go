@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -183,23 +184,34 @@ func (s *Server) getGatewayBot(w http.ResponseWriter, r *http.Request, _ authBot
 	}{s.wsURL(r), 1, limit{sessionStartTotal, sessionStartTotal, sessionStartResetAfter.Milliseconds(), 1}})
 }
 
-// serveGateway upgrades GET /websocket and runs the connection.
+// serveGateway upgrades GET /websocket and runs the connection. Past
+// MaxGatewayConns live connections the upgrade is refused with HTTP 503.
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		s.writeError(w, r, badRequest("the gateway speaks WebSocket"))
 		return
 	}
+	c := &conn{s: s, kick: make(chan struct{}, 1)}
+	switch s.track(c) {
+	case trackFull:
+		// Not a server error: no error log line per refusal, a warning.
+		s.log.Warn("qqbot: gateway connection refused", "limit", s.opts.MaxGatewayConns)
+		ae := errTooManyConns
+		writeJSON(w, ae.Status, errorBody{Message: ae.Message, Code: ae.Code, ErrCode: ae.Code, TraceID: w.Header().Get(traceHeader)})
+		return
+	case trackShut:
+		if ws, err := websocket.Accept(w, r, nil); err == nil {
+			_ = ws.Close(closeSessionTimeout, "server shutting down")
+		}
+		return
+	}
+	defer s.untrack(c)
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered
 	}
 	ws.SetReadLimit(s.opts.MaxFrame)
-	c := &conn{s: s, ws: ws, kick: make(chan struct{}, 1)}
-	if !s.track(c) {
-		_ = ws.Close(closeSessionTimeout, "server shutting down")
-		return
-	}
-	defer s.untrack(c)
+	c.ws, c.id = ws, newConnID()
 	c.serve()
 }
 
@@ -231,11 +243,21 @@ type inbound struct {
 }
 
 // serve runs the connection: Hello, then identify or resume, heartbeats and
-// event delivery, until the client leaves or a close code ends it.
+// event delivery, until the client leaves or a close code ends it. A panic
+// (a bug) closes the connection with 1011 and a log line with the stack; the
+// HTTP server's recovery could not answer a hijacked connection.
 func (c *conn) serve() {
 	s := c.s
 	readCtx, stopRead := context.WithCancel(context.Background())
 	defer stopRead()
+	// Deferred after stopRead, so that it runs first: a canceled read drops
+	// the connection without a close frame.
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("qqbot: gateway panic", "bot", c.botID(), "panic", v, "stack", string(debug.Stack()))
+			_ = c.ws.Close(websocket.StatusInternalError, "server error")
+		}
+	}()
 	in := make(chan inbound)
 	go func() {
 		for {
@@ -252,7 +274,7 @@ func (c *conn) serve() {
 	}()
 
 	err := c.loop(in)
-	c.touch(true)
+	_ = c.touch(true) // a session taken over is closed with err's code anyway
 	var ce *closeError
 	var gone goneError
 	switch {
@@ -277,7 +299,9 @@ func (c *conn) loop(in <-chan inbound) error {
 	}{s.opts.HeartbeatInterval.Milliseconds()}}); err != nil {
 		return err
 	}
-	deadline := time.NewTimer(s.opts.HeartbeatTimeout)
+	// Until identify or resume the shorter IdentifyTimeout applies; every
+	// frame handled after that is a heartbeat, or closes.
+	deadline := time.NewTimer(s.opts.IdentifyTimeout)
 	defer deadline.Stop()
 	for {
 		select {
@@ -317,11 +341,19 @@ func (c *conn) handle(f frame) error {
 		if ce := checkHeartbeat(f.D); ce != nil {
 			return ce
 		}
+		// Deliver what is committed already first, so that the progress the
+		// touch stores includes it.
+		select {
+		case <-c.wake:
+			if err := c.deliver(c.s.ctx); err != nil {
+				return err
+			}
+		default:
+		}
 		if err := c.write(ackFrame{Op: opHeartbeatACK}); err != nil {
 			return err
 		}
-		c.touch(false)
-		return nil
+		return c.touch(false)
 	case opIdentify:
 		if c.identified() {
 			return closeWith(closeAlreadyAuthed, "already identified")

@@ -493,3 +493,176 @@ func TestGatewayCloseResumes(t *testing.T) {
 	e.srv.Close()
 	closed()
 }
+
+// groupsOnShards returns a group id on each of count shards of bot.
+func (e *env) groupsOnShards(bot group.Bot, count int) []string {
+	ids := make([]string, count)
+	for i, found := 0, 0; found < count; i++ {
+		id := fmt.Sprintf("g%d", i)
+		if sh := shardOf(e.openID(bot, group.OpenIDGroup, id), count); ids[sh] == "" {
+			ids[sh] = id
+			found++
+		}
+	}
+	return ids
+}
+
+// A shard's seq moves only with its own frames: a quiet shard whose last
+// frame is older than the event retention still resumes while another shard
+// is busy, and gets what was committed while it was away.
+func TestGatewayResumeQuietShard(t *testing.T) {
+	e := newEnv(t, func(_ *group.Config, o *Options) {
+		o.EventRetention = time.Hour
+		o.TokenTTL = 100 * time.Hour
+	})
+	e.clock.freeze()
+	bot := e.robot("bot1", "QunBot")
+	e.users("alice")
+	g := e.groupsOnShards(bot, 2)
+	e.createGroup("alice", g[0], "bot1")
+	e.createGroup("alice", g[1], "bot1")
+	tok := e.token(bot)
+
+	quiet := e.dial()
+	sess, s := quiet.identify(tok, intentsGroup, [2]int{0, 2})
+	busy := e.dial()
+	busy.identify(tok, intentsGroup, [2]int{1, 2})
+	for range 3 {
+		e.mention("alice", g[1], "@QunBot busy", "bot1")
+		busy.event("GROUP_AT_MESSAGE_CREATE")
+	}
+
+	// Shard 0 stays quiet past the retention, with heartbeats; then the
+	// events it last saw are pruned.
+	e.clock.advance(2 * time.Hour)
+	quiet.sendRaw(fmt.Sprintf(`{"op":1,"d":%d}`, s))
+	if f := quiet.read(); f.Op != opHeartbeatACK {
+		t.Fatalf("heartbeat: %+v %s", f, f.D)
+	}
+	if err := e.srv.Prune(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	// The connection ends (the server closes it once it stored the session).
+	quiet.sendRaw(`{"op":3}`)
+	quiet.expectClose(closeUnknownOp)
+
+	m := e.mention("alice", g[0], "@QunBot while you were away", "bot1")
+	w := e.dial()
+	w.resume(tok, sess, s)
+	f := w.read()
+	if f.Op != opDispatch || f.T != "GROUP_AT_MESSAGE_CREATE" {
+		t.Fatalf("resume of the quiet shard: got %+v %s, want the missed mention", f, f.D)
+	}
+	var d atMessageData
+	if err := json.Unmarshal(f.D, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != e.srv.msgID("bot1", m.UID) || *f.S != 6 {
+		t.Errorf("replayed s=%d id %s, want s=6 and message %d", *f.S, d.ID, m.UID)
+	}
+	if f := w.event("RESUMED"); *f.S != 6 {
+		t.Errorf("RESUMED s=%d, want 6", *f.S)
+	}
+}
+
+// A client that did not get every frame sent (seq below what was sent) is
+// replayed from its seq, not from the session's cursor.
+func TestGatewayResumeBehindSent(t *testing.T) {
+	e := newEnv(t)
+	bot := e.robot("bot1", "QunBot")
+	e.users("alice")
+	tok := e.token(bot)
+	w := e.dial()
+	sess, s := w.identify(tok, intentsGroup, [2]int{0, 1})
+	e.createGroup("alice", "g1", "bot1")
+	e.mention("alice", "g1", "@QunBot one", "bot1")
+	w.event("GROUP_ADD_ROBOT")
+	w.event("GROUP_AT_MESSAGE_CREATE")
+	w.sendRaw(`{"op":3}`)
+	w.expectClose(closeUnknownOp) // the session now holds cursor 2, sent 2
+
+	fs, last := e.replay(tok, sess, s) // as if both frames were lost on the way
+	if len(fs) != 2 || *fs[0].S != 1 || *fs[1].S != 2 || last != 2 {
+		t.Errorf("replay from %d: %d frames, RESUMED s=%d; want s 1 and 2, then 2", s, len(fs), last)
+	}
+}
+
+// A session resumed on another node closes the connection that held it with
+// 4006 at that connection's next heartbeat; the new holder stays.
+func TestGatewayResumeOnAnotherNode(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(e.robot("bot1", "QunBot"))
+	other := e.node()
+
+	a := e.dial()
+	sess, s := a.identify(tok, intentsGroup, [2]int{0, 1})
+	b := e.dialAt(other)
+	b.resume(tok, sess, s)
+	b.event("RESUMED")
+
+	a.sendRaw(`{"op":1,"d":0}`)
+	a.expectClose(closeSessionInvalid)
+
+	// A's last touch did not take the session back: B's heartbeats go on.
+	for range 2 {
+		b.sendRaw(`{"op":1,"d":0}`)
+		if f := b.read(); f.Op != opHeartbeatACK {
+			t.Fatalf("heartbeat of the new holder: %+v %s", f, f.D)
+		}
+	}
+}
+
+func TestGatewayIdentifyTimeout(t *testing.T) {
+	e := newEnv(t, func(_ *group.Config, o *Options) { o.IdentifyTimeout = 50 * time.Millisecond })
+	e.dial().expectClose(closeSessionTimeout)
+	if e.srv.opts.HeartbeatTimeout != DefaultHeartbeatTimeout {
+		t.Errorf("heartbeat timeout %v changed", e.srv.opts.HeartbeatTimeout)
+	}
+	// The identify timeout never exceeds the heartbeat timeout.
+	o := Options{HeartbeatTimeout: time.Second}.withDefaults()
+	if o.IdentifyTimeout != time.Second || (Options{}).withDefaults().IdentifyTimeout != DefaultIdentifyTimeout {
+		t.Errorf("identify timeout %v with a 1s heartbeat timeout", o.IdentifyTimeout)
+	}
+}
+
+func TestGatewayMaxConns(t *testing.T) {
+	e := newEnv(t, func(_ *group.Config, o *Options) { o.MaxGatewayConns = 1 })
+	tok := e.token(e.robot("bot1", "QunBot"))
+	e.dial() // not identified: it holds its slot all the same
+
+	r := e.doWith("GET", "/websocket", "", map[string]string{
+		"Upgrade": "websocket", "Connection": "Upgrade",
+		"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+	}, nil)
+	if b := r.qqErr(t); r.status != 503 || b.Code != codeUnavailable || b.TraceID == "" || b.TraceID != r.header.Get(traceHeader) {
+		t.Errorf("upgrade past the limit: %d %s", r.status, r.body)
+	}
+	_, resp, err := websocket.Dial(e.ctx(), "ws"+strings.TrimPrefix(e.hs.URL, "http")+"/websocket", nil)
+	if err == nil || resp == nil || resp.StatusCode != 503 {
+		t.Errorf("a client past the limit: %v, %v", resp, err)
+	}
+	// REST is not limited by it.
+	if r := e.do("GET", "/gateway", "QQBot "+tok, nil); r.status != 200 {
+		t.Errorf("REST with the gateway full: %d", r.status)
+	}
+}
+
+func TestTrackCountsConnections(t *testing.T) {
+	s := &Server{opts: Options{MaxGatewayConns: 2}, conns: make(map[*conn]struct{})}
+	a, b, c := &conn{}, &conn{}, &conn{}
+	for _, step := range []struct {
+		name string
+		do   func() int
+		want int
+	}{
+		{"first", func() int { return s.track(a) }, tracked},
+		{"second", func() int { return s.track(b) }, tracked},
+		{"over the limit", func() int { return s.track(c) }, trackFull},
+		{"after one ended", func() int { s.untrack(a); return s.track(c) }, tracked},
+		{"closed", func() int { s.closed = true; return s.track(a) }, trackShut},
+	} {
+		if got := step.do(); got != step.want {
+			t.Errorf("%s: track = %d, want %d", step.name, got, step.want)
+		}
+	}
+}

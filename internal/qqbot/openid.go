@@ -2,12 +2,9 @@ package qqbot
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strings"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -64,13 +61,13 @@ func (s *Server) openID(botID, kind, internalID string) string {
 	if internalID == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(botID))
-	m.Write([]byte{0})
-	m.Write([]byte(kind))
-	m.Write([]byte{0})
-	m.Write([]byte(internalID))
-	return strings.ToUpper(hex.EncodeToString(m.Sum(nil)[:16]))
+	sum := s.mac(botID, kind, internalID)
+	const upperHex = "0123456789ABCDEF"
+	var x [32]byte
+	for i, b := range sum[:16] {
+		x[2*i], x[2*i+1] = upperHex[b>>4], upperHex[b&0x0f]
+	}
+	return string(x[:])
 }
 
 // openIDs collects the openids rendered to one bot, so that their mappings
@@ -88,7 +85,11 @@ func (s *Server) newOpenIDs(botID string) *openIDs {
 
 // id returns the openid of an internal id and notes its mapping if it is not known yet.
 func (o *openIDs) id(kind, internalID string) string {
-	id := o.s.openID(o.botID, kind, internalID)
+	return o.add(kind, internalID, o.s.openID(o.botID, kind, internalID))
+}
+
+// add is id for an openid the caller computed (and keeps) already.
+func (o *openIDs) add(kind, internalID, id string) string {
 	if id == "" || o.seen[id] {
 		return id
 	}

@@ -32,9 +32,19 @@ const (
 	// (the value the real gateway sends).
 	DefaultHeartbeatInterval = 41250 * time.Millisecond
 	// DefaultHeartbeatTimeout closes a connection (4009) that sent no heartbeat
-	// for this long, and one that does not identify or resume within it. botpy
-	// beats every 30 s whatever Hello says, so it stays well above that.
+	// for this long. botpy beats every 30 s whatever Hello says, so it stays
+	// well above that.
 	DefaultHeartbeatTimeout = 90 * time.Second
+	// DefaultIdentifyTimeout closes a connection (4009, so that an SDK simply
+	// connects again) that has not identified or resumed this long after
+	// Hello: an unauthenticated connection holds a slot of MaxGatewayConns,
+	// so it may not idle as long as an authenticated one. It never exceeds
+	// HeartbeatTimeout.
+	DefaultIdentifyTimeout = 10 * time.Second
+	// DefaultMaxGatewayConns is how many gateway connections one node serves
+	// at once, authenticated or not; an upgrade past it gets HTTP 503 and the
+	// QQ error body, and the SDK retries (another node, behind a balancer).
+	DefaultMaxGatewayConns = 10_000
 	// DefaultEventRetention is how long a bot's events are kept for resume;
 	// older ones are pruned and a resume that needs them gets op 9.
 	DefaultEventRetention = 24 * time.Hour
@@ -56,14 +66,28 @@ const (
 	// per minute (as a burst, refilled evenly); more close with 4008.
 	DefaultIdentifyRate = 30
 	// DefaultRESTRate is how many REST requests one app may make per second
-	// (as a burst, refilled evenly); more get HTTP 429. The token endpoint
-	// counts against the app it names.
+	// (as a burst, refilled evenly); more get HTTP 429. A token request
+	// counts against its app only once its secret matched, so that strangers
+	// who know the (public) app id cannot spend the bot's budget.
 	DefaultRESTRate = 200
+	// DefaultTokenFailRate is how many token requests with a wrong secret one
+	// app may get answered per minute (as a burst, refilled evenly); more get
+	// HTTP 429. A right secret is never refused by it, so strangers cannot
+	// lock the bot out of its tokens; secrets are 32 random characters, so
+	// the limit tells a misconfigured or hostile client to back off rather
+	// than guard against guessing.
+	DefaultTokenFailRate = 30
 	// DefaultMaxShards is the largest shard count an identify may ask for; more
 	// close with 4011.
 	DefaultMaxShards = 16
 	// DefaultPruneInterval is how often Run prunes expired events, sessions and tokens.
 	DefaultPruneInterval = 10 * time.Minute
+	// DefaultPruneBatch is how many rows of each kind (events, sessions, bot
+	// messages, tokens, nonces) one prune Update deletes at most; a pass runs
+	// Updates until a batch comes back short. It bounds how long one Update
+	// holds SQLite's single writer (some tens of milliseconds) while keeping
+	// a large backlog to few Updates.
+	DefaultPruneBatch = 10_000
 	// DefaultWriteTimeout bounds one gateway frame write; a client that does
 	// not read is disconnected.
 	DefaultWriteTimeout = 10 * time.Second
@@ -88,6 +112,8 @@ type Options struct {
 
 	HeartbeatInterval time.Duration // DefaultHeartbeatInterval
 	HeartbeatTimeout  time.Duration // DefaultHeartbeatTimeout
+	IdentifyTimeout   time.Duration // DefaultIdentifyTimeout, at most HeartbeatTimeout
+	MaxGatewayConns   int           // DefaultMaxGatewayConns per node
 	EventRetention    time.Duration // DefaultEventRetention
 	SessionRetention  time.Duration // DefaultSessionRetention
 	TokenTTL          time.Duration // DefaultTokenTTL; must exceed DefaultTokenOverlap
@@ -95,6 +121,7 @@ type Options struct {
 	MaxBody           int64         // DefaultMaxBody
 	IdentifyRate      int           // DefaultIdentifyRate per minute; negative: unlimited
 	RESTRate          int           // DefaultRESTRate per second; negative: unlimited
+	TokenFailRate     int           // DefaultTokenFailRate per minute; negative: unlimited
 	MaxShards         int           // DefaultMaxShards
 	PruneInterval     time.Duration // DefaultPruneInterval
 	WriteTimeout      time.Duration // DefaultWriteTimeout
@@ -108,6 +135,8 @@ func (o Options) withDefaults() Options {
 	}
 	def(&o.HeartbeatInterval, DefaultHeartbeatInterval)
 	def(&o.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	def(&o.IdentifyTimeout, DefaultIdentifyTimeout)
+	o.IdentifyTimeout = min(o.IdentifyTimeout, o.HeartbeatTimeout)
 	def(&o.EventRetention, DefaultEventRetention)
 	def(&o.SessionRetention, DefaultSessionRetention)
 	def(&o.TokenTTL, DefaultTokenTTL)
@@ -124,6 +153,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RESTRate == 0 {
 		o.RESTRate = DefaultRESTRate
+	}
+	if o.TokenFailRate == 0 {
+		o.TokenFailRate = DefaultTokenFailRate
+	}
+	if o.MaxGatewayConns <= 0 {
+		o.MaxGatewayConns = DefaultMaxGatewayConns
 	}
 	if o.MaxShards <= 0 {
 		o.MaxShards = DefaultMaxShards
@@ -144,12 +179,14 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 
-	key     []byte // the openid key, shared by every node through the store
+	key     []byte    // the openid key, shared by every node through the store
+	macs    sync.Pool // of *macState keyed with key; see mac
 	tokens  *cache[string, tokenEntry]
 	openids *cache[openIDKey, group.OpenID]
 
-	restRate     *limiter
-	identifyRate *limiter
+	restRate      *limiter
+	identifyRate  *limiter
+	tokenFailRate *limiter // wrong secrets, per known app id: at most a bucket per bot
 
 	handler http.Handler
 
@@ -182,15 +219,16 @@ func New(svc *group.Service, opts Options) (*Server, error) {
 		}
 	}
 	s := &Server{
-		svc:          svc,
-		store:        svc.Store(),
-		opts:         opts,
-		log:          opts.Logger,
-		tokens:       newCache[string, tokenEntry](maxCachedTokens),
-		openids:      newCache[openIDKey, group.OpenID](maxCachedOpenIDs),
-		restRate:     newLimiter(opts.RESTRate, time.Second),
-		identifyRate: newLimiter(opts.IdentifyRate, time.Minute),
-		conns:        make(map[*conn]struct{}),
+		svc:           svc,
+		store:         svc.Store(),
+		opts:          opts,
+		log:           opts.Logger,
+		tokens:        newCache[string, tokenEntry](maxCachedTokens),
+		openids:       newCache[openIDKey, group.OpenID](maxCachedOpenIDs),
+		restRate:      newLimiter(opts.RESTRate, time.Second),
+		identifyRate:  newLimiter(opts.IdentifyRate, time.Minute),
+		tokenFailRate: newLimiter(opts.TokenFailRate, time.Minute),
+		conns:         make(map[*conn]struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
@@ -208,8 +246,9 @@ func New(svc *group.Service, opts Options) (*Server, error) {
 // the WebSocket gateway at /websocket.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Run prunes expired events, sessions and tokens every PruneInterval until
-// ctx is done or the server is closed; it then returns nil.
+// Run prunes (see Prune) at once and then every PruneInterval until ctx is
+// done or the server is closed; it then returns nil. A failed pass is logged
+// and the next one carries on where it stopped.
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.opts.PruneInterval)
 	defer t.Stop()
@@ -227,16 +266,43 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
-// Prune deletes, once, the events older than EventRetention, the sessions
-// unseen for SessionRetention and the expired access tokens, and forgets idle
-// rate-limit state.
+// Prune deletes the events older than EventRetention, the sessions unseen
+// for SessionRetention, the bot messages that no send limit counts any more
+// and the expired access tokens and nonces, and forgets idle rate-limit
+// state. It deletes DefaultPruneBatch rows of each kind per Update, so that
+// no transaction (and no hold on SQLite's single writer) is long, until a
+// batch comes back short. It stops with the error when ctx ends or the server
+// is closed; the next pass goes on from there.
 func (s *Server) Prune(ctx context.Context) error {
 	now := s.now()
 	s.restRate.prune(now)
 	s.identifyRate.prune(now)
-	return s.store.Update(ctx, func(tx group.Tx) error {
-		return tx.Prune(now.Add(-s.opts.EventRetention), now.Add(-s.opts.SessionRetention), now)
-	})
+	s.tokenFailRate.prune(now)
+	// The cutoffs stay fixed for the pass, so that it ends however fast rows expire.
+	eventsBefore := now.Add(-s.opts.EventRetention)
+	sessionsBefore := now.Add(-s.opts.SessionRetention)
+	// A bot message counts towards the proactive quota for ProactivePeriod,
+	// and towards its message's passive replies for PassiveWindow (later
+	// replies are refused); past both it is dead weight.
+	cfg := s.svc.Config()
+	botMessagesBefore := now.Add(-max(cfg.ProactivePeriod, cfg.PassiveWindow))
+	for {
+		var deleted int
+		err := s.store.Update(ctx, func(tx group.Tx) (err error) {
+			deleted, err = tx.Prune(eventsBefore, sessionsBefore, botMessagesBefore, now, DefaultPruneBatch)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		// Only a batch that filled up for some kind can have left rows behind.
+		if deleted < DefaultPruneBatch {
+			return nil
+		}
+		if err := s.ctx.Err(); err != nil {
+			return err // closed
+		}
+	}
 }
 
 // Close closes every live gateway connection with close code 4009 (so that
@@ -254,16 +320,27 @@ func (s *Server) Close() {
 // stores keep.
 func (s *Server) now() time.Time { return s.opts.Now().Truncate(time.Millisecond) }
 
-// track registers a live connection; it reports false once the server is closed.
-func (s *Server) track(c *conn) bool {
+// Answers of track.
+const (
+	tracked   = iota
+	trackShut // the server is closed
+	trackFull // MaxGatewayConns connections are live
+)
+
+// track registers a connection before its upgrade, so that MaxGatewayConns
+// counts every connection from its first byte on.
+func (s *Server) track(c *conn) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return false
+	switch {
+	case s.closed:
+		return trackShut
+	case len(s.conns) >= s.opts.MaxGatewayConns:
+		return trackFull
 	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
-	return true
+	return tracked
 }
 
 // untrack forgets a connection that has ended.

@@ -125,6 +125,22 @@ func (e *env) shutdown() {
 	e.srv = nil
 }
 
+// node starts another door on the env's store and service, as a second node
+// of a cluster would run, and returns its base URL.
+func (e *env) node() string {
+	e.t.Helper()
+	srv, err := New(e.svc, e.opts)
+	if err != nil {
+		e.t.Fatalf("New: %v", err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	e.t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	return hs.URL
+}
+
 // restart closes the server and the store and opens both again on the same file.
 func (e *env) restart() {
 	e.shutdown()
@@ -288,7 +304,13 @@ type wsClient struct {
 // dial connects to the gateway and reads Hello.
 func (e *env) dial() *wsClient {
 	e.t.Helper()
-	u := "ws" + strings.TrimPrefix(e.hs.URL, "http") + "/websocket"
+	return e.dialAt(e.hs.URL)
+}
+
+// dialAt connects to the gateway of the server at base and reads Hello.
+func (e *env) dialAt(base string) *wsClient {
+	e.t.Helper()
+	u := "ws" + strings.TrimPrefix(base, "http") + "/websocket"
 	c, _, err := websocket.Dial(e.ctx(), u, nil)
 	if err != nil {
 		e.t.Fatalf("dial: %v", err)

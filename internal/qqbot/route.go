@@ -3,6 +3,7 @@ package qqbot
 import (
 	"net/http"
 	"path"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -35,6 +36,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(traceHeader, newTraceID())
+		defer s.recoverPanic(w, r)
 		// The ServeMux would redirect an unclean path ("//x", "/a/../b") with
 		// an HTML body; no route has one.
 		if p := r.URL.Path; p == "" || path.Clean(p) != strings.TrimSuffix(p, "/") && p != "/" {
@@ -43,6 +45,24 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// recoverPanic, deferred around every request, turns a panic (a bug: the
+// fuzz tests look for them) into a 500 with the QQ error body and its trace
+// id, and an error log line with the stack, instead of a dropped connection.
+// A gateway connection recovers on its own (conn.serve): it is hijacked.
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.log.Error("qqbot: panic", "method", r.Method, "path", r.URL.Path, "trace_id", w.Header().Get(traceHeader),
+		"panic", v, "stack", string(debug.Stack()))
+	ae := errServer
+	writeJSON(w, ae.Status, errorBody{Message: ae.Message, Code: ae.Code, ErrCode: ae.Code, TraceID: w.Header().Get(traceHeader)})
 }
 
 // methods dispatches on the request method; others get 405 with Allow.

@@ -1,17 +1,27 @@
 package qqbot
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/coder/websocket"
+
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store/sqlite"
 )
 
 var traceID = regexp.MustCompile(`^[0-9a-f]{16}$`)
@@ -223,4 +233,88 @@ func TestErrorCodeTable(t *testing.T) {
 	if body := rec.Body.String(); rec.Code != 403 || body != `{"message":"机器人不在群中","code":40054003,"err_code":40054003,"trace_id":"0123456789abcdef"}` {
 		t.Errorf("domain error answered %d %s", rec.Code, body)
 	}
+}
+
+// panicStore panics in View once armed: a bug deep inside a call.
+type panicStore struct {
+	group.Store
+	armed atomic.Bool
+}
+
+func (p *panicStore) View(ctx context.Context, fn func(group.Reader) error) error {
+	if p.armed.Load() {
+		panic("test panic in View")
+	}
+	return p.Store.View(ctx, fn)
+}
+
+// syncBuffer is a log sink the test reads while the server writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRecoverPanics(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "qun.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	ps := &panicStore{Store: st}
+	logs := &syncBuffer{}
+	srv, err := New(group.NewService(ps, group.Config{}), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	ps.armed.Store(true)
+
+	t.Run("REST", func(t *testing.T) {
+		resp, err := hs.Client().Post(hs.URL+"/app/getAppAccessToken", "application/json",
+			strings.NewReader(`{"appId":"1234567890","clientSecret":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		trace := resp.Header.Get(traceHeader)
+		want := `{"message":"server error","code":500,"err_code":500,"trace_id":"` + trace + `"}`
+		if resp.StatusCode != 500 || string(body) != want || !traceID.MatchString(trace) || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("HTTP %d %s (trace %q), want 500 %s", resp.StatusCode, body, trace, want)
+		}
+		if l := logs.String(); !strings.Contains(l, "qqbot: panic") || !strings.Contains(l, "test panic in View") ||
+			!strings.Contains(l, "trace_id="+trace) || !strings.Contains(l, "runtime/debug.Stack") {
+			t.Errorf("log lacks the panic, its trace id or the stack:\n%s", l)
+		}
+	})
+	t.Run("gateway", func(t *testing.T) {
+		c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(hs.URL, "http")+"/websocket", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		w := &wsClient{t: t, c: c}
+		w.read() // Hello
+		w.resume("some-token", "some-session", 0)
+		w.expectClose(websocket.StatusInternalError)
+		if l := logs.String(); !strings.Contains(l, "qqbot: gateway panic") {
+			t.Errorf("log lacks the gateway panic:\n%s", l)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package qqbot
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,23 +30,57 @@ const (
 	defaultIntents = intentGuilds | intentGuildMembers | intentPublicGuildMessages | intentGroupAndC2C
 )
 
-// sessionTouchInterval is how often a live session's UpdatedAt is written
-// (on a heartbeat), so that a session stays resumable while it is used.
+// sessionTouchInterval is how often a live session's UpdatedAt and progress
+// are written (on a heartbeat), so that a session stays resumable while it is
+// used and a resume continues close to where the connection was.
 const sessionTouchInterval = time.Minute
+
+// touchTimeout bounds a touch's store call; it does not use the server's
+// context, so that a connection ending at shutdown still stores its progress.
+const touchTimeout = 5 * time.Second
+
+// maxConnGroups bounds the groups whose openid and shard one connection
+// keeps (two generations of it, about 100 bytes each): a bot in more groups
+// only recomputes some.
+const maxConnGroups = 128
 
 // conn is one gateway connection.
 type conn struct {
 	s    *Server
 	ws   *websocket.Conn
-	kick chan struct{} // the session was resumed on another connection
+	id   string        // stored in the session it holds (Session.ConnID)
+	kick chan struct{} // the session was resumed on another connection of this node
 
 	mu   sync.Mutex    // guards sess for kickSession; written only by the connection's goroutine
 	sess group.Session // ID "" until identify or resume succeeds
 
 	bot     authBot
-	cursor  int64           // the last event seq read from the bot's log
+	cursor  int64           // the last event seq judged: sent, or not the session's
+	sent    int64           // the last s sent
 	wake    <-chan struct{} // closed when the bot's log grows; nil before identify
-	touched time.Time       // when sess.UpdatedAt was last written
+	touched time.Time       // when the session was last written
+	groups  *cache[string, connGroup]
+}
+
+// connGroup is a group as the connection's bot sees it.
+type connGroup struct {
+	openID string
+	shard  int
+}
+
+// group returns the openid and shard of an internal group id, computed once
+// per connection: the openid is an HMAC, and every event of the group needs it.
+func (c *conn) group(groupID string) connGroup {
+	if c.groups == nil {
+		c.groups = newCache[string, connGroup](maxConnGroups)
+	}
+	g, ok := c.groups.get(groupID)
+	if !ok {
+		g.openID = c.s.openID(c.botID(), group.OpenIDGroup, groupID)
+		g.shard = shardOf(g.openID, c.sess.ShardCount)
+		c.groups.put(groupID, g)
+	}
+	return g
 }
 
 func (c *conn) identified() bool { return c.sess.ID != "" }
@@ -196,16 +231,17 @@ func (c *conn) identify(d json.RawMessage) error {
 		return closeWith(closeRateLimited, "identify too fast")
 	}
 	sess := group.Session{ID: newSessionID(), BotID: b.bot.UserID, ShardID: shardID, ShardCount: shardCount,
-		Intents: intents, CreatedAt: now, UpdatedAt: now}
+		Intents: intents, CreatedAt: now, UpdatedAt: now, ConnID: c.id}
 	// Wait before reading the last seq, so that no later event is missed.
 	wake := s.store.WaitEvents(b.bot.UserID)
-	var last int64
 	var user group.User
 	err = s.store.Update(s.ctx, func(tx group.Tx) error {
-		if err := tx.PutSession(sess); err != nil {
+		last, err := tx.LastEventSeq(sess.BotID)
+		if err != nil {
 			return err
 		}
-		if last, err = tx.LastEventSeq(sess.BotID); err != nil {
+		sess.Cursor, sess.Sent = last, last // READY's s
+		if err := tx.PutSession(sess); err != nil {
 			return err
 		}
 		user, err = tx.User(sess.BotID)
@@ -218,12 +254,12 @@ func (c *conn) identify(d json.RawMessage) error {
 		return fmt.Errorf("identify: %w", err)
 	}
 	c.setSession(sess)
-	c.bot, c.cursor, c.wake, c.touched = b, last, wake, now
+	c.bot, c.cursor, c.wake, c.touched = b, sess.Cursor, wake, now
 	name := user.DisplayName
 	if name == "" {
 		name = user.Name
 	}
-	return c.write(dispatch{Op: opDispatch, S: last, T: "READY", D: readyData{
+	return c.dispatch(dispatch{Op: opDispatch, S: sess.Sent, T: "READY", D: readyData{
 		Version:   1,
 		SessionID: sess.ID,
 		User:      readyUser{ID: b.bot.AppID, Username: name, Bot: true},
@@ -234,6 +270,13 @@ func (c *conn) identify(d json.RawMessage) error {
 // resume continues a session: it replays every event of the session's shard
 // after seq, then sends RESUMED. An unknown, foreign or expired session, or
 // one whose missed events are gone, gets op 9 and a close.
+//
+// A client's seq moves only with the frames of its own shard, so a quiet
+// shard's seq may be far behind the log. When the client has everything the
+// session was sent (seq >= Sent), the events up to the session's Cursor were
+// judged not its own, and the replay starts after the later of seq and
+// Cursor: only events from there on must still be in the log. A client that
+// missed frames (seq < Sent) is replayed from seq.
 func (c *conn) resume(d json.RawMessage) error {
 	s := c.s
 	rd, ce := decodeResume(d)
@@ -253,6 +296,7 @@ func (c *conn) resume(d json.RawMessage) error {
 		seq = *rd.Seq
 	}
 	var sess group.Session
+	var from int64 // the delivery cursor the connection continues from
 	valid := false
 	if rd.SessionID != nil && *rd.SessionID != "" {
 		err = s.store.View(s.ctx, func(r group.Reader) error {
@@ -268,10 +312,14 @@ func (c *conn) resume(d json.RawMessage) error {
 			if err != nil || seq > last {
 				return err
 			}
-			if seq < last {
-				// The first missed event must still be there and within retention.
-				evs, err := r.Events(sess.BotID, seq, 1)
-				if err != nil || len(evs) == 0 || evs[0].Seq != seq+1 || now.Sub(evs[0].CreatedAt) > s.opts.EventRetention {
+			from = seq
+			if seq >= sess.Sent {
+				from = max(seq, sess.Cursor)
+			}
+			if from < last {
+				// The first event not judged yet must still be there and within retention.
+				evs, err := r.Events(sess.BotID, from, 1)
+				if err != nil || len(evs) == 0 || evs[0].Seq != from+1 || now.Sub(evs[0].CreatedAt) > s.opts.EventRetention {
 					return err
 				}
 			}
@@ -288,17 +336,28 @@ func (c *conn) resume(d json.RawMessage) error {
 		}
 		return closeWith(closeSessionInvalid, "invalid session")
 	}
-	sess.UpdatedAt = now
+	// The session is this connection's now: a connection holding it on
+	// another node finds out at its next heartbeat, one here at once.
+	sess.UpdatedAt, sess.Cursor, sess.Sent, sess.ConnID = now, from, seq, c.id
 	if err := s.store.Update(s.ctx, func(tx group.Tx) error { return tx.PutSession(sess) }); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
 	c.setSession(sess)
-	c.bot, c.cursor, c.touched = b, seq, now
+	c.bot, c.cursor, c.sent, c.touched = b, from, seq, now
 	s.kickSession(sess.ID, c)
 	if err := c.deliver(s.ctx); err != nil {
 		return err
 	}
-	return c.write(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""})
+	return c.dispatch(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""})
+}
+
+// dispatch sends an op 0 frame and notes its s as sent.
+func (c *conn) dispatch(f dispatch) error {
+	if err := c.write(f); err != nil {
+		return err
+	}
+	c.sent = f.S
+	return nil
 }
 
 // wants reports whether the session gets an event: its intents include the
@@ -307,7 +366,7 @@ func (c *conn) wants(e group.Event) bool {
 	if c.sess.Intents&intentGroupAndC2C == 0 {
 		return false
 	}
-	return shardOf(c.s.openID(e.BotID, group.OpenIDGroup, e.GroupID), c.sess.ShardCount) == c.sess.ShardID
+	return c.sess.ShardCount <= 1 || c.group(e.GroupID).shard == c.sess.ShardID
 }
 
 // deliver sends the bot's events after the cursor that the session wants,
@@ -340,7 +399,7 @@ func (c *conn) deliver(ctx context.Context) error {
 					}
 					loaded = true
 				}
-				f, err := s.renderEvent(r, ids, bot, e)
+				f, err := s.renderEvent(r, ids, bot, e, c.group(e.GroupID).openID)
 				if err != nil {
 					return err
 				}
@@ -355,9 +414,10 @@ func (c *conn) deliver(ctx context.Context) error {
 			return err
 		}
 		for _, f := range frames {
-			if err := c.write(f); err != nil {
+			if err := c.dispatch(f); err != nil {
 				return err
 			}
+			c.cursor = f.S // the events before it were not the session's
 		}
 		if n > 0 {
 			c.cursor = last
@@ -369,27 +429,63 @@ func (c *conn) deliver(ctx context.Context) error {
 	}
 }
 
-// touch records that the session is alive: at most every
-// sessionTouchInterval on heartbeats, and always (force) when the connection ends.
-func (c *conn) touch(force bool) {
+// touch checks that this connection still holds its session and records that
+// the session is alive and how far it got. On heartbeats it reads the session
+// every time and writes it at most every sessionTouchInterval; when the
+// connection ends (force) it writes now. A session another connection took
+// over (a resume, on any node) is not written, and touch returns the 4006
+// close. A failing store is logged and does not end the connection.
+func (c *conn) touch(force bool) error {
 	if !c.identified() {
-		return
+		return nil
 	}
 	s := c.s
 	now := s.now()
-	every := min(sessionTouchInterval, s.opts.SessionRetention/4)
-	if !force && now.Sub(c.touched) < every {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	write := force || now.Sub(c.touched) >= min(sessionTouchInterval, s.opts.SessionRetention/4)
 	sess := c.sess
-	sess.UpdatedAt = now
-	if err := s.store.Update(ctx, func(tx group.Tx) error { return tx.PutSession(sess) }); err != nil {
-		s.log.Warn("qqbot: touch session", "bot", sess.BotID, "err", err)
-		return
+	sess.UpdatedAt, sess.Cursor, sess.Sent, sess.ConnID = now, c.cursor, c.sent, c.id
+	var taken bool
+	check := func(r group.Reader) error {
+		cur, err := r.Session(sess.ID)
+		taken = err == nil && cur.ConnID != c.id
+		if group.IsNotExist(err) { // pruned: a write stores it again
+			return nil
+		}
+		return err
 	}
-	c.touched = now
+	ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
+	defer cancel()
+	var err error
+	if write {
+		err = s.store.Update(ctx, func(tx group.Tx) error {
+			if err := check(tx); err != nil || taken {
+				return err
+			}
+			return tx.PutSession(sess)
+		})
+	} else {
+		err = s.store.View(ctx, check)
+	}
+	if err != nil {
+		s.log.Warn("qqbot: touch session", "bot", sess.BotID, "err", err)
+		return nil
+	}
+	if taken {
+		return closeWith(closeSessionInvalid, "session resumed on another connection")
+	}
+	if write {
+		c.touched = now
+	}
+	return nil
+}
+
+// newConnID returns a random connection id: 32 lower-case hex characters.
+func newConnID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("qqbot: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
 }
 
 // newSessionID returns a random UUID (version 4).

@@ -65,7 +65,8 @@ type tokenError struct {
 // getAppAccessToken serves POST /app/getAppAccessToken: {appId, clientSecret}
 // → {"access_token":..., "expires_in":"<remaining seconds>"}. The same token is
 // returned until its last DefaultTokenOverlap; then a new one is issued while
-// the old one stays valid until it expires.
+// the old one stays valid until it expires. A right secret counts against the
+// app's RESTRate; a wrong one against its TokenFailRate (both 429 when spent).
 func (s *Server) getAppAccessToken(w http.ResponseWriter, r *http.Request) {
 	fail := func(ae *apiError) {
 		writeJSON(w, ae.Status, tokenError{errorBody{ae.Message, ae.Code, ae.Code, w.Header().Get(traceHeader)}, "0"})
@@ -87,15 +88,21 @@ func (s *Server) getAppAccessToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !s.restRate.allow(bot.AppID, s.now()) {
-		fail(errRateLimited)
-		return
-	}
+	now := s.now()
+	// The app id is public: only a request that knows the secret may spend
+	// the app's REST budget. Wrong secrets have a budget of their own.
 	if bot.AppSecret == "" || subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(bot.AppSecret)) != 1 {
+		if !s.tokenFailRate.allow(bot.AppID, now) {
+			fail(errRateLimited)
+			return
+		}
 		fail(errAppInvalid)
 		return
 	}
-	now := s.now()
+	if !s.restRate.allow(bot.AppID, now) {
+		fail(errRateLimited)
+		return
+	}
 	tok, err := s.issueToken(ctx, bot.UserID, now)
 	if err != nil {
 		s.writeError(w, r, err)

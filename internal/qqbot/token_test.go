@@ -166,3 +166,39 @@ func TestRESTRateLimit(t *testing.T) {
 		t.Errorf("a second later: %d", r.status)
 	}
 }
+
+// The app id is public: wrong secrets do not spend the app's REST budget;
+// past TokenFailRate they get 429, and the right secret still works.
+func TestTokenWrongSecrets(t *testing.T) {
+	e := newEnv(t)
+	e.clock.freeze()
+	bot := e.robot("bot1", "QunBot")
+	tok := e.token(bot)
+	wrong := map[string]string{"appId": bot.AppID, "clientSecret": "wrong"}
+	for i := range 300 {
+		r, a := e.tokenAnswer(wrong)
+		status, code := 401, codeAppInvalid
+		if i >= DefaultTokenFailRate {
+			status, code = 429, codeRateLimited
+		}
+		if r.status != status || a.Code != code || a.AccessToken != nil || a.ExpiresIn != "0" {
+			t.Fatalf("wrong secret %d: %d %s, want %d with code %d", i, r.status, r.body, status, code)
+		}
+	}
+	if r := e.do("GET", "/users/@me", "QQBot "+tok, nil); r.status != 200 {
+		t.Errorf("the bot's REST call after 300 wrong secrets: %d %s", r.status, r.body)
+	}
+	if got := e.token(bot); got != tok {
+		t.Errorf("the right secret got token %q, want %q", got, tok)
+	}
+	// Another app's failures are its own.
+	other := e.robot("bot2", "Other")
+	if r, a := e.tokenAnswer(map[string]string{"appId": other.AppID, "clientSecret": "wrong"}); r.status != 401 || a.Code != codeAppInvalid {
+		t.Errorf("another app's wrong secret: %d %s, want 401", r.status, r.body)
+	}
+	// The failure budget refills.
+	e.clock.advance(time.Minute)
+	if r, a := e.tokenAnswer(wrong); r.status != 401 || a.Code != codeAppInvalid {
+		t.Errorf("a minute later: %d %s, want 401", r.status, r.body)
+	}
+}

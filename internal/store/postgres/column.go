@@ -1,13 +1,13 @@
 package postgres
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 // Each noun file lists its columns once, as a const naming them in order and
@@ -37,34 +37,15 @@ func (m msec) Int64Value() (pgtype.Int8, error) {
 // millis is t as the store keeps it.
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
-// storedPayload is the JSON form of group.Payload in the database. Its keys
-// are fixed here so that renaming a domain field cannot change stored data;
-// the conversions below stop compiling if the two structs diverge. They are
-// the keys the SQLite store writes, so data moves between the two as is.
-type storedPayload struct {
-	Type              int      `json:"type,omitempty"`
-	SearchableContent string   `json:"searchableContent,omitempty"`
-	PushContent       string   `json:"pushContent,omitempty"`
-	PushData          string   `json:"pushData,omitempty"`
-	Content           string   `json:"content,omitempty"`
-	Data              []byte   `json:"data,omitempty"`
-	MediaType         int      `json:"mediaType,omitempty"`
-	RemoteMediaURL    string   `json:"remoteMediaUrl,omitempty"`
-	PersistFlag       int      `json:"persistFlag,omitempty"`
-	ExpireDuration    int      `json:"expireDuration,omitempty"`
-	MentionedType     int      `json:"mentionedType,omitempty"`
-	MentionedTarget   []string `json:"mentionedTarget,omitempty"`
-	Extra             string   `json:"extra,omitempty"`
-}
-
-// payloadJSON stores a group.Payload in a json column: pgx encodes it with
-// MarshalJSON and scans it with Scan (not UnmarshalJSON: pgx zeroes a JSON
-// destination before it unmarshals, and this one is only a pointer).
+// payloadJSON stores a group.Payload in a json column, in the form
+// internal/store fixes for every store. pgx encodes it with MarshalJSON and
+// scans it with Scan (not UnmarshalJSON: pgx zeroes a JSON destination before
+// it unmarshals, and this one is only a pointer).
 type payloadJSON struct{ p *group.Payload }
 
 // MarshalJSON implements json.Marshaler.
 func (j *payloadJSON) MarshalJSON() ([]byte, error) {
-	return json.Marshal(storedPayload(*j.p))
+	return store.EncodePayload(*j.p)
 }
 
 // Scan implements sql.Scanner.
@@ -78,11 +59,11 @@ func (j *payloadJSON) Scan(src any) error {
 	default:
 		return fmt.Errorf("payload column holds %T, not json", src)
 	}
-	var sp storedPayload
-	if err := json.Unmarshal(b, &sp); err != nil {
+	p, err := store.DecodePayload(b)
+	if err != nil {
 		return fmt.Errorf("decode payload: %w", err)
 	}
-	*j.p = group.Payload(sp)
+	*j.p = p
 	return nil
 }
 

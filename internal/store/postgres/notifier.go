@@ -182,9 +182,8 @@ func (s *Store) notified(nt *pgconn.Notification) {
 // selectEventSeqs reads the last seqs of the bots waited for.
 const selectEventSeqs = `SELECT bot_id, seq FROM event_seqs WHERE bot_id = ANY($1)`
 
-// poll reads the last event seqs of the waited-for bots every poll interval,
-// and at once when a new bot is waited for, until ctx ends: the safety net
-// under LISTEN/NOTIFY.
+// poll runs pollOnce every poll interval, and at once when a new bot is
+// waited for, until ctx ends: the safety net under LISTEN/NOTIFY.
 func (s *Store) poll(ctx context.Context) {
 	t := time.NewTicker(s.opts.pollInterval)
 	defer t.Stop()
@@ -195,19 +194,26 @@ func (s *Store) poll(ctx context.Context) {
 		case <-t.C:
 		case <-s.events.baseline:
 		}
-		bots := s.events.tracked()
-		if len(bots) == 0 {
-			continue
+		if err := s.pollOnce(ctx); err != nil && ctx.Err() == nil {
+			s.opts.logger.Warn("postgres: polling event seqs", "err", err)
 		}
-		seqs, err := s.eventSeqs(ctx, bots)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.opts.logger.Warn("postgres: polling event seqs", "err", err)
-			}
-			continue
-		}
-		s.events.polled(bots, seqs)
 	}
+}
+
+// pollOnce reads the last event seqs of the bots waited for and wakes the
+// waiters of those whose seq has moved since the previous read; the first
+// read of a bot only takes its baseline.
+func (s *Store) pollOnce(ctx context.Context) error {
+	bots := s.events.tracked()
+	if len(bots) == 0 {
+		return nil
+	}
+	seqs, err := s.eventSeqs(ctx, bots)
+	if err != nil {
+		return err
+	}
+	s.events.polled(bots, seqs)
+	return nil
 }
 
 func (s *Store) eventSeqs(ctx context.Context, bots []string) (map[string]int64, error) {

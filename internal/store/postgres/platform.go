@@ -13,10 +13,11 @@ func accessTokenFields(t *group.AccessToken) []any {
 	return []any{&t.Token, &t.BotID, msec{&t.ExpiresAt}, msec{&t.CreatedAt}}
 }
 
-const sessionColumns = `id, bot_id, shard_id, shard_count, intents, created_at, updated_at`
+const sessionColumns = `id, bot_id, shard_id, shard_count, intents, created_at, updated_at, cursor_seq, sent_seq, conn_id`
 
 func sessionFields(s *group.Session) []any {
-	return []any{&s.ID, &s.BotID, &s.ShardID, &s.ShardCount, &s.Intents, msec{&s.CreatedAt}, msec{&s.UpdatedAt}}
+	return []any{&s.ID, &s.BotID, &s.ShardID, &s.ShardCount, &s.Intents, msec{&s.CreatedAt}, msec{&s.UpdatedAt},
+		&s.Cursor, &s.Sent, &s.ConnID}
 }
 
 const openIDColumns = `bot_id, openid, kind, internal_id`
@@ -34,12 +35,14 @@ var (
 			created_at = excluded.created_at`
 
 	// A session is read, changed and put back on every identify, resume and
-	// seen heartbeat; in an Update its row is locked.
+	// touch; in an Update its row is locked, so that a touch's check of
+	// conn_id and its write are one step against a concurrent resume.
 	selectSession = keyed(`SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, 0)
-	upsertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)
+	upsertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (id) DO UPDATE SET bot_id = excluded.bot_id, shard_id = excluded.shard_id,
 			shard_count = excluded.shard_count, intents = excluded.intents,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`
+			created_at = excluded.created_at, updated_at = excluded.updated_at,
+			cursor_seq = excluded.cursor_seq, sent_seq = excluded.sent_seq, conn_id = excluded.conn_id`
 
 	selectOpenID = `SELECT ` + openIDColumns + ` FROM openids WHERE bot_id = $1 AND openid = $2`
 	insertOpenID = `INSERT INTO openids (` + openIDColumns + `) VALUES ($1, $2, $3, $4)

@@ -2,22 +2,54 @@ package postgres
 
 import "time"
 
-// Prune implements group.Tx. A token or nonce has expired when its expiry is
-// not after now. Event seqs are unaffected: the next event continues after
-// the pruned ones.
-func (w *writer) Prune(eventsBefore, sessionsBefore, now time.Time) error {
+// Each prune statement deletes the oldest rows of one table past a cutoff
+// ($1), at most $2 of them: the subquery walks the index on the cutoff column
+// and the delete finds the rows by ctid, so a batch costs its own size, not a
+// scan of the table, however large the backlog.
+//
+// The subquery locks the rows it picks, which keeps their ctids until the
+// transaction ends and lets two nodes pruning at once delete each row once.
+// It skips rows another transaction has locked (a session being resumed, a
+// nonce being renewed, another node's batch) instead of waiting for them:
+// they are pruned next time if they are still old. A row changed by a commit
+// after the statement began is checked against the cutoff again as it is
+// locked, so a session refreshed meanwhile is kept.
+const (
+	pruneEvents = `DELETE FROM events WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM events WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	pruneSessions = `DELETE FROM sessions WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	pruneBotMessages = `DELETE FROM bot_messages WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM bot_messages WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	pruneAccessTokens = `DELETE FROM access_tokens WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM access_tokens WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+	pruneNonces = `DELETE FROM nonces WHERE ctid = ANY(ARRAY(
+		SELECT ctid FROM nonces WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
+)
+
+// Prune implements group.Tx: up to limit rows of each kind, oldest first. A
+// token or nonce has expired when its expiry is not after now. Event seqs are
+// unaffected: the next event continues after the pruned ones.
+func (w *writer) Prune(eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, nil
+	}
+	deleted := 0
 	for _, p := range []struct {
 		what, q string
 		t       time.Time
 	}{
-		{"events", `DELETE FROM events WHERE created_at < $1`, eventsBefore},
-		{"sessions", `DELETE FROM sessions WHERE updated_at < $1`, sessionsBefore},
-		{"access tokens", `DELETE FROM access_tokens WHERE expires_at <= $1`, now},
-		{"nonces", `DELETE FROM nonces WHERE expires_at <= $1`, now},
+		{"events", pruneEvents, eventsBefore},
+		{"sessions", pruneSessions, sessionsBefore},
+		{"bot messages", pruneBotMessages, botMessagesBefore},
+		{"access tokens", pruneAccessTokens, now},
+		{"nonces", pruneNonces, now},
 	} {
-		if _, err := w.c.exec("prune "+p.what, p.q, millis(p.t)); err != nil {
-			return err
+		tag, err := w.c.exec("prune "+p.what, p.q, millis(p.t), limit)
+		if err != nil {
+			return deleted, err
 		}
+		deleted += int(tag.RowsAffected())
 	}
-	return nil
+	return deleted, nil
 }

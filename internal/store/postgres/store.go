@@ -4,8 +4,9 @@
 // ordered by row locks, and nodes wake each other's WaitEvents with
 // LISTEN/NOTIFY, backed by a slow poll.
 //
-// It needs PostgreSQL 11 or later. It imports the domain (internal/group), the
-// standard library and pgx; never a door or another store.
+// It needs PostgreSQL 11 or later. It imports the domain (internal/group),
+// what the stores share (internal/store), the standard library and pgx; never
+// a door or another store.
 package postgres
 
 import (

@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -98,11 +102,14 @@ func TestNotifyWakesOtherNode(t *testing.T) {
 }
 
 // TestOwnCommitWakesOnce: a store's own commit wakes its waiters at once,
-// and its notification, which arrives later, does not wake a waiter that
-// came after the commit, whether the bot had waiters before or not.
+// and neither its notification, which arrives later, nor the poll wakes a
+// waiter that came after the commit, whether the bot had waiters before or not.
 func TestOwnCommitWakesOnce(t *testing.T) {
 	dsn := testDSN(t)
-	s := testOpen(t, dsn, testSchema(t, dsn), WithPollInterval(20*time.Millisecond))
+	schema := testSchema(t, dsn)
+	// Polls are driven below: the poller only takes baselines on its own.
+	s := testOpen(t, dsn, schema, WithPollInterval(time.Hour))
+	other := testOpen(t, dsn, schema, WithPollInterval(time.Hour))
 
 	first := s.WaitEvents("bot")
 	mustUpdate(t, s, appendEvent("bot"))
@@ -112,7 +119,23 @@ func TestOwnCommitWakesOnce(t *testing.T) {
 	later := s.WaitEvents("bot")
 	mustUpdate(t, s, appendEvent("unwaited-bot"))
 	unwaited := s.WaitEvents("unwaited-bot")
-	time.Sleep(200 * time.Millisecond) // the notifications and several polls
+	// The commit's notification may have been handled before the wait began;
+	// the same one sent again from s's pool surely comes after it.
+	if _, err := s.pool.Exec(t.Context(), `SELECT pg_notify($1, $2)`, schema, notification("unwaited-bot", 1)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every listener gets the notifications in commit order: once one of a
+	// later commit on another node has woken its waiter here, s has handled
+	// the notifications of its own commits.
+	marker := s.WaitEvents("marker-bot")
+	mustUpdate(t, other, appendEvent("marker-bot"))
+	waitClosed(t, "waiter of a later commit on another node", marker, wakeTimeout)
+	for range 2 { // the first poll takes the baselines, the second compares with them
+		if err := s.pollOnce(t.Context()); err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+	}
 	if isClosed(later) {
 		t.Error("a waiter that came after the commit was woken by it")
 	}
@@ -127,21 +150,26 @@ func TestOwnCommitWakesOnce(t *testing.T) {
 func TestPollWakesWithoutNotify(t *testing.T) {
 	dsn := testDSN(t)
 	schema := testSchema(t, dsn)
-	const poll = 50 * time.Millisecond
-	s := testOpen(t, dsn, schema, WithPollInterval(poll))
+	// Polls are driven below: the poller only takes baselines on its own.
+	s := testOpen(t, dsn, schema, WithPollInterval(time.Hour))
 	mustUpdate(t, s, appendEvent("bot"))
 
 	ch := s.WaitEvents("bot")
-	time.Sleep(4 * poll) // the poll takes its baseline, and must not wake anyone for it
+	if err := s.pollOnce(t.Context()); err != nil {
+		t.Fatalf("poll: %v", err)
+	}
 	if isClosed(ch) {
-		t.Fatal("woken without a new event")
+		t.Fatal("the poll that took the baseline woke the waiter without a new event")
 	}
 	exec(t, dsn, schema, `WITH next AS (UPDATE event_seqs SET seq = seq + 1 WHERE bot_id = 'bot' RETURNING seq)
 		INSERT INTO events (bot_id, seq, type, group_id, operator_id, message_uid, created_at)
 		SELECT 'bot', seq, 'GROUP_ADD_ROBOT', 'g', '', 0, 0 FROM next`)
-	start := time.Now()
-	waitClosed(t, "waiter of an event written without NOTIFY", ch, wakeTimeout)
-	t.Logf("woken by the poll after %v (interval %v)", time.Since(start), poll)
+	if err := s.pollOnce(t.Context()); err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	if !isClosed(ch) {
+		t.Error("the poll after an event written without NOTIFY did not wake its waiter")
+	}
 }
 
 // TestListenerReconnects: when the listener's connection dies, every waiter
@@ -431,6 +459,30 @@ func TestInvalidText(t *testing.T) {
 	}
 }
 
+// TestTooLongToIndex: a text too long for a b-tree entry (SQLSTATE 54000),
+// here an 8 kB user name or mobile, is bad input, not a failure of the
+// store. The domain bounds names and mobiles well below that
+// (group.MaxNameLen); this is the safety net for a value that gets past it.
+// The text is random so that PostgreSQL cannot compress it under the limit.
+func TestTooLongToIndex(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	huge := incompressible(8000)
+	for _, u := range []group.User{{ID: "u", Name: huge}, {ID: "u", Mobile: huge}} {
+		err := s.Update(t.Context(), func(tx group.Tx) error { return tx.PutUser(u) })
+		if c := group.ErrorCode(err); c != group.EInvalidParam {
+			t.Errorf("PutUser with an 8 kB name or mobile: %v (code %s), want EInvalidParam", err, c)
+		}
+	}
+}
+
+// incompressible returns n random base64 characters.
+func incompressible(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)[:n]
+}
+
 // TestConcurrentOpen: nodes starting together on an empty schema migrate it
 // once.
 func TestConcurrentOpen(t *testing.T) {
@@ -483,20 +535,51 @@ func TestCloseWakesWaiters(t *testing.T) {
 }
 
 // TestListenerCheck: a listener that has been silent for its check interval
-// pings its connection and goes on receiving.
+// pings its connection and goes on receiving. The test drives a listener of
+// its own, one receive at a time.
 func TestListenerCheck(t *testing.T) {
 	dsn := testDSN(t)
 	schema := testSchema(t, dsn)
-	const check = 30 * time.Millisecond
-	withListenerCheck := func(o *options) { o.listenerCheck = check }
 	a := testOpen(t, dsn, schema)
-	b := testOpen(t, dsn, schema, WithPollInterval(time.Hour), withListenerCheck)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *pgconn.Notification, 1)
+	l := &listener{
+		cfg:         cfg,
+		channel:     schema,
+		check:       100 * time.Millisecond,
+		logger:      slog.New(slog.NewTextHandler(t.Output(), nil)),
+		notify:      func(n *pgconn.Notification) { got <- n },
+		reconnected: func() {},
+	}
+	if err := l.connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer l.conn.Close(context.Background())
 
-	time.Sleep(5 * check) // several silent checks
-	ch := b.WaitEvents("bot")
+	for i := range 3 { // silent checks: each pings the connection
+		if err := l.receive(t.Context()); err != nil {
+			t.Fatalf("silent check %d: %v", i, err)
+		}
+		if len(got) != 0 {
+			t.Fatalf("silent check %d received %+v", i, <-got)
+		}
+	}
 	mustUpdate(t, a, appendEvent("bot"))
-	waitClosed(t, "waiter on a listener that pinged its connection", ch, wakeTimeout)
-	if n := b.listener.connects.Load(); n != 1 {
+	for deadline := time.Now().Add(wakeTimeout); len(got) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no notification within %v after the silent checks", wakeTimeout)
+		}
+		if err := l.receive(t.Context()); err != nil {
+			t.Fatalf("receive after the silent checks: %v", err)
+		}
+	}
+	if n := <-got; n.Payload != notification("bot", 1) {
+		t.Errorf("notification %q, want %q", n.Payload, notification("bot", 1))
+	}
+	if n := l.connects.Load(); n != 1 {
 		t.Errorf("the listener connected %d times, want once", n)
 	}
 }

@@ -21,6 +21,11 @@ const (
 	// failure of the store.
 	sqlCharacterNotInRepertoire = "22021"
 	sqlUntranslatableCharacter  = "22P05"
+	// program_limit_exceeded: chiefly a text too long for a b-tree index
+	// entry (about 2.7 kB after compression), such as a huge user name. The
+	// domain bounds the indexed texts; this keeps a value past the bound a
+	// bad input too.
+	sqlProgramLimitExceeded = "54000"
 )
 
 // isRetryable reports whether PostgreSQL aborted a transaction in a way that
@@ -44,8 +49,8 @@ type dbtx struct {
 }
 
 // fail turns a statement's error into the store's: a unique violation is an
-// EConflict, bad text an EInvalidParam (both by SQLSTATE, never by message),
-// anything else wrapped with what the statement was doing.
+// EConflict, bad or oversized text an EInvalidParam (all by SQLSTATE, never by
+// message), anything else wrapped with what the statement was doing.
 func (c *dbtx) fail(what string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -54,6 +59,8 @@ func (c *dbtx) fail(what string, err error) error {
 			return group.Errorf(group.EConflict, "%s: %s is taken", what, pe.ConstraintName)
 		case sqlCharacterNotInRepertoire, sqlUntranslatableCharacter:
 			return group.Errorf(group.EInvalidParam, "%s: a text holds a NUL character or invalid UTF-8", what)
+		case sqlProgramLimitExceeded:
+			return group.Errorf(group.EInvalidParam, "%s: a value is too long for the database", what)
 		case sqlSerializationFailure, sqlDeadlockDetected:
 			c.retry = true
 		}

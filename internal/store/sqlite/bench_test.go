@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -65,6 +67,59 @@ func BenchmarkUpdate(b *testing.B) {
 			if c := s.commits.Load() - commits; c > 0 {
 				b.ReportMetric(float64(s.updates.Load()-updates)/float64(c), "updates/commit")
 			}
+		})
+	}
+}
+
+// BenchmarkPrune measures one Prune Update (how long it holds the writer)
+// for a few batch sizes, on a log with a backlog of old events larger than
+// any batch: compare ns/op across the sizes; ns/row should stay flat while
+// ns/op grows with the batch. qqbot.DefaultPruneBatch is 10,000.
+func BenchmarkPrune(b *testing.B) {
+	const backlog = 200_000
+	old, now := time.UnixMilli(1), time.UnixMilli(2_000_000)
+	fill := func(b *testing.B, s *Store, n int) {
+		err := s.Update(b.Context(), func(tx group.Tx) error {
+			for range n {
+				if _, err := tx.AppendEvent(group.Event{BotID: "bot", Type: group.EventAddRobot, GroupID: "g", CreatedAt: old}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, batch := range []int{1_000, 10_000, 100_000} {
+		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
+			s, err := Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			fill(b, s, backlog)
+			left := backlog
+			for b.Loop() {
+				if left < batch {
+					b.StopTimer()
+					fill(b, s, backlog)
+					left += backlog
+					b.StartTimer()
+				}
+				err := s.Update(b.Context(), func(tx group.Tx) error {
+					n, err := tx.Prune(now, now, now, now, batch)
+					if err == nil && n != batch {
+						err = fmt.Errorf("pruned %d rows, want %d", n, batch)
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				left -= batch
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/row")
 		})
 	}
 }

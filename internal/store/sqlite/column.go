@@ -2,12 +2,12 @@ package sqlite
 
 import (
 	"database/sql/driver"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 // column pairs a column name with the field it is read into and written
@@ -85,26 +85,8 @@ func (m millis) Scan(src any) error {
 // Value implements driver.Valuer.
 func (m millis) Value() (driver.Value, error) { return m.t.UnixMilli(), nil }
 
-// storedPayload is the JSON form of group.Payload in the database. Its keys
-// are fixed here so that renaming a domain field cannot change stored data;
-// the conversion in payloadJSON stops compiling if the two structs diverge.
-type storedPayload struct {
-	Type              int      `json:"type,omitempty"`
-	SearchableContent string   `json:"searchableContent,omitempty"`
-	PushContent       string   `json:"pushContent,omitempty"`
-	PushData          string   `json:"pushData,omitempty"`
-	Content           string   `json:"content,omitempty"`
-	Data              []byte   `json:"data,omitempty"`
-	MediaType         int      `json:"mediaType,omitempty"`
-	RemoteMediaURL    string   `json:"remoteMediaUrl,omitempty"`
-	PersistFlag       int      `json:"persistFlag,omitempty"`
-	ExpireDuration    int      `json:"expireDuration,omitempty"`
-	MentionedType     int      `json:"mentionedType,omitempty"`
-	MentionedTarget   []string `json:"mentionedTarget,omitempty"`
-	Extra             string   `json:"extra,omitempty"`
-}
-
-// payloadJSON stores a group.Payload as JSON text.
+// payloadJSON stores a group.Payload as JSON text, in the form internal/store
+// fixes for every store.
 type payloadJSON struct{ p *group.Payload }
 
 // Scan implements sql.Scanner.
@@ -118,17 +100,17 @@ func (j payloadJSON) Scan(src any) error {
 	default:
 		return fmt.Errorf("payload column holds %T, not text", src)
 	}
-	var sp storedPayload
-	if err := json.Unmarshal(b, &sp); err != nil {
+	p, err := store.DecodePayload(b)
+	if err != nil {
 		return fmt.Errorf("decode payload: %w", err)
 	}
-	*j.p = group.Payload(sp)
+	*j.p = p
 	return nil
 }
 
 // Value implements driver.Valuer.
 func (j payloadJSON) Value() (driver.Value, error) {
-	b, err := json.Marshal(storedPayload(*j.p))
+	b, err := store.EncodePayload(*j.p)
 	if err != nil {
 		return nil, fmt.Errorf("encode payload: %w", err)
 	}

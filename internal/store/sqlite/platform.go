@@ -25,6 +25,9 @@ func sessionColumns(s *group.Session) columns {
 		{"intents", &s.Intents},
 		{"created_at", millis{&s.CreatedAt}},
 		{"updated_at", millis{&s.UpdatedAt}},
+		{"cursor_seq", &s.Cursor},
+		{"sent_seq", &s.Sent},
+		{"conn_id", &s.ConnID},
 	}
 }
 

@@ -5,29 +5,50 @@ import (
 	"time"
 )
 
+// Each prune statement deletes the oldest rows of one table past a cutoff
+// (?1), at most ?2 of them, walking the index on the cutoff column: a bounded
+// batch, so that one Prune holds the writer briefly however large the
+// backlog is.
 var (
-	pruneEvents       = writeSQL(`DELETE FROM events WHERE created_at < ?`)
-	pruneSessions     = writeSQL(`DELETE FROM sessions WHERE updated_at < ?`)
-	pruneAccessTokens = writeSQL(`DELETE FROM access_tokens WHERE expires_at <= ?`)
-	pruneNonces       = writeSQL(`DELETE FROM nonces WHERE expires_at <= ?`)
+	pruneEvents = writeSQL(`DELETE FROM events WHERE (bot_id, seq) IN
+		(SELECT bot_id, seq FROM events WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`)
+	pruneSessions = writeSQL(`DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE updated_at < ?1 ORDER BY updated_at LIMIT ?2)`)
+	pruneBotMessages = writeSQL(`DELETE FROM bot_messages WHERE id IN
+		(SELECT id FROM bot_messages WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`)
+	pruneAccessTokens = writeSQL(`DELETE FROM access_tokens WHERE token IN
+		(SELECT token FROM access_tokens WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`)
+	pruneNonces = writeSQL(`DELETE FROM nonces WHERE key IN
+		(SELECT key FROM nonces WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`)
 )
 
-// Prune implements group.Tx. A token or nonce has expired when its expiry is
-// not after now. Event seqs are unaffected: the next event continues after the
-// pruned ones.
-func (w *writer) Prune(eventsBefore, sessionsBefore, now time.Time) error {
+// Prune implements group.Tx: up to limit rows of each kind, oldest first. A
+// token or nonce has expired when its expiry is not after now. Event seqs are
+// unaffected: the next event continues after the pruned ones.
+func (w *writer) Prune(eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, nil
+	}
+	deleted := 0
 	for _, p := range []struct {
 		what, q string
 		t       time.Time
 	}{
 		{"events", pruneEvents, eventsBefore},
 		{"sessions", pruneSessions, sessionsBefore},
+		{"bot messages", pruneBotMessages, botMessagesBefore},
 		{"access tokens", pruneAccessTokens, now},
 		{"nonces", pruneNonces, now},
 	} {
-		if _, err := w.c.exec(p.q, p.t.UnixMilli()); err != nil {
-			return fmt.Errorf("prune %s: %w", p.what, err)
+		res, err := w.c.exec(p.q, p.t.UnixMilli(), limit)
+		if err != nil {
+			return deleted, fmt.Errorf("prune %s: %w", p.what, err)
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return deleted, fmt.Errorf("prune %s: %w", p.what, err)
+		}
+		deleted += int(n)
 	}
-	return nil
+	return deleted, nil
 }

@@ -2,8 +2,9 @@
 // written by a single goroutine that commits concurrent Updates together
 // (group commit) and read through a pool of query-only connections.
 //
-// It imports the domain (internal/group), the standard library and the
-// modernc.org/sqlite driver; never a door or another store.
+// It imports the domain (internal/group), what the stores share
+// (internal/store), the standard library and the modernc.org/sqlite driver;
+// never a door or another store.
 package sqlite
 
 import (

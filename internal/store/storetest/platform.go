@@ -87,21 +87,6 @@ func testAccessToken(t *testing.T, s group.Store) {
 	})
 }
 
-func testSession(t *testing.T, s group.Store) {
-	putSession := func(tx group.Tx) func(group.Session) error { return tx.PutSession }
-	sess := group.Session{ID: "sess-1", BotID: "bot1", ShardID: 1, ShardCount: 4, Intents: 1<<25 | 1<<30, CreatedAt: t0, UpdatedAt: t0}
-	put(t, s, putSession, sess)
-	got := read(t, s, func(r group.Reader) (group.Session, error) { return r.Session("sess-1") })
-	diff(t, "Session", sess, got)
-
-	sess.UpdatedAt = at(time.Minute)
-	put(t, s, putSession, sess)
-	got = read(t, s, func(r group.Reader) (group.Session, error) { return r.Session("sess-1") })
-	diff(t, "Session after replace", sess, got)
-
-	wantNotExist(t, s, "Session(unknown)", func(r group.Reader) (group.Session, error) { return r.Session("unknown") })
-}
-
 func testOpenID(t *testing.T, s group.Store) {
 	putOpenID := func(tx group.Tx) func(group.OpenID) error { return tx.PutOpenID }
 	ids := []group.OpenID{
@@ -156,75 +141,6 @@ func testNonce(t *testing.T, s group.Store) {
 			diff(t, "UseNonce", step.want, got)
 		})
 	}
-}
-
-func testPrune(t *testing.T, s group.Store) {
-	update(t, s, func(tx group.Tx) error {
-		for _, created := range []time.Time{at(-2 * time.Hour), at(-time.Hour), t0} {
-			if _, err := tx.AppendEvent(group.Event{BotID: "bot1", Type: group.EventAddRobot, GroupID: "g", CreatedAt: created}); err != nil {
-				return err
-			}
-		}
-		for _, sess := range []group.Session{
-			{ID: "old", BotID: "bot1", CreatedAt: at(-3 * time.Hour), UpdatedAt: at(-2 * time.Hour)},
-			{ID: "new", BotID: "bot1", CreatedAt: at(-3 * time.Hour), UpdatedAt: t0},
-		} {
-			if err := tx.PutSession(sess); err != nil {
-				return err
-			}
-		}
-		for _, tok := range []group.AccessToken{
-			{Token: "expired", BotID: "bot1", ExpiresAt: at(-time.Minute), CreatedAt: at(-2 * time.Hour)},
-			{Token: "valid", BotID: "bot1", ExpiresAt: at(time.Hour), CreatedAt: t0},
-		} {
-			if err := tx.PutAccessToken(tok); err != nil {
-				return err
-			}
-		}
-		_, err := tx.UseNonce("live", at(time.Minute), t0)
-		return err
-	})
-
-	update(t, s, func(tx group.Tx) error { return tx.Prune(at(-30*time.Minute), at(-30*time.Minute), t0) })
-
-	t.Run("Events", func(t *testing.T) {
-		got := read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events("bot1", 0, 100) })
-		if len(got) != 1 || got[0].Seq != 3 {
-			t.Errorf("events after prune: %+v, want only seq 3", got)
-		}
-		wantNotExist(t, s, "Event(bot1, 1)", func(r group.Reader) (group.Event, error) { return r.Event("bot1", 1) })
-	})
-	t.Run("Sessions", func(t *testing.T) {
-		wantNotExist(t, s, "Session(old)", func(r group.Reader) (group.Session, error) { return r.Session("old") })
-		read(t, s, func(r group.Reader) (group.Session, error) { return r.Session("new") })
-	})
-	t.Run("AccessTokens", func(t *testing.T) {
-		wantNotExist(t, s, "AccessToken(expired)", func(r group.Reader) (group.AccessToken, error) { return r.AccessToken("expired") })
-		read(t, s, func(r group.Reader) (group.AccessToken, error) { return r.AccessToken("valid") })
-	})
-	t.Run("Nonces", func(t *testing.T) {
-		var fresh bool
-		update(t, s, func(tx group.Tx) (err error) {
-			fresh, err = tx.UseNonce("live", at(2*time.Minute), at(time.Second))
-			return err
-		})
-		diff(t, "UseNonce(live) after prune", false, fresh)
-	})
-	t.Run("SeqContinues", func(t *testing.T) {
-		// Even with the whole log pruned, seqs never go back: a resume after
-		// seq N must not miss a new event numbered N or less.
-		update(t, s, func(tx group.Tx) error { return tx.Prune(at(time.Hour), at(-30*time.Minute), t0) })
-		diff(t, "Events after pruning all", []group.Event(nil),
-			read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events("bot1", 0, 100) }))
-		diff(t, "LastEventSeq after pruning all", int64(3),
-			read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq("bot1") }))
-		var e group.Event
-		update(t, s, func(tx group.Tx) (err error) {
-			e, err = tx.AppendEvent(group.Event{BotID: "bot1", Type: group.EventDelRobot, GroupID: "g", CreatedAt: t0})
-			return err
-		})
-		diff(t, "seq of the next event", int64(4), e.Seq)
-	})
 }
 
 // testTime checks that times keep at least millisecond precision, whatever

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -59,6 +61,22 @@ func testUser(t *testing.T, s group.Store) {
 		diff(t, "User(alice) after replace", changed, got)
 		wantNotExist(t, s, "UserByName(old name)", func(r group.Reader) (group.User, error) { return r.UserByName("Alice") })
 	})
+	t.Run("LongNameAndMobile", func(t *testing.T) {
+		// The longest name and mobile the domain accepts are stored and found
+		// by every store (PostgreSQL indexes both, and a b-tree entry has a
+		// size limit). The texts are random so that no store can compress them.
+		long := group.User{ID: "long", Name: randomText(group.MaxNameLen), Mobile: randomText(group.MaxNameLen), UpdatedAt: t0}
+		put(t, s, users, long)
+		got := read(t, s, func(r group.Reader) (group.User, error) { return r.User(long.ID) })
+		diff(t, "User(long)", long, got)
+		got = read(t, s, func(r group.Reader) (group.User, error) { return r.UserByName(long.Name) })
+		diff(t, "UserByName(long name)", long, got)
+		got = read(t, s, func(r group.Reader) (group.User, error) { return r.UserByMobile(long.Mobile) })
+		diff(t, "UserByMobile(long mobile)", long, got)
+		// Lookups are exact: a prefix finds nobody.
+		wantNotExist(t, s, "UserByName(prefix)", func(r group.Reader) (group.User, error) { return r.UserByName(long.Name[:group.MaxNameLen-1]) })
+		wantNotExist(t, s, "UserByMobile(prefix)", func(r group.Reader) (group.User, error) { return r.UserByMobile(long.Mobile[:group.MaxNameLen-1]) })
+	})
 	t.Run("NotExist", func(t *testing.T) {
 		wantNotExist(t, s, "User(nobody)", func(r group.Reader) (group.User, error) { return r.User("nobody") })
 	})
@@ -110,4 +128,11 @@ func testBot(t *testing.T, s group.Store) {
 		diff(t, "BotByAppID(1001)", taker, got)
 		wantNotExist(t, s, "BotByAppID(1002)", func(r group.Reader) (group.Bot, error) { return r.BotByAppID("1002") })
 	})
+}
+
+// randomText returns n random base64 characters.
+func randomText(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)[:n]
 }

@@ -1,0 +1,156 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// testPrune checks that Prune deletes, oldest first and at most limit rows of
+// each kind per call, what is past its cutoff, and nothing newer.
+func testPrune(t *testing.T, s group.Store) {
+	// Each kind has three old rows, two hours apart and oldest first, and one
+	// row that is not old, around a base time of its own; its cutoff is half
+	// an hour before its base. The bases are ten days apart, so that a store
+	// that mixes up the cutoffs deletes all or none of a kind.
+	const day = 24 * time.Hour
+	offsets := []time.Duration{-5 * time.Hour, -3 * time.Hour, -time.Hour, 0}
+	eventsBase, sessionsBase, botMessagesBase, expiryBase := t0, at(-10*day), at(-20*day), at(10*day)
+	cut := func(base time.Time) time.Time { return base.Add(-30 * time.Minute) }
+	sessions := []string{"s-5h", "s-3h", "s-1h", "s-new"}
+	tokens := []string{"tok-5h", "tok-3h", "tok-1h", "tok-valid"}
+	nonces := []string{"n-5h", "n-3h", "n-1h", "n-live"}
+	update(t, s, func(tx group.Tx) error {
+		for i, d := range offsets {
+			if _, err := tx.AppendEvent(group.Event{BotID: "bot1", Type: group.EventAddRobot, GroupID: "g", CreatedAt: eventsBase.Add(d)}); err != nil {
+				return err
+			}
+			updated := sessionsBase.Add(d)
+			if err := tx.PutSession(group.Session{ID: sessions[i], BotID: "bot1", CreatedAt: updated.Add(-day), UpdatedAt: updated}); err != nil {
+				return err
+			}
+			// The second bot message is a reply, the others proactive.
+			m := group.BotMessage{BotID: "bot1", GroupID: "g", MessageUID: int64(i + 1), MsgSeq: 1, CreatedAt: botMessagesBase.Add(d)}
+			if i == 1 {
+				m.ReplyTo = "msg:1"
+			}
+			if err := tx.AppendBotMessage(m); err != nil {
+				return err
+			}
+			expires := expiryBase.Add(d)
+			if err := tx.PutAccessToken(group.AccessToken{Token: tokens[i], BotID: "bot1", ExpiresAt: expires, CreatedAt: expires.Add(-2 * time.Hour)}); err != nil {
+				return err
+			}
+			if _, err := tx.UseNonce(nonces[i], expires, expires.Add(-2*time.Hour)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	prune := func(t *testing.T, limit int) int {
+		t.Helper()
+		var n int
+		update(t, s, func(tx group.Tx) (err error) {
+			n, err = tx.Prune(cut(eventsBase), cut(sessionsBase), cut(botMessagesBase), cut(expiryBase), limit)
+			return err
+		})
+		return n
+	}
+	// kept checks which rows of each kind are left: the oldest gone of each
+	// kind are deleted, and nothing else.
+	kept := func(t *testing.T, gone int) {
+		t.Helper()
+		events := read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events("bot1", 0, 100) })
+		var seqs []int64
+		for _, e := range events {
+			seqs = append(seqs, e.Seq)
+		}
+		diff(t, "seqs of the events left", []int64{1, 2, 3, 4}[gone:], seqs)
+		for i := range 4 {
+			wantKept := i >= gone
+			_, err := readErr(t, s, func(r group.Reader) (group.Session, error) { return r.Session(sessions[i]) })
+			diff(t, "session "+sessions[i]+" kept", wantKept, err == nil)
+			_, err = readErr(t, s, func(r group.Reader) (group.AccessToken, error) { return r.AccessToken(tokens[i]) })
+			diff(t, "access token "+tokens[i]+" kept", wantKept, err == nil)
+			diff(t, "nonce "+nonces[i]+" kept", wantKept, nonceRecorded(t, s, nonces[i]))
+		}
+		replies := read(t, s, func(r group.Reader) (int, error) { return r.CountReplies("bot1", "msg:1") })
+		diff(t, "reply to msg:1 kept", gone < 2, replies == 1)
+		// The proactive messages are the 1st and 3rd old ones and the new one.
+		wantProactive := map[int]int{0: 3, 1: 2, 2: 2, 3: 1}[gone]
+		diff(t, "proactive messages kept", wantProactive,
+			read(t, s, func(r group.Reader) (int, error) { return r.CountProactive("bot1", "g", botMessagesBase.Add(-day)) }))
+	}
+
+	t.Run("LimitZero", func(t *testing.T) {
+		diff(t, "rows deleted with limit 0", 0, prune(t, 0))
+		kept(t, 0)
+	})
+	t.Run("Limit", func(t *testing.T) {
+		// Five kinds, two of each: the two oldest.
+		diff(t, "rows deleted with limit 2", 10, prune(t, 2))
+		kept(t, 2)
+	})
+	t.Run("Repeated", func(t *testing.T) {
+		// The rest of the backlog, then nothing: what is not old stays.
+		diff(t, "rows deleted by the second call", 5, prune(t, 2))
+		kept(t, 3)
+		diff(t, "rows deleted by the third call", 0, prune(t, 2))
+		kept(t, 3)
+	})
+	t.Run("SeqContinues", func(t *testing.T) {
+		// Even with the whole log pruned, seqs never go back: a resume after
+		// seq N must not miss a new event numbered N or less.
+		update(t, s, func(tx group.Tx) error {
+			_, err := tx.Prune(eventsBase.Add(time.Hour), cut(sessionsBase), cut(botMessagesBase), cut(expiryBase), 100)
+			return err
+		})
+		diff(t, "Events after pruning all", []group.Event(nil),
+			read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events("bot1", 0, 100) }))
+		diff(t, "LastEventSeq after pruning all", int64(4),
+			read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq("bot1") }))
+		var e group.Event
+		update(t, s, func(tx group.Tx) (err error) {
+			e, err = tx.AppendEvent(group.Event{BotID: "bot1", Type: group.EventDelRobot, GroupID: "g", CreatedAt: t0})
+			return err
+		})
+		diff(t, "seq of the next event", int64(5), e.Seq)
+	})
+}
+
+// readErr runs fn in one View and returns its result and error; a View that
+// fails for another reason fails the test.
+func readErr[T any](t *testing.T, s group.Store, fn func(r group.Reader) (T, error)) (T, error) {
+	t.Helper()
+	var v T
+	var fnErr error
+	err := s.View(t.Context(), func(r group.Reader) error {
+		v, fnErr = fn(r)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("view: %v", err)
+	}
+	return v, fnErr
+}
+
+// nonceRecorded reports whether the store still holds nonce key, whatever its
+// expiry, without changing anything: it tries the nonce at the beginning of
+// time and rolls the try back.
+func nonceRecorded(t *testing.T, s group.Store, key string) bool {
+	t.Helper()
+	var fresh bool
+	err := s.Update(t.Context(), func(tx group.Tx) (err error) {
+		if fresh, err = tx.UseNonce(key, at(time.Hour), time.UnixMilli(0)); err != nil {
+			return err
+		}
+		return errTest
+	})
+	if !errors.Is(err, errTest) {
+		t.Fatalf("UseNonce(%s): %v", key, err)
+	}
+	return !fresh
+}
