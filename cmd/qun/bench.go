@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -223,8 +224,12 @@ func benchRobot(ctx context.Context, out io.Writer, b benchSetup, d time.Duratio
 	}
 	clients := make([]*wfclient.Client, conc)
 	groups := make([]string, conc)
+	// Keep-alive connections, one per client, as SDKs keep them; the default
+	// client keeps 2 idle connections per host and would redial constantly.
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
 	for w := range conc {
 		clients[w] = wfclient.New("http://"+pub, robot.UserID, robot.Secret)
+		clients[w].HTTP = hc
 		var g struct {
 			GroupID string `json:"group_id"`
 		}

@@ -51,6 +51,7 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 		return err
 	}
 	admin := wfclient.NewAdmin("http://"+adm, secret)
+	admin.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
 	var bot struct {
 		UserID    string `json:"userId"`
 		AppID     string `json:"appId"`
