@@ -141,7 +141,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		st = sst
 	} else {
-		pst, err := postgres.Open(ctx, cfg.DB, postgres.WithLogger(m.Logger))
+		pst, err := postgres.Open(ctx, cfg.DB, postgres.WithLogger(m.Logger), postgres.WithMaxConns(int32(cfg.DBMaxConns)))
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}
