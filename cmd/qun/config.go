@@ -22,21 +22,23 @@ const (
 // variables (a flag wins over its variable). Secrets may also come from a
 // file named by the variable with _FILE appended.
 type Config struct {
-	Addr            string
-	AdminAddr       string
-	Data            string
-	AdminSecret     string
-	DB              string
-	DBMaxConns      int
-	PublicURL       string
-	RobotRate       int
-	SignWindow      time.Duration
-	EventRetention  time.Duration
-	MaxGroupMembers int
-	ProactiveQuota  int
-	BotRESTRate     int
-	IdentifyRate    int
-	LogLevel        string
+	Addr             string
+	AdminAddr        string
+	Data             string
+	AdminSecret      string
+	DB               string
+	DBMaxConns       int
+	PublicURL        string
+	RobotRate        int
+	SignWindow       time.Duration
+	EventRetention   time.Duration
+	MaxGroupMembers  int
+	ProactiveQuota   int
+	BotRESTRate      int
+	IdentifyRate     int
+	MaxGatewayConns  int
+	HeartbeatTimeout time.Duration
+	LogLevel         string
 }
 
 // option is one setting: its flag, its variable and where it goes.
@@ -83,6 +85,8 @@ func (c *Config) options() []option {
 		{"proactive-quota", "QUN_PROACTIVE_QUOTA", "proactive messages per bot per group per 30 days (-1: no limit)", num(&c.ProactiveQuota), "4"},
 		{"bot-rest-rate", "QUN_BOT_REST_RATE", "Bot Open Platform REST requests per app per second (-1: no limit)", num(&c.BotRESTRate), "200"},
 		{"identify-rate", "QUN_IDENTIFY_RATE", "gateway identifies and resumes per bot per minute (-1: no limit)", num(&c.IdentifyRate), "30"},
+		{"max-gateway-conns", "QUN_MAX_GATEWAY_CONNS", "gateway WebSocket connections per node (more get HTTP 503)", num(&c.MaxGatewayConns), "10000"},
+		{"heartbeat-timeout", "QUN_HEARTBEAT_TIMEOUT", "gateway connections silent this long are closed with 4009 (botpy beats every 30 s)", dur(&c.HeartbeatTimeout), "90s"},
 		{"log-level", "QUN_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel), "info"},
 	}
 }
@@ -156,6 +160,12 @@ func (c Config) Validate() error {
 	}
 	if c.BotRESTRate < -1 || c.BotRESTRate == 0 || c.IdentifyRate < -1 || c.IdentifyRate == 0 {
 		errs = append(errs, errors.New("bot-rest-rate and identify-rate must be -1 (no limit) or at least 1"))
+	}
+	if c.MaxGatewayConns < 1 {
+		errs = append(errs, errors.New("max-gateway-conns must be at least 1"))
+	}
+	if c.HeartbeatTimeout < time.Minute {
+		errs = append(errs, errors.New("heartbeat-timeout must be at least 1m: clients beat every 30 to 41 s"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

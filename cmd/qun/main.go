@@ -169,11 +169,13 @@ func (m *Main) Open(ctx context.Context) error {
 		Nonces:     nonces,
 	})
 	m.QQ, err = qqbot.New(m.Service, qqbot.Options{
-		PublicURL:      cfg.PublicURL,
-		Logger:         m.Logger,
-		EventRetention: cfg.EventRetention,
-		RESTRate:       cfg.BotRESTRate,
-		IdentifyRate:   cfg.IdentifyRate,
+		PublicURL:        cfg.PublicURL,
+		Logger:           m.Logger,
+		EventRetention:   cfg.EventRetention,
+		RESTRate:         cfg.BotRESTRate,
+		IdentifyRate:     cfg.IdentifyRate,
+		MaxGatewayConns:  cfg.MaxGatewayConns,
+		HeartbeatTimeout: cfg.HeartbeatTimeout,
 	})
 	if err != nil {
 		st.Close()
