@@ -76,7 +76,7 @@ func (c *Config) options() []option {
 		{"data", "QUN_DATA", "data directory: the SQLite database and the generated admin secret", str(&c.Data), DefaultData},
 		{"admin-secret", "QUN_ADMIN_SECRET", "Admin API secret; empty: generated on first start and kept in the data directory", str(&c.AdminSecret), ""},
 		{"db", "QUN_DB", "database: a postgres:// URL (several nodes may share it); empty: SQLite in the data directory", str(&c.DB), ""},
-		{"db-max-conns", "QUN_DB_MAX_CONNS", "PostgreSQL connections per node: concurrent writes share WAL flushes", num(&c.DBMaxConns), "16"},
+		{"db-max-conns", "QUN_DB_MAX_CONNS", "PostgreSQL connections per node, opened as needed; 0: the URL's pool_max_conns, else 16", num(&c.DBMaxConns), "0"},
 		{"public-url", "QUN_PUBLIC_URL", "base URL bots reach the public listener at (for the gateway URL); empty: from each request", str(&c.PublicURL), ""},
 		{"robot-rate", "QUN_ROBOT_RATE", "Robot API calls per robot per 10 s (0: no limit)", num(&c.RobotRate), "1000"},
 		{"sign-window", "QUN_SIGN_WINDOW", "how far a signed request's timestamp may be from now, either way", dur(&c.SignWindow), "5m"},
@@ -140,8 +140,8 @@ func (c Config) Validate() error {
 	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		errs = append(errs, fmt.Errorf("db %q: give a postgres:// URL, or leave it empty for SQLite", redact(c.DB)))
 	}
-	if c.DBMaxConns < 1 {
-		errs = append(errs, errors.New("db-max-conns must be at least 1"))
+	if c.DBMaxConns < 0 || c.DBMaxConns > 10_000 {
+		errs = append(errs, errors.New("db-max-conns must be 0 (the URL's pool_max_conns, else 16) to 10000"))
 	}
 	if c.RobotRate < 0 {
 		errs = append(errs, errors.New("robot-rate must be 0 or more"))

@@ -142,6 +142,7 @@ func (m *Main) Open(ctx context.Context) error {
 		st = sst
 	} else {
 		pst, err := postgres.Open(ctx, cfg.DB, postgres.WithLogger(m.Logger), postgres.WithMaxConns(int32(cfg.DBMaxConns)))
+		// WithMaxConns(0) leaves the pool size to the URL, else postgres.DefaultMaxConns.
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}

@@ -280,6 +280,13 @@ func (c *conn) serve() {
 	switch {
 	case errors.As(err, &ce):
 		s.log.Debug("qqbot: gateway close", "code", int(ce.code), "reason", ce.reason, "bot", c.botID())
+		if c.botID() == "" {
+			// Close waits up to 5 s for the peer's close frame; a client that
+			// never identified gets DefaultUnidentifiedCloseWait, so that it
+			// does not hold a connection slot for long.
+			t := time.AfterFunc(DefaultUnidentifiedCloseWait, func() { _ = c.ws.CloseNow() })
+			defer t.Stop()
+		}
 		_ = c.ws.Close(ce.code, ce.reason)
 	case errors.As(err, &gone):
 		_ = c.ws.CloseNow()

@@ -45,6 +45,10 @@ const (
 	// at once, authenticated or not; an upgrade past it gets HTTP 503 and the
 	// QQ error body, and the SDK retries (another node, behind a balancer).
 	DefaultMaxGatewayConns = 10_000
+	// DefaultUnidentifiedCloseWait is how long the server waits for a client
+	// that never identified to answer its close frame before dropping the
+	// connection (an identified client gets the WebSocket library's 5 s).
+	DefaultUnidentifiedCloseWait = time.Second
 	// DefaultEventRetention is how long a bot's events are kept for resume;
 	// older ones are pruned and a resume that needs them gets op 9.
 	DefaultEventRetention = 24 * time.Hour

@@ -240,7 +240,8 @@ func (c *conn) identify(d json.RawMessage) error {
 		if err != nil {
 			return err
 		}
-		sess.Cursor, sess.Sent = last, last // READY's s
+		// READY's s is last; no event has been sent on this session yet.
+		sess.Cursor, sess.Sent = last, 0
 		if err := tx.PutSession(sess); err != nil {
 			return err
 		}
@@ -259,7 +260,7 @@ func (c *conn) identify(d json.RawMessage) error {
 	if name == "" {
 		name = user.Name
 	}
-	return c.dispatch(dispatch{Op: opDispatch, S: sess.Sent, T: "READY", D: readyData{
+	return c.write(dispatch{Op: opDispatch, S: sess.Cursor, T: "READY", D: readyData{
 		Version:   1,
 		SessionID: sess.ID,
 		User:      readyUser{ID: b.bot.AppID, Username: name, Bot: true},
@@ -348,10 +349,12 @@ func (c *conn) resume(d json.RawMessage) error {
 	if err := c.deliver(s.ctx); err != nil {
 		return err
 	}
-	return c.dispatch(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""})
+	return c.write(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""})
 }
 
-// dispatch sends an op 0 frame and notes its s as sent.
+// dispatch sends an event's op 0 frame and notes its s as the last event
+// sent. READY and RESUMED are written directly: a client that ignores their s
+// must not make the session look further along than the events it got.
 func (c *conn) dispatch(f dispatch) error {
 	if err := c.write(f); err != nil {
 		return err

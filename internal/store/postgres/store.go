@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,7 +109,11 @@ func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll
 // WithMaxAttempts sets how many times an aborted Update runs (DefaultMaxAttempts).
 func WithMaxAttempts(n int) Option { return func(o *options) { o.maxAttempts = n } }
 
-// WithMaxConns sets the pool size (else the DSN's pool_max_conns, else pgxpool's default).
+// DefaultMaxConns is the pool size when neither WithMaxConns nor the DSN's
+// pool_max_conns sets it. Connections are opened as needed.
+const DefaultMaxConns = 16
+
+// WithMaxConns sets the pool size (else the DSN's pool_max_conns, else DefaultMaxConns).
 func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
 // WithLogger sets where panics and listener failures are logged (slog.Default()).
@@ -142,8 +147,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
 	}
-	if o.maxConns > 0 {
+	switch {
+	case o.maxConns > 0:
 		cfg.MaxConns = o.maxConns
+	case !strings.Contains(dsn, "pool_max_conns"):
+		// pgxpool's default (4 on small machines) lets only a few commits
+		// share a WAL flush; a server wants more concurrent transactions.
+		cfg.MaxConns = DefaultMaxConns
 	}
 
 	s := &Store{opts: o, events: newNotifier()}
