@@ -15,11 +15,15 @@ type Migration struct {
 	SQL     string
 }
 
-// ReadMigrations returns the *.sql files at the root of fsys in order of
+// ReadMigrations returns the *.sql files in directory dir of fsys in order of
 // their number. Each file must be named NNNN_name.sql and the numbers must
 // run 1, 2, 3... without gaps or repeats: a file that has landed is never
 // edited, a change is a new file with the next number.
-func ReadMigrations(fsys fs.FS) ([]Migration, error) {
+func ReadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	fsys, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
 		return nil, err

@@ -47,7 +47,7 @@ func TestReadMigrations(t *testing.T) {
 		{name: "no underscore", fsys: fstest.MapFS{"0001.sql": file("")}, wantErr: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadMigrations(tt.fsys)
+			got, err := ReadMigrations(tt.fsys, ".")
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("ReadMigrations: %v, want an error: %v", err, tt.wantErr)
 			}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -38,4 +39,23 @@ func DecodePayload(b []byte) (group.Payload, error) {
 		return group.Payload{}, err
 	}
 	return group.Payload(sp), nil
+}
+
+// ScanPayload reads a payload from a column value as a driver returns it:
+// its stored JSON as text or bytes. Both stores' sql.Scanner use it.
+func ScanPayload(src any) (group.Payload, error) {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return group.Payload{}, fmt.Errorf("payload column holds %T, not JSON text", src)
+	}
+	p, err := DecodePayload(b)
+	if err != nil {
+		return group.Payload{}, fmt.Errorf("decode payload: %w", err)
+	}
+	return p, nil
 }

@@ -50,18 +50,9 @@ func (j *payloadJSON) MarshalJSON() ([]byte, error) {
 
 // Scan implements sql.Scanner.
 func (j *payloadJSON) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		return fmt.Errorf("payload column holds %T, not json", src)
-	}
-	p, err := store.DecodePayload(b)
+	p, err := store.ScanPayload(src)
 	if err != nil {
-		return fmt.Errorf("decode payload: %w", err)
+		return err
 	}
 	*j.p = p
 	return nil

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,11 +21,7 @@ var migrationFiles embed.FS
 
 // migrations returns the embedded migrations in order, numbered 1, 2, 3...
 func migrations() ([]store.Migration, error) {
-	dir, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return store.ReadMigrations(dir)
+	return store.ReadMigrations(migrationFiles, "migrations")
 }
 
 const (

@@ -91,18 +91,9 @@ type payloadJSON struct{ p *group.Payload }
 
 // Scan implements sql.Scanner.
 func (j payloadJSON) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		return fmt.Errorf("payload column holds %T, not text", src)
-	}
-	p, err := store.DecodePayload(b)
+	p, err := store.ScanPayload(src)
 	if err != nil {
-		return fmt.Errorf("decode payload: %w", err)
+		return err
 	}
 	*j.p = p
 	return nil

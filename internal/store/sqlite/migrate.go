@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/qun-chat/qun/internal/store"
@@ -20,11 +19,7 @@ var migrationFiles embed.FS
 
 // migrations returns the embedded migrations in order, numbered 1, 2, 3...
 func migrations() ([]store.Migration, error) {
-	dir, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return store.ReadMigrations(dir)
+	return store.ReadMigrations(migrationFiles, "migrations")
 }
 
 const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
