@@ -1,6 +1,9 @@
 // Package client calls qun's Wildfire-style signed HTTP APIs from Go: the
 // Admin API (signed with the admin secret) and the Robot API (signed with a
-// robot's id and secret). qun's own tests and benchmarks use it.
+// robot's id and secret). Call sends any call; typed helpers (CreateUser,
+// CreateRobot, CreateGroup, SendMessage, Messages, ...) cover the common ones
+// and go to whichever door the client signs for. The qun command's client
+// subcommands, qun's tests and its benchmarks are built on it.
 //
 // It imports only the standard library, so that it signs exactly as an
 // outside SDK does rather than sharing the server's code.
@@ -94,6 +97,20 @@ func (c *Client) Call(ctx context.Context, path string, body any, result any) (i
 		}
 	}
 	return resp.Code, nil
+}
+
+// CallRaw posts raw, a body already in JSON (sent as is, even if malformed),
+// to path, signed, and returns the envelope's result as qun sent it. A
+// non-zero code comes as an *Error.
+func (c *Client) CallRaw(ctx context.Context, path string, body []byte) (json.RawMessage, error) {
+	resp, err := c.Post(ctx, path, body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Code != 0 {
+		return nil, &Error{Code: resp.Code, Msg: resp.Msg}
+	}
+	return resp.Result, nil
 }
 
 // Post sends raw bytes to path, signed, and decodes the envelope.
