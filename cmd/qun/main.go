@@ -128,13 +128,7 @@ type Main struct {
 
 // NewMain returns a Main for cfg that logs to stderr.
 func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	return &Main{
-		Config: cfg,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-		stdout: stdout,
-	}
+	return &Main{Config: cfg, Logger: newLogger(cfg, stderr), stdout: stdout}
 }
 
 // Open opens the store, builds the doors and binds the listeners.
