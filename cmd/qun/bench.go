@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/group"
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
 )
 
 // bench runs a benchmark against an in-process qun on loopback and prints
@@ -214,7 +214,7 @@ func benchRobot(ctx context.Context, out io.Writer, b benchSetup, d time.Duratio
 	if err != nil {
 		return err
 	}
-	admin := wfclient.NewAdmin("http://"+adm, secret)
+	admin := client.NewAdmin("http://"+adm, secret)
 	var robot struct {
 		UserID string `json:"userId"`
 		Secret string `json:"secret"`
@@ -222,13 +222,13 @@ func benchRobot(ctx context.Context, out io.Writer, b benchSetup, d time.Duratio
 	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": "benchbot", "name": "benchbot"}, &robot)); err != nil {
 		return err
 	}
-	clients := make([]*wfclient.Client, conc)
+	clients := make([]*client.Client, conc)
 	groups := make([]string, conc)
 	// Keep-alive connections, one per client, as SDKs keep them; the default
 	// client keeps 2 idle connections per host and would redial constantly.
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
 	for w := range conc {
-		clients[w] = wfclient.New("http://"+pub, robot.UserID, robot.Secret)
+		clients[w] = client.NewRobot("http://"+pub, robot.UserID, robot.Secret)
 		clients[w].HTTP = hc
 		var g struct {
 			GroupID string `json:"group_id"`

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/group"
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
 )
 
 // benchMembers is the size of the group whose first and last member pages are timed.
@@ -50,7 +50,7 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 	if err != nil {
 		return err
 	}
-	admin := wfclient.NewAdmin("http://"+adm, secret)
+	admin := client.NewAdmin("http://"+adm, secret)
 	admin.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
 	var bot struct {
 		UserID    string `json:"userId"`

@@ -43,6 +43,17 @@ Usage:
   qun version         print the version
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
+
+Client commands, which sign Admin API calls to a running qun serve (secret: --admin-secret,
+QUN_ADMIN_SECRET or the data directory's generated one; address: --admin-addr):
+  qun call PATH [JSON|-]              any Admin API call (--robot: a Robot API call), prints the result
+  qun user create|get                 users
+  qun robot create|get|ice-breaker    robots (bots): create prints appId, appSecret and the secret
+  qun group create|get|members|add|kick
+  qun send --from USER --group GROUP [--mention BOT] TEXT
+  qun timeline GROUP [--follow]       a group's messages and notifications
+  qun help [COMMAND]                  a command's flags and examples (or: qun COMMAND -h)
+  qun completion bash                 shell completion
 `
 
 // Run runs the command line and returns the exit code.
@@ -80,10 +91,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
+		if isClientCommand(args[0]) {
+			return runClient(ctx, args, getenv, os.Stdin, stdout, stderr)
+		}
 		fmt.Fprintf(stderr, "qun: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
@@ -114,13 +128,7 @@ type Main struct {
 
 // NewMain returns a Main for cfg that logs to stderr.
 func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	return &Main{
-		Config: cfg,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-		stdout: stdout,
-	}
+	return &Main{Config: cfg, Logger: newLogger(cfg, stderr), stdout: stdout}
 }
 
 // Open opens the store, builds the doors and binds the listeners.

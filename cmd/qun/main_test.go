@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+	"github.com/qun-chat/qun/client"
 )
 
 // testMain is a running qun on port 0 over a data directory.
@@ -68,7 +68,7 @@ func (tm *testMain) stop() {
 	}
 }
 
-func call(t *testing.T, c *wfclient.Client, path string, body, result any) {
+func call(t *testing.T, c *client.Client, path string, body, result any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -82,13 +82,13 @@ func TestRestartKeepsGroupsAndTimeline(t *testing.T) {
 	data := t.TempDir()
 	cfg := testConfig(t, data)
 	tm := startMain(t, cfg)
-	admin := wfclient.NewAdmin(tm.Admin, tm.Secret)
+	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	var robot struct {
 		UserID string `json:"userId"`
 		Secret string `json:"secret"`
 	}
 	call(t, admin, "/admin/robot/create", map[string]any{"userId": "robota", "name": "robota", "displayName": "Robot A"}, &robot)
-	rc := wfclient.New(tm.Public, robot.UserID, robot.Secret)
+	rc := client.NewRobot(tm.Public, robot.UserID, robot.Secret)
 	var created struct {
 		GroupID string `json:"group_id"`
 	}
@@ -101,8 +101,8 @@ func TestRestartKeepsGroupsAndTimeline(t *testing.T) {
 	if tm.Secret != firstSecret {
 		t.Fatalf("admin secret changed across restart")
 	}
-	admin = wfclient.NewAdmin(tm.Admin, tm.Secret)
-	rc = wfclient.New(tm.Public, robot.UserID, robot.Secret)
+	admin = client.NewAdmin(tm.Admin, tm.Secret)
+	rc = client.NewRobot(tm.Public, robot.UserID, robot.Secret)
 
 	var members struct {
 		Members []struct {

@@ -22,7 +22,7 @@ import (
 	"github.com/tencent-connect/botgo/sessions/local"
 	"github.com/tencent-connect/botgo/token"
 
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+	"github.com/qun-chat/qun/client"
 )
 
 // mnDSNVar names the PostgreSQL server the multi-node test creates its
@@ -53,7 +53,7 @@ func TestMultiNode(t *testing.T) {
 	a := c.start("A", "a")
 	secret := mnWaitSecret(t, a)
 	b := c.start("B", "b")
-	adminA, adminB := wfclient.NewAdmin(a.Admin, secret), wfclient.NewAdmin(b.Admin, secret)
+	adminA, adminB := client.NewAdmin(a.Admin, secret), client.NewAdmin(b.Admin, secret)
 
 	// Step 4: the bot, a helper robot and users, through node A.
 	type robotCreated struct {
@@ -125,7 +125,7 @@ func TestMultiNode(t *testing.T) {
 		t.Fatalf("step 6: GROUP_ADD_ROBOT %+v has no group_openid or op_member_openid", e1)
 	}
 
-	helperA := wfclient.New(a.Public, helper.UserID, helper.Secret)
+	helperA := client.NewRobot(a.Public, helper.UserID, helper.Secret)
 	var created struct {
 		GroupID string `json:"group_id"`
 	}
@@ -151,17 +151,17 @@ func TestMultiNode(t *testing.T) {
 	// nonces are in the database); a fresh one is accepted.
 	nonce := mnRandom()
 	signedAt := time.Now()
-	fixed := func(c *wfclient.Client, n string) *wfclient.Client {
+	fixed := func(c *client.Client, n string) *client.Client {
 		c.Nonce, c.Now = func() string { return n }, func() time.Time { return signedAt }
 		return c
 	}
-	robotA := fixed(wfclient.New(a.Public, helper.UserID, helper.Secret), "robot-"+nonce)
-	robotB := fixed(wfclient.New(b.Public, helper.UserID, helper.Secret), "robot-"+nonce)
+	robotA := fixed(client.NewRobot(a.Public, helper.UserID, helper.Secret), "robot-"+nonce)
+	robotB := fixed(client.NewRobot(b.Public, helper.UserID, helper.Secret), "robot-"+nonce)
 	mnWantCode(t, "step 8: a signed Robot API call to node A", robotA, "/robot/profile", 0)
 	mnWantCode(t, "step 8: the same signed Robot API request replayed to node B", robotB, "/robot/profile", 244)
-	mnWantCode(t, "step 8: a fresh signed Robot API call to node B", wfclient.New(b.Public, helper.UserID, helper.Secret), "/robot/profile", 0)
-	adminFixedA := fixed(wfclient.NewAdmin(a.Admin, secret), "admin-"+nonce)
-	adminFixedB := fixed(wfclient.NewAdmin(b.Admin, secret), "admin-"+nonce)
+	mnWantCode(t, "step 8: a fresh signed Robot API call to node B", client.NewRobot(b.Public, helper.UserID, helper.Secret), "/robot/profile", 0)
+	adminFixedA := fixed(client.NewAdmin(a.Admin, secret), "admin-"+nonce)
+	adminFixedB := fixed(client.NewAdmin(b.Admin, secret), "admin-"+nonce)
 	mnWantCode(t, "step 8: a signed Admin API call to node A", adminFixedA, "/admin/user/get_info", 0)
 	mnWantCode(t, "step 8: the same signed Admin API request replayed to node B", adminFixedB, "/admin/user/get_info", 244)
 
@@ -234,8 +234,8 @@ func TestMultiNode(t *testing.T) {
 
 	// Node B comes back (its data directory), and sees what was done on A.
 	b2 := c.start("B2", "b")
-	adminB2 := wfclient.NewAdmin(b2.Admin, secret)
-	mnWantCode(t, "step 8: the Robot API request used on node A, replayed to the restarted node B", fixed(wfclient.New(b2.Public, helper.UserID, helper.Secret), "robot-"+nonce), "/robot/profile", 244)
+	adminB2 := client.NewAdmin(b2.Admin, secret)
+	mnWantCode(t, "step 8: the Robot API request used on node A, replayed to the restarted node B", fixed(client.NewRobot(b2.Public, helper.UserID, helper.Secret), "robot-"+nonce), "/robot/profile", 244)
 	var msgs struct {
 		Messages []struct {
 			Sender string `json:"sender"`
@@ -490,7 +490,7 @@ func (r *mnReader) resumed(what string) {
 	r.check(what, f)
 }
 
-func mnCall(t *testing.T, what string, c *wfclient.Client, path string, body, result any) {
+func mnCall(t *testing.T, what string, c *client.Client, path string, body, result any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), mnWait)
 	defer cancel()
@@ -500,7 +500,7 @@ func mnCall(t *testing.T, what string, c *wfclient.Client, path string, body, re
 }
 
 // mnWantCode sends one signed request and checks the raw answer's code.
-func mnWantCode(t *testing.T, what string, c *wfclient.Client, path string, code int) {
+func mnWantCode(t *testing.T, what string, c *client.Client, path string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), mnWait)
 	defer cancel()
@@ -513,21 +513,21 @@ func mnWantCode(t *testing.T, what string, c *wfclient.Client, path string, code
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	var resp wfclient.Response
+	var resp client.Response
 	if status != http.StatusOK || json.Unmarshal(raw, &resp) != nil || resp.Code != code ||
 		(code == 244 && (resp.Msg != "auth failure" || !strings.HasPrefix(string(raw), `{"code":244,`))) {
 		t.Fatalf("%s: %s%s answered HTTP %d %s, want code %d", what, c.BaseURL, path, status, raw, code)
 	}
 }
 
-func mnMention(t *testing.T, what string, admin *wfclient.Client, sender, groupID, text string) {
+func mnMention(t *testing.T, what string, admin *client.Client, sender, groupID, text string) {
 	t.Helper()
 	mnCall(t, what+": Admin message/send mentioning the bot", admin, "/admin/message/send", map[string]any{
 		"sender": sender, "conv": map[string]any{"type": 1, "target": groupID, "line": 0},
 		"payload": map[string]any{"type": 1, "searchableContent": "@MNBot " + text, "mentionedType": 1, "mentionedTarget": []string{"mnbot"}}}, nil)
 }
 
-func mnProactive(t *testing.T, what string, admin *wfclient.Client, operator, groupID string, allow bool) {
+func mnProactive(t *testing.T, what string, admin *client.Client, operator, groupID string, allow bool) {
 	t.Helper()
 	mnCall(t, fmt.Sprintf("%s: Admin group/robot/proactive allow=%v", what, allow), admin, "/admin/group/robot/proactive",
 		map[string]any{"group_id": groupID, "operator": operator, "robotId": "mnbot", "allow": allow}, nil)
@@ -651,7 +651,7 @@ func TestMultiNodeStartTogether(t *testing.T) {
 		return false
 	})
 	for i, n := range nodes {
-		mnCall(t, "nodes started together: node "+n.name+" accepts the printed admin secret", wfclient.NewAdmin(n.Admin, secret),
+		mnCall(t, "nodes started together: node "+n.name+" accepts the printed admin secret", client.NewAdmin(n.Admin, secret),
 			"/admin/user/create", map[string]any{"userId": fmt.Sprint("user", i), "name": fmt.Sprint("user", i)}, nil)
 	}
 	// That no other node printed a secret is checked once their output is complete, when they have stopped.

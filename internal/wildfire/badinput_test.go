@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+	"github.com/qun-chat/qun/client"
 )
 
 // robotPaths are every Robot API route.
@@ -116,7 +116,7 @@ var badInputs = []badInput{
 }
 
 // badInputEnv is the state every bad-input case runs against.
-func badInputEnv(t testing.TB) (*env, *wfclient.Client) {
+func badInputEnv(t testing.TB) (*env, *client.Client) {
 	t.Helper()
 	e := newEnv(t, envOptions{})
 	r := e.robot("robota", "secret")
@@ -127,7 +127,7 @@ func badInputEnv(t testing.TB) (*env, *wfclient.Client) {
 }
 
 // fullSnapshot is everything a bad input could have changed.
-func (e *env) fullSnapshot(r *wfclient.Client) string {
+func (e *env) fullSnapshot(r *client.Client) string {
 	e.t.Helper()
 	var b strings.Builder
 	b.WriteString(e.snapshot("g1"))

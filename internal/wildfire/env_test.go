@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store/sqlite"
 	"github.com/qun-chat/qun/internal/wildfire"
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
 )
 
 // testEpoch is the fake clock's start: the member createDt of the reference's
@@ -68,7 +68,7 @@ type env struct {
 	robotH, adminH http.Handler
 	robotSrv       *httptest.Server
 	adminSrv       *httptest.Server
-	admin          *wfclient.Client
+	admin          *client.Client
 }
 
 // envOptions changes an env's door options.
@@ -106,13 +106,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(e.robotSrv.Close)
 	e.adminSrv = httptest.NewServer(e.adminH)
 	t.Cleanup(e.adminSrv.Close)
-	e.admin = wfclient.NewAdmin(e.adminSrv.URL, secret)
+	e.admin = client.NewAdmin(e.adminSrv.URL, secret)
 	e.admin.Now = e.clock.Now
 	return e
 }
 
 // robot creates a robot through the Admin API and returns a client signing as it.
-func (e *env) robot(id, secret string) *wfclient.Client {
+func (e *env) robot(id, secret string) *client.Client {
 	e.t.Helper()
 	var res struct {
 		UserID string `json:"userId"`
@@ -122,7 +122,7 @@ func (e *env) robot(id, secret string) *wfclient.Client {
 	if res.UserID != id || res.Secret != secret {
 		e.t.Fatalf("robot/create = %+v, want %s/%s", res, id, secret)
 	}
-	c := wfclient.New(e.robotSrv.URL, id, secret)
+	c := client.NewRobot(e.robotSrv.URL, id, secret)
 	c.Now = e.clock.Now
 	return c
 }
@@ -135,7 +135,7 @@ func (e *env) user(id string) {
 
 // call posts body and returns the code; a transport failure or a status
 // other than 200 fails the test.
-func (e *env) call(c *wfclient.Client, path string, body any, result any) int {
+func (e *env) call(c *client.Client, path string, body any, result any) int {
 	e.t.Helper()
 	code, err := c.Call(context.Background(), path, body, result)
 	if code == -1 {
@@ -145,7 +145,7 @@ func (e *env) call(c *wfclient.Client, path string, body any, result any) int {
 }
 
 // ok calls and requires code 0.
-func (e *env) ok(c *wfclient.Client, path string, body any, result any) {
+func (e *env) ok(c *client.Client, path string, body any, result any) {
 	e.t.Helper()
 	if code := e.call(c, path, body, result); code != 0 {
 		e.t.Fatalf("%s %v: code %d, want 0", path, body, code)
@@ -153,7 +153,7 @@ func (e *env) ok(c *wfclient.Client, path string, body any, result any) {
 }
 
 // want calls and requires code.
-func (e *env) want(code int, c *wfclient.Client, path string, body any) {
+func (e *env) want(code int, c *client.Client, path string, body any) {
 	e.t.Helper()
 	if got := e.call(c, path, body, nil); got != code {
 		e.t.Errorf("%s %v: code %d, want %d", path, body, got, code)
@@ -161,7 +161,7 @@ func (e *env) want(code int, c *wfclient.Client, path string, body any) {
 }
 
 // raw posts body bytes signed by c and returns the HTTP status and the body.
-func (e *env) raw(c *wfclient.Client, path, body string) (int, string) {
+func (e *env) raw(c *client.Client, path, body string) (int, string) {
 	e.t.Helper()
 	req, err := c.NewRequest(context.Background(), path, []byte(body))
 	if err != nil {
@@ -170,7 +170,7 @@ func (e *env) raw(c *wfclient.Client, path, body string) (int, string) {
 	return e.do(c, req)
 }
 
-func (e *env) do(c *wfclient.Client, req *http.Request) (int, string) {
+func (e *env) do(c *client.Client, req *http.Request) (int, string) {
 	e.t.Helper()
 	status, b, err := c.Do(req)
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/wildfire"
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
 )
 
 // seedCreateBody is the create example of the Wildfire docs (seed 002),
@@ -81,7 +81,7 @@ func TestSeedCreateExample(t *testing.T) {
 	}
 }
 
-// jsonRaw is a body already in JSON; wfclient marshals it as is.
+// jsonRaw is a body already in JSON; the client marshals it as is.
 type jsonRaw string
 
 func (j jsonRaw) MarshalJSON() ([]byte, error) { return []byte(j), nil }
@@ -324,7 +324,7 @@ func TestRobotProfileAndUsers(t *testing.T) {
 // limiter and the nonce cache are shared, and nothing is lost.
 func TestConcurrentCalls(t *testing.T) {
 	e := newEnv(t, envOptions{robotRate: wildfire.DefaultRobotRate})
-	robots := []*wfclient.Client{e.robot("ra", "a"), e.robot("rb", "b")}
+	robots := []*client.Client{e.robot("ra", "a"), e.robot("rb", "b")}
 	e.ok(robots[0], "/robot/group/create", jsonRaw(`{"group":{"group_info":{"target_id":"g1","name":"n","type":0},"members":[{"member_id":"rb"}]}}`), nil)
 	const perRobot = 20
 	var wg sync.WaitGroup

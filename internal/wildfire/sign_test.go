@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/wildfire"
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
 )
 
 func TestSignVectors(t *testing.T) {
@@ -23,8 +23,8 @@ func TestSignVectors(t *testing.T) {
 		if got := wildfire.Sign(v.nonce, v.secret, v.ts); got != v.want {
 			t.Errorf("Sign(%s|%s|%s) = %s, want %s", v.nonce, v.secret, v.ts, got, v.want)
 		}
-		if got := wfclient.Sign(v.nonce, v.secret, v.ts); got != v.want {
-			t.Errorf("wfclient.Sign(%s|%s|%s) = %s, want %s", v.nonce, v.secret, v.ts, got, v.want)
+		if got := client.Sign(v.nonce, v.secret, v.ts); got != v.want {
+			t.Errorf("client.Sign(%s|%s|%s) = %s, want %s", v.nonce, v.secret, v.ts, got, v.want)
 		}
 	}
 }
@@ -287,7 +287,7 @@ func TestRobotSecretChangeTakesEffect(t *testing.T) {
 	if code := e.call(old, "/robot/profile", nil, nil); code != wildfire.CodeAuthFailure {
 		t.Fatalf("old secret after the change: code %d, want %d", code, wildfire.CodeAuthFailure)
 	}
-	fresh := wfclient.New(e.robotSrv.URL, "rob", "new-secret")
+	fresh := client.NewRobot(e.robotSrv.URL, "rob", "new-secret")
 	fresh.Now = e.clock.Now
 	if code := e.call(fresh, "/robot/profile", nil, nil); code != 0 {
 		t.Fatalf("new secret: code %d", code)

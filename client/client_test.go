@@ -1,4 +1,4 @@
-package wfclient
+package client
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func TestCall(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	c := New(srv.URL+"/", "robota", "123456")
+	c := NewRobot(srv.URL+"/", "robota", "123456")
 	c.Now = func() time.Time { return time.UnixMilli(1558350862502) }
 	c.Nonce = func() string { return "76616" }
 	var res struct {

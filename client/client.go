@@ -1,10 +1,13 @@
-// Package wfclient is a small client of Wildfire-style signed HTTP APIs:
-// qun's Robot API (signed with a robot's id and secret) and Admin API (signed
-// with the admin secret). Tests, benchmarks and end-to-end checks use it.
+// Package client calls qun's Wildfire-style signed HTTP APIs from Go: the
+// Admin API (signed with the admin secret) and the Robot API (signed with a
+// robot's id and secret). Call sends any call; typed helpers (CreateUser,
+// CreateRobot, CreateGroup, SendMessage, Messages, ...) cover the common ones
+// and go to whichever door the client signs for. The qun command's client
+// subcommands, qun's tests and its benchmarks are built on it.
 //
 // It imports only the standard library, so that it signs exactly as an
 // outside SDK does rather than sharing the server's code.
-package wfclient
+package client
 
 import (
 	"bytes"
@@ -38,8 +41,8 @@ type Client struct {
 	Nonce func() string
 }
 
-// New returns a client of the Robot API signing as robot rid.
-func New(baseURL, rid, secret string) *Client {
+// NewRobot returns a client of the Robot API signing as robot rid.
+func NewRobot(baseURL, rid, secret string) *Client {
 	return &Client{BaseURL: strings.TrimSuffix(baseURL, "/"), RobotID: rid, Secret: secret}
 }
 
@@ -78,7 +81,7 @@ func (c *Client) Call(ctx context.Context, path string, body any, result any) (i
 	if body != nil {
 		var err error
 		if raw, err = json.Marshal(body); err != nil {
-			return -1, fmt.Errorf("wfclient: marshal %s body: %w", path, err)
+			return -1, fmt.Errorf("client: marshal %s body: %w", path, err)
 		}
 	}
 	resp, err := c.Post(ctx, path, raw)
@@ -90,10 +93,24 @@ func (c *Client) Call(ctx context.Context, path string, body any, result any) (i
 	}
 	if result != nil && len(resp.Result) > 0 {
 		if err := json.Unmarshal(resp.Result, result); err != nil {
-			return resp.Code, fmt.Errorf("wfclient: decode %s result: %w", path, err)
+			return resp.Code, fmt.Errorf("client: decode %s result: %w", path, err)
 		}
 	}
 	return resp.Code, nil
+}
+
+// CallRaw posts raw, a body already in JSON (sent as is, even if malformed),
+// to path, signed, and returns the envelope's result as qun sent it. A
+// non-zero code comes as an *Error.
+func (c *Client) CallRaw(ctx context.Context, path string, body []byte) (json.RawMessage, error) {
+	resp, err := c.Post(ctx, path, body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Code != 0 {
+		return nil, &Error{Code: resp.Code, Msg: resp.Msg}
+	}
+	return resp.Result, nil
 }
 
 // Post sends raw bytes to path, signed, and decodes the envelope.
@@ -107,11 +124,11 @@ func (c *Client) Post(ctx context.Context, path string, raw []byte) (Response, e
 		return Response{}, err
 	}
 	if status != http.StatusOK {
-		return Response{Code: -1}, fmt.Errorf("wfclient: %s: HTTP %d: %s", path, status, body)
+		return Response{Code: -1}, fmt.Errorf("client: %s: HTTP %d: %s", path, status, body)
 	}
 	var resp Response
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return Response{Code: -1}, fmt.Errorf("wfclient: %s: decode envelope: %w", path, err)
+		return Response{Code: -1}, fmt.Errorf("client: %s: decode envelope: %w", path, err)
 	}
 	return resp, nil
 }
@@ -121,7 +138,7 @@ func (c *Client) Post(ctx context.Context, path string, raw []byte) (Response, e
 func (c *Client) NewRequest(ctx context.Context, path string, raw []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("wfclient: %w", err)
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	now := time.Now
 	if c.Now != nil {
@@ -150,12 +167,12 @@ func (c *Client) Do(req *http.Request) (int, []byte, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("wfclient: %w", err)
+		return 0, nil, fmt.Errorf("client: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("wfclient: read %s: %w", req.URL.Path, err)
+		return resp.StatusCode, nil, fmt.Errorf("client: read %s: %w", req.URL.Path, err)
 	}
 	return resp.StatusCode, body, nil
 }
@@ -165,7 +182,7 @@ func (c *Client) Do(req *http.Request) (int, []byte, error) {
 func randomNonce() string {
 	n, err := rand.Int(rand.Reader, big.NewInt(1<<62))
 	if err != nil {
-		panic("wfclient: crypto/rand failed: " + err.Error())
+		panic("client: crypto/rand failed: " + err.Error())
 	}
 	return n.String()
 }
