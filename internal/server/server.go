@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -109,12 +110,16 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
+// healthBody is the answer of GET /healthz.
+const healthBody = `{"status":"ok"}` + "\n"
+
 // withHealth answers GET /healthz and passes everything else to h.
 func withHealth(h http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"status":"ok"}` + "\n"))
+		w.Header().Set("Content-Length", strconv.Itoa(len(healthBody)))
+		w.Write([]byte(healthBody))
 	})
 	if h != nil {
 		mux.Handle("/", h)

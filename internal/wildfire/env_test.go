@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,13 +172,35 @@ func (e *env) raw(c *wfclient.Client, path, body string) (int, string) {
 	return e.do(c, req)
 }
 
+// do sends req and returns the HTTP status and the body; every answer must
+// carry its Content-Length.
 func (e *env) do(c *wfclient.Client, req *http.Request) (int, string) {
 	e.t.Helper()
-	status, b, err := c.Do(req)
+	resp, b := e.send(c.HTTP, req)
+	return resp.StatusCode, string(b)
+}
+
+// send sends req with hc (nil: the default client) and returns the answer and its body, checking that the
+// answer carried a Content-Length equal to the body's length: Wildfire's
+// Java admin SDK reads a body only when Content-Length is positive.
+func (e *env) send(hc *http.Client, req *http.Request) (*http.Response, []byte) {
+	e.t.Helper()
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return status, string(b)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if got, want := resp.Header.Get("Content-Length"), strconv.Itoa(len(b)); got != want || len(resp.TransferEncoding) != 0 {
+		e.t.Errorf("%s: Content-Length %q (transfer encoding %v), want %s", req.URL.Path, got, resp.TransferEncoding, want)
+	}
+	return resp, b
 }
 
 // timelineMessage is an entry of /admin/group/messages.

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
@@ -357,7 +358,10 @@ func (a *api) reply(w http.ResponseWriter, path string, result any, err error) {
 	a.write(w, http.StatusOK, env)
 }
 
-// write sends env as the JSON body with status.
+// write sends env as the JSON body with status and its Content-Length:
+// net/http would send an answer over 2 KiB chunked, and Wildfire's Java admin
+// SDK reads a body only when Content-Length is positive (Wildfire's own
+// server always sends it).
 func (a *api) write(w http.ResponseWriter, status int, env envelope) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -367,9 +371,11 @@ func (a *api) write(w http.ResponseWriter, status int, env envelope) {
 		buf.Reset()
 		enc.Encode(envelope{Code: CodeServerError, Msg: codeMessages[CodeServerError]})
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	w.Write(body)
 }
 
 // recoverPanics turns a panic in a call into code 4 and a log line. No call
