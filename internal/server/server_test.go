@@ -56,6 +56,12 @@ func TestHealthzOnBothListeners(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want 200 %q", tc.url, code, body, tc.want)
 		}
 	}
+	// Unclean paths are the door's to answer: no redirect.
+	for _, path := range []string{"//healthz", "/./healthz", "/healthz/", "/x/../healthz", "//"} {
+		if code, body := get(t, "http://"+p+path); code != 200 || body != "public" {
+			t.Errorf("GET %s = %d %q, want the public handler's answer", path, code, body)
+		}
+	}
 	for _, addr := range []string{p, a} {
 		resp, body := getResponse(t, "http://"+addr+"/healthz")
 		if cl, ct := resp.Header.Get("Content-Length"), resp.Header.Get("Content-Type"); cl != strconv.Itoa(len(body)) || ct != "application/json" {

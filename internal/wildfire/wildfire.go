@@ -32,8 +32,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
@@ -226,7 +229,21 @@ func (a *api) handler(routes []route) http.Handler {
 		}
 		a.write(w, status, envelope{Code: CodeNotImplement, Msg: codeMessages[CodeNotImplement]})
 	})
-	return a.recoverPanics(mux)
+	return a.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The ServeMux would redirect an unclean path ("//robot/x",
+		// "/robot/./x") with an HTML body; no route has one.
+		if !cleanPath(r.URL) {
+			a.write(w, http.StatusNotFound, envelope{Code: CodeNotImplement, Msg: codeMessages[CodeNotImplement]})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}
+
+// cleanPath reports whether u's path is in the one form a route can have: no
+// empty or dot segment, no trailing slash, no encoded slash.
+func cleanPath(u *url.URL) bool {
+	return path.Clean(u.Path) == u.Path && !strings.Contains(strings.ToLower(u.RawPath), "%2f")
 }
 
 // request is one authenticated call.
