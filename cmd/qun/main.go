@@ -44,6 +44,7 @@ Usage:
   qun version         print the version
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
+  qun bench memory    measure qun's peak memory under concurrent hostile request bodies
 `
 
 // Run runs the command line and returns the exit code.
