@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/qqbot"
 	"github.com/qun-chat/qun/internal/wildfire"
 	"github.com/qun-chat/qun/internal/wildfire/wfclient"
 )
@@ -62,7 +63,7 @@ func runBenchMemory(ctx context.Context, out io.Writer, d time.Duration, conc in
 	fmt.Fprintf(out, "qun bench memory: %d concurrent callers, %s per shape, a new qun serve per shape, GOMAXPROCS %d, %s/%s\n", conc, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(out, "%-34s %5s %6s %6s %-20s %9s %11s %9s\n", "shape", "door", "body", "req/s", "answers", "idle RSS", "peak RSS", "over idle")
 	var worst, idleMax int64
-	for _, h := range hostileBodies(wildfire.DefaultMaxBody, 64<<10) {
+	for _, h := range hostileBodies(wildfire.DefaultMaxBody, qqbot.DefaultMaxBody) {
 		idle, peak, n, answers, err := benchShape(ctx, h, d, conc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", h.name, err)
@@ -167,8 +168,8 @@ const (
 
 // hostileBodies returns the shapes sent: arrays of hundreds of thousands of
 // tiny elements in every field that takes a list, a body nested as deep as it
-// is long, and an object of a hundred thousand keys. Each is padded to just
-// under its door's body limit.
+// is long, and objects of one key repeated tens of thousands of times. Each
+// is padded to just under its door's body limit.
 func hostileBodies(wfMax, qqMax int64) []hostileBody {
 	gid := strconv.Quote(benchMemoryGroup)
 	fill := func(prefix, elem, sep, suffix string, max int64) []byte {
@@ -198,8 +199,8 @@ func hostileBodies(wfMax, qqMax int64) []hostileBody {
 		{"modify: notify mentionedTarget", "robot", "/robot/group/modify", fill(`{"group_id":`+gid+`,"type":0,"value":"x","notify_message":{"type":1,"mentionedTarget":[`, "0", ",", "]}}", wfMax)},
 		{"message/send: toUsers", "robot", "/robot/message/send", fill(`{"conv":{"type":1,"target":`+gid+`},"payload":{"type":1,"searchableContent":"x"},"toUsers":[`, "0", ",", "]}", wfMax)},
 		{"get_info: nested arrays", "robot", "/robot/group/get_info", deep(`{"groupId":`+gid+`,"x":`, wfMax)},
-		{"get_info: 100k keys", "robot", "/robot/group/get_info", fill(`{"groupId":`+gid+`,`, `"k":0`, ",", "}", wfMax)},
-		{"get_info: repeated known key", "robot", "/robot/group/get_info", fill(`{`, `"groupId":"g"`, ",", "}", wfMax)},
+		{"get_info: unknown key ×175k", "robot", "/robot/group/get_info", fill(`{"groupId":`+gid+`,`, `"k":0`, ",", "}", wfMax)},
+		{"get_info: known key ×75k", "robot", "/robot/group/get_info", fill(`{`, `"groupId":"g"`, ",", "}", wfMax)},
 		{"admin member/add: members of {}", "admin", "/admin/group/member/add", fill(`{"group_id":`+gid+`,"members":[`, "{}", ",", "]}", wfMax)},
 		{"admin ice_breaker: mentionedTarget", "admin", "/admin/robot/ice_breaker", fill(`{"robotId":"`+benchMemoryBot+`","enabled":true,"payload":{"type":1,"mentionedTarget":[`, `""`, ",", "]}}", wfMax)},
 		{"messages: keyboard of {}", "qq", qqGroup, fill(`{"content":"x","keyboard":{"content":{"rows":[`, "{}", ",", "]}}}", qqMax)},

@@ -79,6 +79,7 @@ type envOptions struct {
 	epoch     int64
 	secret    string // admin secret; "" means adminSecret
 	noSecret  bool   // run the Admin API with an empty secret
+	perCall   int    // the domain's MaxMembersPerCall; 0 means its default
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -100,7 +101,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e.store = st
-	e.svc = group.NewService(st, group.Config{Now: e.clock.Now})
+	e.svc = group.NewService(st, group.Config{Now: e.clock.Now, MaxMembersPerCall: o.perCall})
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.robotH = wildfire.NewRobotAPI(e.svc, wildfire.RobotOptions{Now: e.clock.Now, Logger: log, RobotRate: o.robotRate})
 	e.adminH = wildfire.NewAdminAPI(e.svc, secret, wildfire.AdminOptions{Now: e.clock.Now, Logger: log})

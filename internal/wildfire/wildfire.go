@@ -103,6 +103,8 @@ type api struct {
 	window  time.Duration
 	nonces  NonceCache
 	maxBody int64
+	// perCall bounds every list of a body: the domain's MaxMembersPerCall.
+	perCall int
 	limiter *rateLimiter // Robot API only; nil: no limit
 	secrets secretCache  // Robot API only
 	// admin is true for the Admin API, whose requests are signed with
@@ -129,7 +131,11 @@ func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces N
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBody
 	}
-	return &api{svc: svc, log: log, now: now, window: window, nonces: nonces, maxBody: maxBody}
+	perCall := group.DefaultMaxMembersPerCall
+	if svc != nil {
+		perCall = svc.Config().MaxMembersPerCall
+	}
+	return &api{svc: svc, log: log, now: now, window: window, nonces: nonces, maxBody: maxBody, perCall: perCall}
 }
 
 // NewRobotAPI returns the Robot API handler, serving the paths of robotRoutes
@@ -252,6 +258,10 @@ type request struct {
 	body []byte
 	// robot is the calling robot's id on the Robot API, "" on the Admin API.
 	robot string
+	// perCall bounds the members, member ids and mentioned targets of the
+	// body's lists (the domain's MaxMembersPerCall); a longer list is 251
+	// before its elements are decoded (see list).
+	perCall int
 }
 
 // actor returns who performs a group call. On the Robot API it is always the
@@ -271,7 +281,7 @@ func (r *request) actor(operator flexString) group.Actor {
 // serve runs one call: authenticate, read the body, call, reply.
 func (a *api) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &request{ctx: r.Context()}
+		req := &request{ctx: r.Context(), perCall: a.perCall}
 		var err error
 		if a.admin {
 			err = a.authAdmin(r)
@@ -289,9 +299,18 @@ func (a *api) serve(rt route) http.Handler {
 	})
 }
 
-// readBody reads the whole body, at most max bytes.
+// readBody reads the whole body, at most max bytes. A body of a declared
+// length is read into one buffer of that size, not grown while read.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	body := http.MaxBytesReader(w, r.Body, max)
+	if n := r.ContentLength; n > 0 && n <= max {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, errInvalid // the client went away
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(body)
 	if err != nil {
 		return nil, errInvalid // too large, or the client went away
 	}
