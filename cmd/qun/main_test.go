@@ -240,27 +240,19 @@ func TestUncleanPathsGetTheDoors404(t *testing.T) {
 		qqDoor
 		adminDoor
 	)
-	var cases []struct {
+	type unclean struct {
 		base, path string
 		door       door
 	}
-	for _, p := range robotForms {
-		cases = append(cases, struct {
-			base, path string
-			door       door
-		}{tm.Public, p, robotDoor})
-	}
-	for _, p := range qqForms {
-		cases = append(cases, struct {
-			base, path string
-			door       door
-		}{tm.Public, p, qqDoor})
-	}
-	for _, p := range adminForms {
-		cases = append(cases, struct {
-			base, path string
-			door       door
-		}{tm.Admin, p, adminDoor})
+	var cases []unclean
+	for _, f := range []struct {
+		base  string
+		forms []string
+		door  door
+	}{{tm.Public, robotForms, robotDoor}, {tm.Public, qqForms, qqDoor}, {tm.Admin, adminForms, adminDoor}} {
+		for _, p := range f.forms {
+			cases = append(cases, unclean{f.base, p, f.door})
+		}
 	}
 	for _, c := range cases {
 		for _, method := range []string{"GET", "POST"} {
