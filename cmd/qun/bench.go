@@ -27,8 +27,11 @@ import (
 // numbers mean something on a shared, noisy machine.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: qun bench robot|events [flags]")
+		fmt.Fprintln(stderr, "usage: qun bench robot|events|memory [flags]")
 		return 2
+	}
+	if args[0] == "memory" { // its own flags: it runs qun as a child process
+		return benchMemory(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("qun bench "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

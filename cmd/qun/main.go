@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -43,6 +44,7 @@ Usage:
   qun version         print the version
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
+  qun bench memory    measure qun's peak memory under concurrent hostile request bodies
 
 Client commands, which sign Admin API calls to a running qun serve (secret: --admin-secret,
 QUN_ADMIN_SECRET or the data directory's generated one; address: --admin-addr):
@@ -190,13 +192,10 @@ func (m *Main) Open(ctx context.Context) error {
 		st.Close()
 		return fmt.Errorf("bot open platform: %w", err)
 	}
-	public := http.NewServeMux()
-	public.Handle("/robot/", robot)
-	public.Handle("/", m.QQ.Handler())
 	m.Server = &server.Server{
 		PublicAddr: cfg.Addr,
 		AdminAddr:  cfg.AdminAddr,
-		Public:     public,
+		Public:     publicHandler(robot, m.QQ.Handler()),
 		Admin:      admin,
 		Logger:     m.Logger,
 		OnShutdown: m.QQ.Close,
@@ -208,6 +207,20 @@ func (m *Main) Open(ctx context.Context) error {
 	pub, adm := m.Server.Addrs()
 	m.Logger.Info("qun listening", "public", pub, "admin", adm, "data", cfg.Data, "version", version())
 	return nil
+}
+
+// publicHandler sends the Robot API's paths (/robot and below, unclean forms
+// included) to robot and every other path to qq. It is no ServeMux, which
+// would redirect an unclean path with an HTML body: each door answers its
+// unclean and unknown paths with its own JSON 404.
+func publicHandler(robot, qq http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := path.Clean(r.URL.Path); p == "/robot" || strings.HasPrefix(p, "/robot/") {
+			robot.ServeHTTP(w, r)
+			return
+		}
+		qq.ServeHTTP(w, r)
+	})
 }
 
 // Run serves until ctx is done and then shuts down gracefully.

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,5 +207,88 @@ func TestEnvAndFlags(t *testing.T) {
 	}
 	if cfg.Addr != "127.0.0.1:9" || cfg.AdminSecret != "from-file" || cfg.RobotRate != 7 || cfg.AdminAddr != DefaultAdminAddr {
 		t.Fatalf("config = %+v", cfg)
+	}
+}
+
+// An unclean path (double slash, dot segment, encoded slash, trailing slash)
+// gets the 404 of the door it would belong to, as JSON, never a redirect:
+// Robot API paths the Wildfire 404, every other public path the QQ 404 with
+// its trace id, and every admin path the Admin API's 404.
+func TestUncleanPathsGetTheDoors404(t *testing.T) {
+	tm := startMain(t, testConfig(t, t.TempDir()))
+	const wildfire404 = `{"code":254,"msg":"not implement"}`
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	robotForms := []string{
+		"//robot/group/get_info", "/robot//group/get_info", "/robot/./group/get_info", "/robot/group/./get_info",
+		"/robot/group/../group/get_info", "/robot/group/get_info/", "/robot/group%2Fget_info", "/robot%2Fgroup%2Fget_info",
+		"/robot/%2E/group/get_info", "/robot/group/%2e%2e/group/get_info", "/robot", "/robot/", "/robot/x", "///robot/profile",
+		"/robot/profile//", "/x/../robot/profile",
+	}
+	qqForms := []string{
+		"//healthz", "/./healthz", "/healthz/", "/x/../healthz", "/v2/groups//members", "/v2/groups/G/members/",
+		"/v2//groups/G/messages", "//gateway", "/gateway/", "/./gateway/bot", "/users%2F@me", "//", "/..", "/v2/groups/%2E%2E/G/members",
+		"//app/getAppAccessToken", "/app/getAppAccessToken/",
+	}
+	adminForms := []string{
+		"//admin/group/get_info", "/admin//group/get_info", "/admin/./group/get_info", "/admin/group/../group/get_info",
+		"/admin/group/get_info/", "/admin/group%2Fget_info", "/admin%2Fgroup%2Fget_info", "/admin", "/admin/",
+		"//healthz", "/./healthz", "/healthz/", "/x/../healthz", "//", "///admin/user/create",
+	}
+	type door int
+	const (
+		robotDoor door = iota
+		qqDoor
+		adminDoor
+	)
+	type unclean struct {
+		base, path string
+		door       door
+	}
+	var cases []unclean
+	for _, f := range []struct {
+		base  string
+		forms []string
+		door  door
+	}{{tm.Public, robotForms, robotDoor}, {tm.Public, qqForms, qqDoor}, {tm.Admin, adminForms, adminDoor}} {
+		for _, p := range f.forms {
+			cases = append(cases, unclean{f.base, p, f.door})
+		}
+	}
+	for _, c := range cases {
+		for _, method := range []string{"GET", "POST"} {
+			t.Run(fmt.Sprintf("%s %s%s", method, map[door]string{robotDoor: "public", qqDoor: "public", adminDoor: "admin"}[c.door], c.path), func(t *testing.T) {
+				req, err := http.NewRequest(method, c.base+c.path, strings.NewReader(`{}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if req.URL.EscapedPath() != c.path {
+					t.Fatalf("the client would send %q", req.URL.EscapedPath())
+				}
+				resp, err := noRedirect.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Location") != "" {
+					t.Fatalf("HTTP %d, Location %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+				}
+				switch c.door {
+				case robotDoor, adminDoor:
+					if string(body) != wildfire404 || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+						t.Errorf("%s (%s), want the Wildfire 404 %s", body, resp.Header.Get("Content-Type"), wildfire404)
+					}
+				case qqDoor:
+					var e struct {
+						Code    int    `json:"code"`
+						TraceID string `json:"trace_id"`
+					}
+					trace := resp.Header.Get("X-Tps-trace-ID")
+					if json.Unmarshal(body, &e) != nil || e.Code != 11255 || trace == "" || e.TraceID != trace || resp.Header.Get("Content-Type") != "application/json" {
+						t.Errorf("%s (%s, trace %q), want the QQ 404 body", body, resp.Header.Get("Content-Type"), trace)
+					}
+				}
+			})
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -132,7 +133,9 @@ type errorBody struct {
 	TraceID string `json:"trace_id"`
 }
 
-// writeJSON writes v with the exact Content-Type the SDKs expect.
+// writeJSON writes v with the exact Content-Type the SDKs expect and its
+// Content-Length: net/http would send an answer over 2 KiB chunked, and some
+// clients read a body only when Content-Length says it is there.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil { // our own answer types always marshal
@@ -140,6 +143,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		body = []byte(`{"message":"server error","code":500,"err_code":500,"trace_id":""}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

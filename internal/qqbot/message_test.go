@@ -2,6 +2,7 @@ package qqbot
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,43 @@ func TestIceBreaker(t *testing.T) {
 	w.event("GROUP_ADD_ROBOT")
 	if got := e.timelineTexts("g2"); len(got) != 0 {
 		t.Errorf("a disabled ice-breaker was posted: %q", got)
+	}
+}
+
+// A message body of tens of thousands of tiny list elements costs a few times
+// its own size: the door decodes no list into elements (keyboard, ark, embed
+// and the rest are kept as JSON text), and the body is bounded by MaxBody.
+func TestHostileMessageBodiesAreCheap(t *testing.T) {
+	fill := func(prefix, elem, suffix string) []byte {
+		var b strings.Builder
+		b.WriteString(prefix)
+		for i := 0; b.Len()+1+len(elem)+len(suffix) <= DefaultMaxBody; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(elem)
+		}
+		b.WriteString(suffix)
+		return []byte(b.String())
+	}
+	n := (DefaultMaxBody - 32) / 2
+	for name, body := range map[string][]byte{
+		"keyboard rows":   fill(`{"content":"x","keyboard":{"content":{"rows":[`, `{}`, `]}}}`),
+		"markdown params": fill(`{"msg_type":2,"markdown":{"content":"x","params":[`, `{"key":"k","values":[]}`, `]}}`),
+		"unknown list":    fill(`{"content":"x","x":[`, `0`, `]}`),
+		"many keys":       fill(`{"content":"x",`, `"k":0`, `}`),
+		"nested":          []byte(`{"content":"x","x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`),
+	} {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		parseMessageBody(body)
+		runtime.ReadMemStats(&m1)
+		// encoding/json's own depth limit bounds what nesting costs.
+		got := m1.TotalAlloc - m0.TotalAlloc
+		t.Logf("%s: a %d KiB body allocated %d KiB", name, len(body)>>10, got>>10)
+		if got > 1<<20 {
+			t.Errorf("%s: a %d KiB body allocated %d KiB, more than 1 MiB", name, len(body)>>10, got>>10)
+		}
 	}
 }

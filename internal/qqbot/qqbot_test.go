@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -269,7 +270,19 @@ func (e *env) doWith(method, path, auth string, headers map[string]string, body 
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	checkContentLength(e.t, resp, data)
 	return response{resp.StatusCode, resp.Header, data}
+}
+
+// checkContentLength fails the test unless the answer carried a
+// Content-Length equal to its body's length: clients such as Wildfire's Java
+// admin SDK read a body only when Content-Length is positive, so no answer
+// may go out chunked.
+func checkContentLength(t testing.TB, resp *http.Response, body []byte) {
+	t.Helper()
+	if got, want := resp.Header.Get("Content-Length"), strconv.Itoa(len(body)); got != want || resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+		t.Errorf("%s %s: Content-Length %q (transfer encoding %v), want %s", resp.Request.Method, resp.Request.URL.Path, got, resp.TransferEncoding, want)
+	}
 }
 
 // token gets an access token for bot.

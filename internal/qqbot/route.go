@@ -39,12 +39,19 @@ func (s *Server) routes() http.Handler {
 		defer s.recoverPanic(w, r)
 		// The ServeMux would redirect an unclean path ("//x", "/a/../b") with
 		// an HTML body; no route has one.
-		if p := r.URL.Path; p == "" || path.Clean(p) != strings.TrimSuffix(p, "/") && p != "/" {
+		if !cleanPath(r.URL.Path) {
 			s.writeError(w, r, errNotFound)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cleanPath reports whether p has no empty or dot segment. A trailing slash
+// is allowed ("/websocket/" is a route); "//" is not.
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	return p == c || c != "/" && p == c+"/"
 }
 
 // recoverPanic, deferred around every request, turns a panic (a bug: the

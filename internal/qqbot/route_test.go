@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +82,31 @@ func TestEveryAnswerHasTraceAndContentType(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every answer carries Content-Length (doWith checks it on every answer of
+// every test); a page of 100 members is far beyond the 2 KiB net/http buffers
+// before it falls back to chunked encoding.
+func TestLargeAnswerHasContentLength(t *testing.T) {
+	e := newEnv(t)
+	bot := e.robot("bot1", "QunBot")
+	users := []string{"bot1"}
+	for i := range 100 {
+		users = append(users, fmt.Sprintf("member-%03d", i))
+	}
+	e.users("alice")
+	e.createGroup("alice", "g1", users...)
+	tok := e.token(bot)
+	g := e.seen(bot, group.OpenIDGroup, "g1")
+	for _, method := range []string{"GET", "POST"} {
+		r := e.do(method, "/v2/groups/"+g+"/members?limit=100", "QQBot "+tok, map[string]int{"limit": 100})
+		if r.status != 200 || len(r.body) < 4<<10 {
+			t.Fatalf("%s members: %d, %d bytes", method, r.status, len(r.body))
+		}
+		if r.header.Get("Content-Length") != strconv.Itoa(len(r.body)) {
+			t.Errorf("%s members: Content-Length %q, body %d bytes", method, r.header.Get("Content-Length"), len(r.body))
+		}
 	}
 }
 
@@ -293,6 +320,7 @@ func TestRecoverPanics(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
+		checkContentLength(t, resp, body)
 		trace := resp.Header.Get(traceHeader)
 		want := `{"message":"server error","code":500,"err_code":500,"trace_id":"` + trace + `"}`
 		if resp.StatusCode != 500 || string(body) != want || !traceID.MatchString(trace) || resp.Header.Get("Content-Type") != "application/json" {

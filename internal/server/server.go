@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -109,15 +110,25 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
-// withHealth answers GET /healthz and passes everything else to h.
+// healthBody is the answer of GET /healthz.
+const healthBody = `{"status":"ok"}` + "\n"
+
+// withHealth answers GET /healthz and passes everything else to h unchanged.
+// It is no ServeMux: a ServeMux redirects an unclean path ("//healthz",
+// "/a/../b") with an HTML body, and every path that is not the health check
+// belongs to the door behind it, which answers an unknown path with its own
+// JSON 404.
 func withHealth(h http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(healthBody)))
+			w.Write([]byte(healthBody))
+		case h != nil:
+			h.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
 	})
-	if h != nil {
-		mux.Handle("/", h)
-	}
-	return mux
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,13 +24,19 @@ func start(t *testing.T, s *Server) (stop func() error) {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
+	resp, body := getResponse(t, url)
+	return resp.StatusCode, body
+}
+
+func getResponse(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func TestHealthzOnBothListeners(t *testing.T) {
@@ -47,6 +54,18 @@ func TestHealthzOnBothListeners(t *testing.T) {
 	} {
 		if code, body := get(t, tc.url); code != 200 || body != tc.want {
 			t.Errorf("GET %s = %d %q, want 200 %q", tc.url, code, body, tc.want)
+		}
+	}
+	// Unclean paths are the door's to answer: no redirect.
+	for _, path := range []string{"//healthz", "/./healthz", "/healthz/", "/x/../healthz", "//"} {
+		if code, body := get(t, "http://"+p+path); code != 200 || body != "public" {
+			t.Errorf("GET %s = %d %q, want the public handler's answer", path, code, body)
+		}
+	}
+	for _, addr := range []string{p, a} {
+		resp, body := getResponse(t, "http://"+addr+"/healthz")
+		if cl, ct := resp.Header.Get("Content-Length"), resp.Header.Get("Content-Type"); cl != strconv.Itoa(len(body)) || ct != "application/json" {
+			t.Errorf("healthz: Content-Length %q, Content-Type %q, body %q", cl, ct, body)
 		}
 	}
 }

@@ -105,7 +105,7 @@ func (a *api) setIceBreaker(r *request) (any, error) {
 	}
 	ib := group.IceBreaker{Enabled: bool(body.Enabled)}
 	if body.Payload != nil {
-		p, err := body.Payload.domain()
+		p, err := body.Payload.domain(r.perCall)
 		if err != nil {
 			return nil, err
 		}

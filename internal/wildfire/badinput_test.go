@@ -201,6 +201,9 @@ func TestLenientInput(t *testing.T) {
 	e.want(251, r, "/robot/group/modify", jsonRaw(`{"group_id":"g1","type":3,"value":true}`))
 }
 
+// noRedirects is a client that shows a redirect instead of following it.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func TestUnknownPathAndMethod(t *testing.T) {
 	_, r := badInputEnv(t)
 	const notImplemented = `{"code":254,"msg":"not implement"}`
@@ -213,6 +216,12 @@ func TestUnknownPathAndMethod(t *testing.T) {
 		{"POST", "/robot/group/nope", false, http.StatusNotFound},
 		{"POST", "/admin/group/create", true, http.StatusNotFound},
 		{"POST", "/robot/profile/", true, http.StatusNotFound},
+		{"POST", "//robot/profile", true, http.StatusNotFound},
+		{"POST", "/robot//profile", true, http.StatusNotFound},
+		{"POST", "/robot/./profile", true, http.StatusNotFound},
+		{"POST", "/robot/x/../profile", true, http.StatusNotFound},
+		{"POST", "/robot/group%2Fget_info", true, http.StatusNotFound},
+		{"GET", "/robot/group%2fmember%2Fadd", true, http.StatusNotFound},
 		{"GET", "/robot/group/member/add", true, http.StatusMethodNotAllowed},
 		{"GET", "/robot/profile", false, http.StatusMethodNotAllowed},
 		{"PUT", "/robot/group/create", true, http.StatusMethodNotAllowed},
@@ -228,7 +237,7 @@ func TestUnknownPathAndMethod(t *testing.T) {
 			if !c.signed {
 				req.Header.Del("sign")
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := noRedirects.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

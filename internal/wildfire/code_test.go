@@ -133,6 +133,9 @@ func TestRecoverPanics(t *testing.T) {
 	if w.Code != http.StatusOK || w.Body.String() != `{"code":4,"msg":"server error"}` {
 		t.Errorf("HTTP %d %s", w.Code, w.Body.String())
 	}
+	if cl := w.Header().Get("Content-Length"); cl != strconv.Itoa(w.Body.Len()) {
+		t.Errorf("Content-Length %q, body %d bytes", cl, w.Body.Len())
+	}
 	if !strings.Contains(logs.String(), "boom") {
 		t.Errorf("log %q lacks the panic", logs.String())
 	}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,6 +79,7 @@ type envOptions struct {
 	epoch     int64
 	secret    string // admin secret; "" means adminSecret
 	noSecret  bool   // run the Admin API with an empty secret
+	perCall   int    // the domain's MaxMembersPerCall; 0 means its default
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -98,7 +101,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e.store = st
-	e.svc = group.NewService(st, group.Config{Now: e.clock.Now})
+	e.svc = group.NewService(st, group.Config{Now: e.clock.Now, MaxMembersPerCall: o.perCall})
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.robotH = wildfire.NewRobotAPI(e.svc, wildfire.RobotOptions{Now: e.clock.Now, Logger: log, RobotRate: o.robotRate})
 	e.adminH = wildfire.NewAdminAPI(e.svc, secret, wildfire.AdminOptions{Now: e.clock.Now, Logger: log})
@@ -170,13 +173,35 @@ func (e *env) raw(c *client.Client, path, body string) (int, string) {
 	return e.do(c, req)
 }
 
+// do sends req and returns the HTTP status and the body; every answer must
+// carry its Content-Length.
 func (e *env) do(c *client.Client, req *http.Request) (int, string) {
 	e.t.Helper()
-	status, b, err := c.Do(req)
+	resp, b := e.send(c.HTTP, req)
+	return resp.StatusCode, string(b)
+}
+
+// send sends req with hc (nil: the default client) and returns the answer and its body, checking that the
+// answer carried a Content-Length equal to the body's length: Wildfire's
+// Java admin SDK reads a body only when Content-Length is positive.
+func (e *env) send(hc *http.Client, req *http.Request) (*http.Response, []byte) {
+	e.t.Helper()
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return status, string(b)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if got, want := resp.Header.Get("Content-Length"), strconv.Itoa(len(b)); got != want || len(resp.TransferEncoding) != 0 {
+		e.t.Errorf("%s: Content-Length %q (transfer encoding %v), want %s", req.URL.Path, got, resp.TransferEncoding, want)
+	}
+	return resp, b
 }
 
 // timelineMessage is an entry of /admin/group/messages.

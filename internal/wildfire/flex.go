@@ -141,26 +141,97 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return errFlex
 }
 
-// flexStrings converts a list of flexString.
-func flexStrings(fs []flexString) []string {
-	if fs == nil {
+// list is a JSON array whose elements are decoded only once its length is
+// known to be within the call's bound (see decode): a body of a few hundred
+// thousand tiny elements must cost about its own size, not the tens of times
+// it takes once every element is a struct. null means absent.
+type list[T any] struct {
+	raw []byte // the array's JSON text; nil when absent
+}
+
+// UnmarshalJSON implements json.Unmarshaler: it keeps the array undecoded.
+func (l *list[T]) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
 		return nil
+	case len(b) == 0 || b[0] != '[':
+		return errFlex
+	}
+	l.raw = append(l.raw[:0], b...)
+	return nil
+}
+
+// decode returns the elements, nil when the list is absent. More than max
+// elements is errInvalid, found by counting before any element is decoded.
+func (l list[T]) decode(max int) ([]T, error) {
+	if l.raw == nil {
+		return nil, nil
+	}
+	n := arrayLen(l.raw)
+	if n > max {
+		return nil, errInvalid
+	}
+	out := make([]T, 0, n)
+	if err := json.Unmarshal(l.raw, &out); err != nil {
+		return nil, errInvalid
+	}
+	return out, nil
+}
+
+// arrayLen returns the number of elements of b, a JSON array encoding/json
+// has validated already. It allocates nothing.
+func arrayLen(b []byte) int {
+	if len(bytes.TrimSpace(b[1:len(b)-1])) == 0 {
+		return 0
+	}
+	n, depth, inString, escaped := 1, 0, false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' && depth == 1:
+			n++
+		}
+	}
+	return n
+}
+
+// flexStrings decodes a list of at most max strings.
+func flexStrings(l list[flexString], max int) ([]string, error) {
+	fs, err := l.decode(max)
+	if fs == nil || err != nil {
+		return nil, err
 	}
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		out[i] = string(f)
 	}
-	return out
+	return out, nil
 }
 
-// flexInts converts a list of flexInt.
-func flexInts(fs []flexInt) []int {
-	if fs == nil {
-		return nil
+// flexInts decodes a list of at most max ints.
+func flexInts(l list[flexInt], max int) ([]int, error) {
+	fs, err := l.decode(max)
+	if fs == nil || err != nil {
+		return nil, err
 	}
 	out := make([]int, len(fs))
 	for i, f := range fs {
 		out[i] = int(f)
 	}
-	return out
+	return out, nil
 }

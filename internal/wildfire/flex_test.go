@@ -2,6 +2,7 @@ package wildfire
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -94,5 +95,88 @@ func TestFlexNullIsAbsent(t *testing.T) {
 	}
 	if body.Type != nil || body.Value != nil || body.On != nil {
 		t.Errorf("null fields set: %+v", body)
+	}
+}
+
+func TestArrayLen(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+	}{
+		{`[]`, 0}, {`[ ]`, 0}, {"[\n\t]", 0}, {`[0]`, 1}, {`[{}]`, 1}, {`[[]]`, 1}, {`[1,2,3]`, 3},
+		{`[{"a":1,"b":[1,2]},[3,4],"x,y"]`, 3}, {`["\"",","]`, 2}, {`["\\",","]`, 2}, {`[ "a" , {"b":"]"} ]`, 2},
+	} {
+		if got := arrayLen([]byte(c.in)); got != c.want {
+			t.Errorf("arrayLen(%s) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+func TestListDecode(t *testing.T) {
+	const max = 3
+	for _, c := range []struct {
+		in   string
+		want []string // nil: absent
+		ok   bool
+	}{
+		{`null`, nil, true},
+		{`[]`, []string{}, true},
+		{`["a",1,true]`, []string{"a", "1", "true"}, true},
+		{`["a","b","c","d"]`, nil, false}, // over the bound
+		{`["a",{}]`, nil, false},          // a wrong element
+		{`"a"`, nil, false}, {`{}`, nil, false}, {`1`, nil, false},
+	} {
+		var body struct {
+			L list[flexString] `json:"l"`
+		}
+		err := json.Unmarshal([]byte(`{"l":`+c.in+`}`), &body)
+		var got []string
+		if err == nil {
+			got, err = flexStrings(body.L, max)
+		}
+		if (err == nil) != c.ok || (c.ok && (got == nil) != (c.want == nil)) || len(got) != len(c.want) {
+			t.Errorf("list %s = %q, %v; want %q, ok %v", c.in, got, err, c.want, c.ok)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("list %s = %q, want %q", c.in, got, c.want)
+			}
+		}
+	}
+}
+
+// An over-long list is refused without allocating anything per element: it
+// is counted, never decoded.
+func TestOverLongListAllocatesNothing(t *testing.T) {
+	var body struct {
+		Members list[memberIn] `json:"members"`
+	}
+	raw := []byte(`{"members":[{}` + strings.Repeat(`,{}`, 100_000) + `]}`)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := body.Members.decode(1000); err != errInvalid {
+			t.Fatalf("decode = %v, want errInvalid", err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("refusing an over-long list allocated %v times", allocs)
+	}
+	// Keeping the list undecoded costs the same allocations (one copy of its
+	// text among them) whatever its length.
+	unmarshal := func(raw []byte) float64 {
+		return testing.AllocsPerRun(10, func() {
+			var b struct {
+				Members list[memberIn] `json:"members"`
+			}
+			if err := json.Unmarshal(raw, &b); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if long, short := unmarshal(raw), unmarshal([]byte(`{"members":[{}]}`)); long > short {
+		t.Errorf("a body of 100,001 members allocated %v times, one of 1 member %v times", long, short)
 	}
 }

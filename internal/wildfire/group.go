@@ -11,16 +11,21 @@ import (
 
 // groupWrite is what every group write's body shares (Wildfire InputGroupBase).
 type groupWrite struct {
-	Operator      flexString `json:"operator"`
-	ToLines       []flexInt  `json:"to_lines"`
-	NotifyMessage *payloadIn `json:"notify_message"`
+	Operator      flexString    `json:"operator"`
+	ToLines       list[flexInt] `json:"to_lines"`
+	NotifyMessage *payloadIn    `json:"notify_message"`
 }
 
-// notify returns the write's notification override.
-func (g *groupWrite) notify() (group.Notify, error) {
-	n := group.Notify{Lines: flexInts(g.ToLines)}
+// notify returns the write's notification override. to_lines is bounded by
+// group.DefaultMaxLines and the notification's mentions by perCall.
+func (g *groupWrite) notify(perCall int) (group.Notify, error) {
+	lines, err := flexInts(g.ToLines, group.DefaultMaxLines)
+	if err != nil {
+		return group.Notify{}, err
+	}
+	n := group.Notify{Lines: lines}
 	if g.NotifyMessage != nil {
-		p, err := g.NotifyMessage.domain()
+		p, err := g.NotifyMessage.domain(perCall)
 		if err != nil {
 			return n, err
 		}
@@ -48,7 +53,7 @@ func (g *groupRef) id() (string, error) {
 // writeBody is the body of a write to one existing group.
 type writeBody interface {
 	id() (string, error)
-	notify() (group.Notify, error)
+	notify(perCall int) (group.Notify, error)
 }
 
 // decodeWrite decodes a write's body and returns its group id and
@@ -61,7 +66,7 @@ func decodeWrite(r *request, body writeBody) (string, group.Notify, error) {
 	if err != nil {
 		return "", group.Notify{}, err
 	}
-	n, err := body.notify()
+	n, err := body.notify(r.perCall)
 	return gid, n, err
 }
 
@@ -86,8 +91,8 @@ func (a *api) createGroup(r *request) (any, error) {
 	var body struct {
 		groupWrite
 		Group *struct {
-			GroupInfo *groupInfoIn `json:"group_info"`
-			Members   []memberIn   `json:"members"`
+			GroupInfo *groupInfoIn   `json:"group_info"`
+			Members   list[memberIn] `json:"members"`
 		} `json:"group"`
 		MemberExtra      flexString `json:"member_extra"`
 		MemberExtraCamel flexString `json:"memberExtra"`
@@ -98,13 +103,17 @@ func (a *api) createGroup(r *request) (any, error) {
 	if body.Group == nil || body.Group.GroupInfo == nil {
 		return nil, errInvalid
 	}
-	n, err := body.notify()
+	n, err := body.notify(r.perCall)
+	if err != nil {
+		return nil, err
+	}
+	members, err := body.Group.Members.decode(r.perCall)
 	if err != nil {
 		return nil, err
 	}
 	in := group.CreateGroupInput{
 		Group:   body.Group.GroupInfo.domain(),
-		Members: membersDomain(body.Group.Members, firstOf(body.MemberExtra, body.MemberExtraCamel)),
+		Members: membersDomain(members, firstOf(body.MemberExtra, body.MemberExtraCamel)),
 		Notify:  n,
 	}
 	id, err := a.svc.CreateGroup(r.ctx, r.actor(body.Operator), in)
@@ -240,15 +249,19 @@ func (a *api) addMembers(r *request) (any, error) {
 	var body struct {
 		groupWrite
 		groupRef
-		Members          []memberIn `json:"members"`
-		MemberExtra      flexString `json:"member_extra"`
-		MemberExtraCamel flexString `json:"memberExtra"`
+		Members          list[memberIn] `json:"members"`
+		MemberExtra      flexString     `json:"member_extra"`
+		MemberExtraCamel flexString     `json:"memberExtra"`
 	}
 	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
 		return nil, err
 	}
-	ms := membersDomain(body.Members, firstOf(body.MemberExtra, body.MemberExtraCamel))
+	members, err := body.Members.decode(r.perCall)
+	if err != nil {
+		return nil, err
+	}
+	ms := membersDomain(members, firstOf(body.MemberExtra, body.MemberExtraCamel))
 	return nil, a.svc.AddMembers(r.ctx, r.actor(body.Operator), gid, ms, n)
 }
 
@@ -256,7 +269,7 @@ func (a *api) addMembers(r *request) (any, error) {
 type memberIDsWrite struct {
 	groupWrite
 	groupRef
-	Members []flexString `json:"members"`
+	Members list[flexString] `json:"members"`
 }
 
 // kickMembers serves group/member/del: members are ids.
@@ -266,7 +279,11 @@ func (a *api) kickMembers(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, a.svc.KickMembers(r.ctx, r.actor(body.Operator), gid, flexStrings(body.Members), n)
+	ids, err := flexStrings(body.Members, r.perCall)
+	if err != nil {
+		return nil, err
+	}
+	return nil, a.svc.KickMembers(r.ctx, r.actor(body.Operator), gid, ids, n)
 }
 
 // quitGroup serves group/member/quit: the actor leaves. On the Admin API it
@@ -347,7 +364,11 @@ func decodeRole(r *request, alt func(*roleWrite) *flexBool) (roleCall, error) {
 	if sw == nil {
 		return roleCall{}, errInvalid
 	}
-	return roleCall{actor: r.actor(body.Operator), gid: gid, ids: flexStrings(body.Members), on: bool(*sw), n: n}, nil
+	ids, err := flexStrings(body.Members, r.perCall)
+	if err != nil {
+		return roleCall{}, err
+	}
+	return roleCall{actor: r.actor(body.Operator), gid: gid, ids: ids, on: bool(*sw), n: n}, nil
 }
 
 // setManagers serves group/manager/set. The Wildfire community server does

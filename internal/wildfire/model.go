@@ -17,26 +17,31 @@ import (
 
 // payloadIn is a MessagePayload as a client sends it.
 type payloadIn struct {
-	Type              flexInt      `json:"type"`
-	SearchableContent flexString   `json:"searchableContent"`
-	PushContent       flexString   `json:"pushContent"`
-	PushData          flexString   `json:"pushData"`
-	Content           flexString   `json:"content"`
-	Base64edData      flexString   `json:"base64edData"`
-	MediaType         flexInt      `json:"mediaType"`
-	RemoteMediaURL    flexString   `json:"remoteMediaUrl"`
-	PersistFlag       flexInt      `json:"persistFlag"`
-	ExpireDuration    flexInt      `json:"expireDuration"`
-	MentionedType     flexInt      `json:"mentionedType"`
-	MentionedTarget   []flexString `json:"mentionedTarget"`
-	Extra             flexString   `json:"extra"`
+	Type              flexInt          `json:"type"`
+	SearchableContent flexString       `json:"searchableContent"`
+	PushContent       flexString       `json:"pushContent"`
+	PushData          flexString       `json:"pushData"`
+	Content           flexString       `json:"content"`
+	Base64edData      flexString       `json:"base64edData"`
+	MediaType         flexInt          `json:"mediaType"`
+	RemoteMediaURL    flexString       `json:"remoteMediaUrl"`
+	PersistFlag       flexInt          `json:"persistFlag"`
+	ExpireDuration    flexInt          `json:"expireDuration"`
+	MentionedType     flexInt          `json:"mentionedType"`
+	MentionedTarget   list[flexString] `json:"mentionedTarget"`
+	Extra             flexString       `json:"extra"`
 }
 
-// domain converts p; bad base64 is errInvalid.
-func (p *payloadIn) domain() (group.Payload, error) {
+// domain converts p; bad base64 or more than maxMentions mentioned targets
+// is errInvalid.
+func (p *payloadIn) domain(maxMentions int) (group.Payload, error) {
 	data, err := decodeBase64(string(p.Base64edData))
 	if err != nil {
 		return group.Payload{}, errInvalid
+	}
+	mentioned, err := flexStrings(p.MentionedTarget, maxMentions)
+	if err != nil {
+		return group.Payload{}, err
 	}
 	return group.Payload{
 		Type:              int(p.Type),
@@ -50,7 +55,7 @@ func (p *payloadIn) domain() (group.Payload, error) {
 		PersistFlag:       int(p.PersistFlag),
 		ExpireDuration:    int(p.ExpireDuration),
 		MentionedType:     int(p.MentionedType),
-		MentionedTarget:   flexStrings(p.MentionedTarget),
+		MentionedTarget:   mentioned,
 		Extra:             string(p.Extra),
 	}, nil
 }

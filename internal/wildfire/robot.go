@@ -8,10 +8,10 @@ import (
 
 // sendBody is the body of message/send.
 type sendBody struct {
-	Sender  flexString   `json:"sender"` // Admin API only; a robot always sends as itself
-	Conv    *convIn      `json:"conv"`
-	Payload *payloadIn   `json:"payload"`
-	ToUsers []flexString `json:"toUsers"` // read and ignored: qun serves group conversations only
+	Sender  flexString       `json:"sender"` // Admin API only; a robot always sends as itself
+	Conv    *convIn          `json:"conv"`
+	Payload *payloadIn       `json:"payload"`
+	ToUsers list[flexString] `json:"toUsers"` // checked and ignored: qun serves group conversations only
 }
 
 // decodeSend decodes a message/send body into the service's input. conv,
@@ -24,7 +24,10 @@ func decodeSend(r *request) (group.SendInput, error) {
 	if body.Conv == nil || body.Conv.Type == nil || body.Payload == nil {
 		return group.SendInput{}, errInvalid
 	}
-	p, err := body.Payload.domain()
+	if _, err := body.ToUsers.decode(r.perCall); err != nil {
+		return group.SendInput{}, err
+	}
+	p, err := body.Payload.domain(r.perCall)
 	if err != nil {
 		return group.SendInput{}, err
 	}

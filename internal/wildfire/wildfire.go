@@ -32,7 +32,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
@@ -99,6 +103,8 @@ type api struct {
 	window  time.Duration
 	nonces  NonceCache
 	maxBody int64
+	// perCall bounds every list of a body: the domain's MaxMembersPerCall.
+	perCall int
 	limiter *rateLimiter // Robot API only; nil: no limit
 	secrets secretCache  // Robot API only
 	// admin is true for the Admin API, whose requests are signed with
@@ -125,7 +131,11 @@ func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces N
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBody
 	}
-	return &api{svc: svc, log: log, now: now, window: window, nonces: nonces, maxBody: maxBody}
+	perCall := group.DefaultMaxMembersPerCall
+	if svc != nil {
+		perCall = svc.Config().MaxMembersPerCall
+	}
+	return &api{svc: svc, log: log, now: now, window: window, nonces: nonces, maxBody: maxBody, perCall: perCall}
 }
 
 // NewRobotAPI returns the Robot API handler, serving the paths of robotRoutes
@@ -225,7 +235,21 @@ func (a *api) handler(routes []route) http.Handler {
 		}
 		a.write(w, status, envelope{Code: CodeNotImplement, Msg: codeMessages[CodeNotImplement]})
 	})
-	return a.recoverPanics(mux)
+	return a.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The ServeMux would redirect an unclean path ("//robot/x",
+		// "/robot/./x") with an HTML body; no route has one.
+		if !cleanPath(r.URL) {
+			a.write(w, http.StatusNotFound, envelope{Code: CodeNotImplement, Msg: codeMessages[CodeNotImplement]})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}
+
+// cleanPath reports whether u's path is in the one form a route can have: no
+// empty or dot segment, no trailing slash, no encoded slash.
+func cleanPath(u *url.URL) bool {
+	return path.Clean(u.Path) == u.Path && !strings.Contains(strings.ToLower(u.RawPath), "%2f")
 }
 
 // request is one authenticated call.
@@ -234,6 +258,10 @@ type request struct {
 	body []byte
 	// robot is the calling robot's id on the Robot API, "" on the Admin API.
 	robot string
+	// perCall bounds the members, member ids and mentioned targets of the
+	// body's lists (the domain's MaxMembersPerCall); a longer list is 251
+	// before its elements are decoded (see list).
+	perCall int
 }
 
 // actor returns who performs a group call. On the Robot API it is always the
@@ -253,7 +281,7 @@ func (r *request) actor(operator flexString) group.Actor {
 // serve runs one call: authenticate, read the body, call, reply.
 func (a *api) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &request{ctx: r.Context()}
+		req := &request{ctx: r.Context(), perCall: a.perCall}
 		var err error
 		if a.admin {
 			err = a.authAdmin(r)
@@ -271,9 +299,18 @@ func (a *api) serve(rt route) http.Handler {
 	})
 }
 
-// readBody reads the whole body, at most max bytes.
+// readBody reads the whole body, at most max bytes. A body of a declared
+// length is read into one buffer of that size, not grown while read.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	body := http.MaxBytesReader(w, r.Body, max)
+	if n := r.ContentLength; n > 0 && n <= max {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, errInvalid // the client went away
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(body)
 	if err != nil {
 		return nil, errInvalid // too large, or the client went away
 	}
@@ -357,7 +394,10 @@ func (a *api) reply(w http.ResponseWriter, path string, result any, err error) {
 	a.write(w, http.StatusOK, env)
 }
 
-// write sends env as the JSON body with status.
+// write sends env as the JSON body with status and its Content-Length:
+// net/http would send an answer over 2 KiB chunked, and Wildfire's Java admin
+// SDK reads a body only when Content-Length is positive (Wildfire's own
+// server always sends it).
 func (a *api) write(w http.ResponseWriter, status int, env envelope) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -367,9 +407,11 @@ func (a *api) write(w http.ResponseWriter, status int, env envelope) {
 		buf.Reset()
 		enc.Encode(envelope{Code: CodeServerError, Msg: codeMessages[CodeServerError]})
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	w.Write(body)
 }
 
 // recoverPanics turns a panic in a call into code 4 and a log line. No call
