@@ -214,7 +214,7 @@ func TestCallRaw(t *testing.T) {
 	}
 	_, err = admin.CallRaw(ctx, "/admin/user/create", []byte(`{"userId":`))
 	var we *client.Error
-	if !errors.As(err, &we) || we.Code != wildfire.CodeInvalidParameter || we.Msg != "Invalid parameter" {
+	if !errors.As(err, &we) || we.Code != wildfire.CodeInvalidParameter || we.Msg != "Invalid parameter: the body is not valid JSON (at byte 10)" {
 		t.Fatalf("malformed body: %v", err)
 	}
 	_, err = admin.CallRaw(ctx, "/admin/nothing", []byte(`{}`))

@@ -229,13 +229,13 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 
 	// Refused calls: exit 1, the code and message on stderr, nothing on stdout.
-	e.fails(1, "qun group get: code 253: not exist\n", "group", "get", "nope")
-	e.fails(1, "qun call: code 253: not exist\n", "call", "group/get_info", `{"group_id":"nope"}`)
-	e.fails(1, "qun group kick: code 248: no right to operate\n", "group", "kick", "--operator", "echo", "team", "alice")
-	e.fails(1, "qun call: code 244: auth failure\n", "call", "--admin-secret", "wrong", "user/get_info", `{"userId":"alice"}`)
-	e.fails(1, "qun call: code 251: Invalid parameter\n", "call", "user/create", `{"userId":"x"}`)
-	e.fails(1, "qun send: code 9: not in group\n", "send", "--from", "mallory", "--group", "team", "hi")
-	e.fails(1, "qun call: code 244: auth failure\n", "call", "--robot", "echo", "--secret", "wrong", "profile")
+	e.fails(1, "qun group get: code 253: not exist: group \"nope\" not found\n", "group", "get", "nope")
+	e.fails(1, "qun call: code 253: not exist: group \"nope\" not found\n", "call", "group/get_info", `{"group_id":"nope"}`)
+	e.fails(1, "qun group kick: code 248: no right to operate: the owner cannot be removed\n", "group", "kick", "--operator", "echo", "team", "alice")
+	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n", "call", "--admin-secret", "wrong", "user/get_info", `{"userId":"alice"}`)
+	e.fails(1, "qun call: code 251: Invalid parameter: name is missing\n", "call", "user/create", `{"userId":"x"}`)
+	e.fails(1, "qun send: code 9: not in group: mallory is not a member of team\n", "send", "--from", "mallory", "--group", "team", "hi")
+	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n", "call", "--robot", "echo", "--secret", "wrong", "profile")
 	e.fails(1, `qun call: client: /admin/nope: HTTP 404: {"code":254,"msg":"not implement"}`+"\n", "call", "nope")
 	if r := e.run("user", "get", "alice", "--admin-addr", "127.0.0.1:1"); r.code != 1 || !strings.Contains(r.stderr, "connection refused") {
 		t.Fatalf("unreachable qun: %+v", r)

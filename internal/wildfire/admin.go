@@ -21,7 +21,7 @@ func (a *api) createUser(r *request) (any, error) {
 		return nil, err
 	}
 	if body.Name == "" {
-		return nil, errInvalid
+		return nil, invalid("name is missing")
 	}
 	u, err := a.svc.PutUser(r.ctx, body.domain())
 	if err != nil {
@@ -53,7 +53,7 @@ func (a *api) createRobot(r *request) (any, error) {
 		return nil, err
 	}
 	if body.Name == "" {
-		return nil, errInvalid
+		return nil, invalid("name is missing")
 	}
 	u, b, err := a.svc.CreateRobot(r.ctx, group.RobotInput{
 		User:       body.domain(),
@@ -81,7 +81,7 @@ func (a *api) getRobotInfo(r *request) (any, error) {
 		return nil, err
 	}
 	if body.RobotID == "" {
-		return nil, errInvalid
+		return nil, invalid("robotId is missing")
 	}
 	u, b, err := a.svc.GetRobot(r.ctx, string(body.RobotID))
 	if err != nil {
@@ -101,11 +101,11 @@ func (a *api) setIceBreaker(r *request) (any, error) {
 		return nil, err
 	}
 	if body.RobotID == "" {
-		return nil, errInvalid
+		return nil, invalid("robotId is missing")
 	}
 	ib := group.IceBreaker{Enabled: bool(body.Enabled)}
 	if body.Payload != nil {
-		p, err := body.Payload.domain(r.perCall)
+		p, err := body.Payload.domain("payload", r.perCall)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +128,7 @@ func (a *api) groupsOfUser(r *request) (any, error) {
 		return nil, err
 	}
 	if body.UserID == "" {
-		return nil, errInvalid
+		return nil, invalid("userId is missing")
 	}
 	ids, err := a.svc.GroupsOfUser(r.ctx, string(body.UserID))
 	if err != nil {
@@ -156,8 +156,11 @@ func (a *api) setProactive(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body.RobotID == "" || body.Allow == nil {
-		return nil, errInvalid
+	if body.RobotID == "" {
+		return nil, invalid("robotId is missing")
+	}
+	if body.Allow == nil {
+		return nil, invalid("allow is missing")
 	}
 	return nil, a.svc.SetProactive(r.ctx, r.actor(body.Operator), gid, string(body.RobotID), bool(*body.Allow))
 }

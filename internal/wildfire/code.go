@@ -3,6 +3,7 @@ package wildfire
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/qun-chat/qun/internal/group"
@@ -77,25 +78,65 @@ var domainCodes = map[group.Code]int{
 	group.EOverQuota: CodeOverFrequency,    // the proactive quota is used up
 }
 
-// wireError is an answer of this door that is not a domain error: a Wildfire code.
+// wireError is an answer of this door that is not a domain error: a Wildfire
+// code and why.
 type wireError struct {
 	Code int
 	// Auth marks a signature-check failure: Wildfire echoes those inside "result".
 	Auth bool
+	// Reason says what is wrong, naming the field or header concerned; it
+	// follows the code's msg on the wire ("Invalid parameter: group_id is
+	// missing"). It never holds a secret.
+	Reason string
 }
 
 func (e *wireError) Error() string {
-	return "wildfire: code " + strconv.Itoa(e.Code) + " " + codeMessages[e.Code]
+	if e.Reason == "" {
+		return "wildfire: code " + strconv.Itoa(e.Code) + " " + codeMessages[e.Code]
+	}
+	return "wildfire: code " + strconv.Itoa(e.Code) + " " + codeMessages[e.Code] + ": " + e.Reason
 }
 
-// errCode returns a *wireError with code.
-func errCode(code int) *wireError { return &wireError{Code: code} }
+// errCode returns a *wireError with code and reason.
+func errCode(code int, reason string) *wireError { return &wireError{Code: code, Reason: reason} }
 
-// errAuth returns an auth *wireError with code.
-func errAuth(code int) *wireError { return &wireError{Code: code, Auth: true} }
+// errAuth returns an auth *wireError with code and reason.
+func errAuth(code int, reason string) *wireError {
+	return &wireError{Code: code, Auth: true, Reason: reason}
+}
 
-// errInvalid is the answer to any body the door cannot decode.
-var errInvalid = errCode(CodeInvalidParameter)
+// invalid is the 251 answer to a body the door cannot take, saying which
+// field is wrong and why.
+func invalid(format string, args ...any) *wireError {
+	return errCode(CodeInvalidParameter, fmt.Sprintf(format, args...))
+}
+
+// wireMessage is the msg of an answer with code: Wildfire's exact text, then
+// the reason when there is one. Every Wildfire SDK maps an answer by its code
+// (Java IMResult.getErrorCode, Python and JS ErrorCode.from_code) and passes
+// msg on as text, so the reason reaches the caller without changing what the
+// SDKs make of the answer.
+func wireMessage(code int, reason string) string {
+	if reason == "" {
+		return codeMessages[code]
+	}
+	return codeMessages[code] + ": " + reason
+}
+
+// wireReason returns what err says to the caller: a wireError's reason or a
+// domain error's message (which names the caller's own ids and values, never
+// an internal detail: stores keep SQL and constraint names out of it).
+func wireReason(err error) string {
+	var we *wireError
+	if errors.As(err, &we) {
+		return we.Reason
+	}
+	var de *group.Error
+	if errors.As(err, &de) {
+		return de.Message
+	}
+	return ""
+}
 
 // wireCode returns the Wildfire code for err and whether it is known. An
 // unknown error (not a domain error, not one of ours) is a bug or an

@@ -3,6 +3,7 @@ package wildfire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -87,8 +89,8 @@ func TestWireCode(t *testing.T) {
 	}{
 		{group.Errorf(group.ENotExist, "no group g"), 253, true},
 		{group.Errorf(group.EInvalidData, "type 9"), 2, true},
-		{errInvalid, 251, true},
-		{errAuth(244), 244, true},
+		{invalid("x is missing"), 251, true},
+		{errAuth(244, "sign mismatch"), 244, true},
 		{group.Errorf(group.EInternal, "disk full"), 4, false},
 		{group.Errorf("brand_new", "x"), 4, false},
 		{errors.New("sqlite: locked"), 4, false},
@@ -109,18 +111,27 @@ func newTestAPI() (*api, *bytes.Buffer) {
 
 func TestUnknownErrorIsLoggedNotLeaked(t *testing.T) {
 	a, logs := newTestAPI()
-	w := httptest.NewRecorder()
-	a.reply(w, "/robot/x", nil, group.Errorf("brand_new", "internal detail 42"))
-	if got := w.Body.String(); got != `{"code":4,"msg":"server error"}` {
+	// reply as the door calls it: inside the access record, which logs.
+	replyWith := func(err error) string {
+		h := access.Door{Name: "robot", Log: a.log}.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			a.reply(w, nil, err)
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/robot/x", nil))
+		return w.Body.String()
+	}
+	if got := replyWith(group.Errorf("brand_new", "internal detail 42")); got != `{"code":4,"msg":"server error"}` {
 		t.Errorf("body %s", got)
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "internal detail 42") {
 		t.Errorf("log %q lacks the error", logs.String())
 	}
-	// A mapped domain error shows only the table's msg, not the domain message.
-	w = httptest.NewRecorder()
-	a.reply(w, "/robot/x", nil, group.Errorf(group.ENotRight, "secret reason"))
-	if got := w.Body.String(); got != `{"code":248,"msg":"no right to operate"}` {
+	// A mapped domain error says why after the table's msg.
+	if got := replyWith(group.Errorf(group.ENotRight, "only the owner dismisses the group")); got != `{"code":248,"msg":"no right to operate: only the owner dismisses the group"}` {
+		t.Errorf("body %s", got)
+	}
+	// An internal error wrapped around a domain error is still a server error.
+	if got := replyWith(fmt.Errorf("sqlite: disk I/O: %w", group.Errorf(group.EInternal, "SELECT 1"))); got != `{"code":4,"msg":"server error"}` {
 		t.Errorf("body %s", got)
 	}
 }

@@ -19,13 +19,13 @@ type groupWrite struct {
 // notify returns the write's notification override. to_lines is bounded by
 // group.DefaultMaxLines and the notification's mentions by perCall.
 func (g *groupWrite) notify(perCall int) (group.Notify, error) {
-	lines, err := flexInts(g.ToLines, group.DefaultMaxLines)
+	lines, err := flexInts("to_lines", g.ToLines, group.DefaultMaxLines)
 	if err != nil {
 		return group.Notify{}, err
 	}
 	n := group.Notify{Lines: lines}
 	if g.NotifyMessage != nil {
-		p, err := g.NotifyMessage.domain(perCall)
+		p, err := g.NotifyMessage.domain("notify_message", perCall)
 		if err != nil {
 			return n, err
 		}
@@ -42,12 +42,12 @@ type groupRef struct {
 	GroupIDCamel flexString `json:"groupId"`
 }
 
-// id returns the group id, or errInvalid when neither field is given.
+// id returns the group id, or a 251 when neither field is given.
 func (g *groupRef) id() (string, error) {
 	if id := firstOf(g.GroupID, g.GroupIDCamel); id != "" {
 		return id, nil
 	}
-	return "", errInvalid
+	return "", invalid("group_id (or groupId) is missing")
 }
 
 // writeBody is the body of a write to one existing group.
@@ -100,14 +100,17 @@ func (a *api) createGroup(r *request) (any, error) {
 	if err := r.decode(&body); err != nil {
 		return nil, err
 	}
-	if body.Group == nil || body.Group.GroupInfo == nil {
-		return nil, errInvalid
+	if body.Group == nil {
+		return nil, invalid("group is missing")
+	}
+	if body.Group.GroupInfo == nil {
+		return nil, invalid("group.group_info is missing")
 	}
 	n, err := body.notify(r.perCall)
 	if err != nil {
 		return nil, err
 	}
-	members, err := body.Group.Members.decode(r.perCall)
+	members, err := body.Group.Members.decode("group.members", r.perCall)
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +184,11 @@ func (a *api) modifyGroup(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body.Type == nil || body.Value == nil {
-		return nil, errInvalid
+	if body.Type == nil {
+		return nil, invalid("type is missing")
+	}
+	if body.Value == nil {
+		return nil, invalid("value is missing")
 	}
 	return nil, a.svc.ModifyGroup(r.ctx, r.actor(body.Operator), gid, int(*body.Type), string(*body.Value), n)
 }
@@ -233,7 +239,7 @@ func (a *api) getMember(r *request) (any, error) {
 		return nil, err
 	}
 	if body.MemberID == "" {
-		return nil, errInvalid
+		return nil, invalid("memberId is missing")
 	}
 	m, err := a.svc.GetMember(r.ctx, r.actor(body.Operator), gid, string(body.MemberID))
 	if err != nil {
@@ -257,7 +263,7 @@ func (a *api) addMembers(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	members, err := body.Members.decode(r.perCall)
+	members, err := body.Members.decode("members", r.perCall)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +285,7 @@ func (a *api) kickMembers(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := flexStrings(body.Members, r.perCall)
+	ids, err := flexStrings("members", body.Members, r.perCall)
 	if err != nil {
 		return nil, err
 	}
@@ -350,8 +356,9 @@ type roleCall struct {
 	n     group.Notify
 }
 
-// decodeRole decodes a role call; alt returns the Python SDK's name of the switch.
-func decodeRole(r *request, alt func(*roleWrite) *flexBool) (roleCall, error) {
+// decodeRole decodes a role call; alt returns the Python SDK's name of the
+// switch, altName its name ("" for none).
+func decodeRole(r *request, altName string, alt func(*roleWrite) *flexBool) (roleCall, error) {
 	var body roleWrite
 	gid, n, err := decodeWrite(r, &body)
 	if err != nil {
@@ -362,9 +369,12 @@ func decodeRole(r *request, alt func(*roleWrite) *flexBool) (roleCall, error) {
 		sw = v
 	}
 	if sw == nil {
-		return roleCall{}, errInvalid
+		if altName != "" {
+			return roleCall{}, invalid("%s (or is_manager) is missing", altName)
+		}
+		return roleCall{}, invalid("is_manager is missing")
 	}
-	ids, err := flexStrings(body.Members, r.perCall)
+	ids, err := flexStrings("members", body.Members, r.perCall)
 	if err != nil {
 		return roleCall{}, err
 	}
@@ -374,7 +384,7 @@ func decodeRole(r *request, alt func(*roleWrite) *flexBool) (roleCall, error) {
 // setManagers serves group/manager/set. The Wildfire community server does
 // not serve the robot route; the rules are its admin API's (setGroupManager).
 func (a *api) setManagers(r *request) (any, error) {
-	c, err := decodeRole(r, func(*roleWrite) *flexBool { return nil })
+	c, err := decodeRole(r, "", func(*roleWrite) *flexBool { return nil })
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +393,7 @@ func (a *api) setManagers(r *request) (any, error) {
 
 // muteMembers serves group/manager/mute: the switch means "mute".
 func (a *api) muteMembers(r *request) (any, error) {
-	c, err := decodeRole(r, func(b *roleWrite) *flexBool { return b.IsMute })
+	c, err := decodeRole(r, "is_mute", func(b *roleWrite) *flexBool { return b.IsMute })
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +402,7 @@ func (a *api) muteMembers(r *request) (any, error) {
 
 // allowMembers serves group/manager/allow: the switch means "may speak while the group is muted".
 func (a *api) allowMembers(r *request) (any, error) {
-	c, err := decodeRole(r, func(b *roleWrite) *flexBool { return b.IsAllow })
+	c, err := decodeRole(r, "is_allow", func(b *roleWrite) *flexBool { return b.IsAllow })
 	if err != nil {
 		return nil, err
 	}

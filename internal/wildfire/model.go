@@ -32,14 +32,14 @@ type payloadIn struct {
 	Extra             flexString       `json:"extra"`
 }
 
-// domain converts p; bad base64 or more than maxMentions mentioned targets
-// is errInvalid.
-func (p *payloadIn) domain(maxMentions int) (group.Payload, error) {
+// domain converts p, the payload named field; bad base64 or more than
+// maxMentions mentioned targets is a 251.
+func (p *payloadIn) domain(field string, maxMentions int) (group.Payload, error) {
 	data, err := decodeBase64(string(p.Base64edData))
 	if err != nil {
-		return group.Payload{}, errInvalid
+		return group.Payload{}, invalid("%s.base64edData is not base64", field)
 	}
-	mentioned, err := flexStrings(p.MentionedTarget, maxMentions)
+	mentioned, err := flexStrings(field+".mentionedTarget", p.MentionedTarget, maxMentions)
 	if err != nil {
 		return group.Payload{}, err
 	}

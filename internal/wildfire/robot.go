@@ -21,13 +21,18 @@ func decodeSend(r *request) (group.SendInput, error) {
 	if err := r.decode(&body); err != nil {
 		return group.SendInput{}, err
 	}
-	if body.Conv == nil || body.Conv.Type == nil || body.Payload == nil {
-		return group.SendInput{}, errInvalid
+	switch {
+	case body.Conv == nil:
+		return group.SendInput{}, invalid("conv is missing")
+	case body.Conv.Type == nil:
+		return group.SendInput{}, invalid("conv.type is missing")
+	case body.Payload == nil:
+		return group.SendInput{}, invalid("payload is missing")
 	}
-	if _, err := body.ToUsers.decode(r.perCall); err != nil {
+	if _, err := body.ToUsers.decode("toUsers", r.perCall); err != nil {
 		return group.SendInput{}, err
 	}
-	p, err := body.Payload.domain(r.perCall)
+	p, err := body.Payload.domain("payload", r.perCall)
 	if err != nil {
 		return group.SendInput{}, err
 	}
@@ -110,7 +115,7 @@ func (a *api) robotUpdateProfile(r *request) (any, error) {
 		field = body.First
 	}
 	if field == nil {
-		return nil, errInvalid
+		return nil, invalid("intValue (or type, first) is missing")
 	}
 	return nil, a.svc.UpdateProfile(r.ctx, r.robot, int(*field), firstOf(body.StrValue, body.Value, body.Second))
 }
@@ -129,7 +134,7 @@ func (a *api) robotSetCallback(r *request) (any, error) {
 		return nil, err
 	}
 	if body.URL == "" {
-		return nil, errInvalid
+		return nil, invalid("url is missing")
 	}
 	return nil, a.svc.SetCallback(r.ctx, r.robot, string(body.URL))
 }

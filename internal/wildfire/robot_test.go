@@ -48,7 +48,7 @@ func TestSeedCreateExample(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("rid", "robota")
 	// Only the server API creates organization groups (type 3).
-	if _, body := e.do(r, req); body != `{"code":248,"msg":"no right to operate"}` {
+	if _, body := e.do(r, req); body != `{"code":248,"msg":"no right to operate: only the server creates organization groups"}` {
 		t.Fatalf("seed create: %s, want 248", body)
 	}
 	var groups struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -51,16 +52,11 @@ func readSignedHeaders(h http.Header) signedHeaders {
 // "this request is not authentic", and Wildfire has no better code.
 func (a *api) authRobot(r *http.Request) (string, error) {
 	h := readSignedHeaders(r.Header)
-	if h.nonce == "" || h.timestamp == "" || h.sign == "" || h.rid == "" {
-		return "", errAuth(CodeNotSigned)
-	}
-	// The rate limiter keys on rid before anything is verified: an unbounded
-	// rid would let unsigned requests fill it with large keys.
-	if len(h.rid) > group.MaxIDLen || len(h.nonce) > MaxNonceLen || len(h.sign) > MaxSignLen {
-		return "", errAuth(CodeNotSigned)
+	if err := h.check(true); err != nil {
+		return "", err
 	}
 	if a.limiter != nil && !a.limiter.allow(h.rid) {
-		return "", errAuth(CodeOverFrequency)
+		return "", errAuth(CodeOverFrequency, fmt.Sprintf("robot %s is over its %.0f calls per %v", h.rid, a.limiter.rate, RobotRatePeriod))
 	}
 	ts, err := a.checkTimestamp(h.timestamp)
 	if err != nil {
@@ -68,13 +64,13 @@ func (a *api) authRobot(r *http.Request) (string, error) {
 	}
 	secret, err := a.robotSecret(r.Context(), h.rid)
 	if group.IsNotExist(err) {
-		return "", errAuth(CodeNotExist)
+		return "", errAuth(CodeNotExist, "no robot has the rid "+h.rid)
 	}
 	if err != nil {
 		return "", err
 	}
 	if secret == "" {
-		return "", errAuth(CodeNotRight)
+		return "", errAuth(CodeNotRight, "robot "+h.rid+" has no secret")
 	}
 	if err := a.checkSign(r, h, secret, "robot:"+strconv.Itoa(len(h.rid))+":"+h.rid, ts); err != nil {
 		return "", err
@@ -87,17 +83,43 @@ func (a *api) authRobot(r *http.Request) (string, error) {
 // refuses everything with 248, as an empty robot secret does.
 func (a *api) authAdmin(r *http.Request) error {
 	h := readSignedHeaders(r.Header)
-	if h.nonce == "" || h.timestamp == "" || h.sign == "" || len(h.nonce) > MaxNonceLen || len(h.sign) > MaxSignLen {
-		return errAuth(CodeNotSigned)
+	if err := h.check(false); err != nil {
+		return err
 	}
 	ts, err := a.checkTimestamp(h.timestamp)
 	if err != nil {
 		return err
 	}
 	if a.adminSecret == "" {
-		return errAuth(CodeNotRight)
+		return errAuth(CodeNotRight, "the server has no admin secret")
 	}
 	return a.checkSign(r, h, a.adminSecret, "admin", ts)
+}
+
+// check reports the first signature header that is missing or too long
+// (239); rid is checked on the Robot API only. The rate limiter keys on rid
+// before anything is verified: an unbounded rid would let unsigned requests
+// fill it with large keys.
+func (h signedHeaders) check(robot bool) error {
+	for _, f := range []struct {
+		name, value string
+		max         int
+		used        bool
+	}{
+		{"nonce", h.nonce, MaxNonceLen, true},
+		{"timestamp", h.timestamp, 0, true},
+		{"sign", h.sign, MaxSignLen, true},
+		{"rid", h.rid, group.MaxIDLen, robot},
+	} {
+		switch {
+		case !f.used:
+		case f.value == "":
+			return errAuth(CodeNotSigned, "header "+f.name+" is missing")
+		case f.max > 0 && len(f.value) > f.max:
+			return errAuth(CodeNotSigned, fmt.Sprintf("header %s is longer than %d bytes", f.name, f.max))
+		}
+	}
+	return nil
 }
 
 // Header limits: a nonce is a short random string (the Java SDK sends an int
@@ -113,12 +135,19 @@ const (
 func (a *api) checkTimestamp(s string) (int64, error) {
 	ts, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, errAuth(CodeNotSigned)
+		return 0, errAuth(CodeNotSigned, "header timestamp is not an integer of Unix milliseconds")
 	}
 	now, w := a.now().UnixMilli(), a.window.Milliseconds()
 	// Compared this way round so that no extreme ts can overflow.
 	if ts < now-w || ts > now+w {
-		return 0, errAuth(CodeSignExpired)
+		reason := fmt.Sprintf("timestamp is more than %v before the server's clock", a.window)
+		switch {
+		case ts > now:
+			reason = fmt.Sprintf("timestamp is more than %v after the server's clock", a.window)
+		case ts > 0 && ts*1000 >= now-w && ts*1000 <= now+w:
+			reason += " (it is in seconds: give milliseconds)"
+		}
+		return 0, errAuth(CodeSignExpired, reason)
 	}
 	return ts, nil
 }
@@ -130,20 +159,20 @@ func (a *api) checkTimestamp(s string) (int64, error) {
 func (a *api) checkSign(r *http.Request, h signedHeaders, secret, who string, ts int64) error {
 	want := Sign(h.nonce, secret, h.timestamp)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(h.sign)) != 1 {
-		return errAuth(CodeAuthFailure)
+		return errAuth(CodeAuthFailure, "sign is not sha1(nonce|secret|timestamp) in lower-case hex")
 	}
 	// The timestamp is acceptable up to ts+window inclusive; remembering the
 	// key until the millisecond after (at most 2×window from now) is enough.
 	expires := time.UnixMilli(ts).Add(a.window + time.Millisecond)
 	fresh, err := a.nonces.Use(r.Context(), who+"|"+h.nonce+"|"+h.timestamp, expires)
 	if errors.Is(err, ErrNoncesFull) {
-		return errAuth(CodeOverFrequency)
+		return errAuth(CodeOverFrequency, "too many signed calls within the sign window")
 	}
 	if err != nil {
 		return err
 	}
 	if !fresh {
-		return errAuth(CodeAuthFailure)
+		return errAuth(CodeAuthFailure, "this nonce and timestamp were used already: a replay")
 	}
 	return nil
 }

@@ -35,13 +35,15 @@ const (
 	authSecret = "s3cret"
 )
 
-// authCase is one request's signature headers and the code it must get.
-// absent lists headers not sent at all; an empty value is sent as empty.
+// authCase is one request's signature headers and the code it must get,
+// with the reason its msg gives after the code's text. absent lists headers
+// not sent at all; an empty value is sent as empty.
 type authCase struct {
 	name                        string
 	nonce, timestamp, sign, rid string
 	absent                      string
 	code                        int
+	reason                      string
 }
 
 // authCases are the signature-check steps in order (the reference's §1
@@ -53,30 +55,30 @@ func authCases() []authCase {
 	sign := func(nonce, secret, ts string) string { return wildfire.Sign(nonce, secret, ts) }
 	now := ts(0)
 	return []authCase{
-		{"ok", "1", now, sign("1", authSecret, now), authRobot, "", 0},
-		{"nonce absent", "2", now, sign("2", authSecret, now), authRobot, "nonce", wildfire.CodeNotSigned},
-		{"timestamp absent", "3", now, sign("3", authSecret, now), authRobot, "timestamp", wildfire.CodeNotSigned},
-		{"sign absent", "4", now, sign("4", authSecret, now), authRobot, "sign", wildfire.CodeNotSigned},
-		{"rid absent", "5", now, sign("5", authSecret, now), authRobot, "rid", wildfire.CodeNotSigned},
-		{"nonce empty", "", now, sign("", authSecret, now), authRobot, "", wildfire.CodeNotSigned},
-		{"rid empty", "6", now, sign("6", authSecret, now), "", "", wildfire.CodeNotSigned},
-		{"timestamp not a number", "7", "abc", sign("7", authSecret, "abc"), authRobot, "", wildfire.CodeNotSigned},
-		{"timestamp with fraction", "8", now + ".0", sign("8", authSecret, now+".0"), authRobot, "", wildfire.CodeNotSigned},
-		{"timestamp beyond int64", "9", "99999999999999999999", sign("9", authSecret, "99999999999999999999"), authRobot, "", wildfire.CodeNotSigned},
-		{"timestamp in seconds", "10", ts(-testEpoch + testEpoch/1000), sign("10", authSecret, ts(-testEpoch+testEpoch/1000)), authRobot, "", wildfire.CodeSignExpired},
-		{"expired", "11", ts(-w - 1), sign("11", authSecret, ts(-w-1)), authRobot, "", wildfire.CodeSignExpired},
-		{"oldest accepted", "12", ts(-w), sign("12", authSecret, ts(-w)), authRobot, "", 0},
-		{"future", "13", ts(w + 1), sign("13", authSecret, ts(w+1)), authRobot, "", wildfire.CodeSignExpired},
-		{"latest accepted", "14", ts(w), sign("14", authSecret, ts(w)), authRobot, "", 0},
-		{"minimum int64", "15", "-9223372036854775808", sign("15", authSecret, "-9223372036854775808"), authRobot, "", wildfire.CodeSignExpired},
-		{"unknown robot", "16", now, sign("16", authSecret, now), "nobody", "", wildfire.CodeNotExist},
-		{"robot secret empty", "17", now, sign("17", "", now), "nosecret", "", wildfire.CodeNotRight},
-		{"bad sign", "18", now, sign("18", "wrong", now), authRobot, "", wildfire.CodeAuthFailure},
-		{"upper-case sign", "19", now, strings.ToUpper(sign("19", authSecret, now)), authRobot, "", wildfire.CodeAuthFailure},
-		{"admin secret", "20", now, sign("20", adminSecret, now), authRobot, "", wildfire.CodeAuthFailure},
-		{"rid too long", "21", now, sign("21", authSecret, now), strings.Repeat("r", group.MaxIDLen+1), "", wildfire.CodeNotSigned},
-		{"nonce too long", strings.Repeat("9", wildfire.MaxNonceLen+1), now, sign(strings.Repeat("9", wildfire.MaxNonceLen+1), authSecret, now), authRobot, "", wildfire.CodeNotSigned},
-		{"sign too long", "22", now, sign("22", authSecret, now) + strings.Repeat("0", wildfire.MaxSignLen), authRobot, "", wildfire.CodeNotSigned},
+		{"ok", "1", now, sign("1", authSecret, now), authRobot, "", 0, ""},
+		{"nonce absent", "2", now, sign("2", authSecret, now), authRobot, "nonce", wildfire.CodeNotSigned, "header nonce is missing"},
+		{"timestamp absent", "3", now, sign("3", authSecret, now), authRobot, "timestamp", wildfire.CodeNotSigned, "header timestamp is missing"},
+		{"sign absent", "4", now, sign("4", authSecret, now), authRobot, "sign", wildfire.CodeNotSigned, "header sign is missing"},
+		{"rid absent", "5", now, sign("5", authSecret, now), authRobot, "rid", wildfire.CodeNotSigned, "header rid is missing"},
+		{"nonce empty", "", now, sign("", authSecret, now), authRobot, "", wildfire.CodeNotSigned, "header nonce is missing"},
+		{"rid empty", "6", now, sign("6", authSecret, now), "", "", wildfire.CodeNotSigned, "header rid is missing"},
+		{"timestamp not a number", "7", "abc", sign("7", authSecret, "abc"), authRobot, "", wildfire.CodeNotSigned, "header timestamp is not an integer of Unix milliseconds"},
+		{"timestamp with fraction", "8", now + ".0", sign("8", authSecret, now+".0"), authRobot, "", wildfire.CodeNotSigned, "header timestamp is not an integer of Unix milliseconds"},
+		{"timestamp beyond int64", "9", "99999999999999999999", sign("9", authSecret, "99999999999999999999"), authRobot, "", wildfire.CodeNotSigned, "header timestamp is not an integer of Unix milliseconds"},
+		{"timestamp in seconds", "10", ts(-testEpoch + testEpoch/1000), sign("10", authSecret, ts(-testEpoch+testEpoch/1000)), authRobot, "", wildfire.CodeSignExpired, "timestamp is more than 5m0s before the server's clock (it is in seconds: give milliseconds)"},
+		{"expired", "11", ts(-w - 1), sign("11", authSecret, ts(-w-1)), authRobot, "", wildfire.CodeSignExpired, "timestamp is more than 5m0s before the server's clock"},
+		{"oldest accepted", "12", ts(-w), sign("12", authSecret, ts(-w)), authRobot, "", 0, ""},
+		{"future", "13", ts(w + 1), sign("13", authSecret, ts(w+1)), authRobot, "", wildfire.CodeSignExpired, "timestamp is more than 5m0s after the server's clock"},
+		{"latest accepted", "14", ts(w), sign("14", authSecret, ts(w)), authRobot, "", 0, ""},
+		{"minimum int64", "15", "-9223372036854775808", sign("15", authSecret, "-9223372036854775808"), authRobot, "", wildfire.CodeSignExpired, "timestamp is more than 5m0s before the server's clock"},
+		{"unknown robot", "16", now, sign("16", authSecret, now), "nobody", "", wildfire.CodeNotExist, "no robot has the rid nobody"},
+		{"robot secret empty", "17", now, sign("17", "", now), "nosecret", "", wildfire.CodeNotRight, "robot nosecret has no secret"},
+		{"bad sign", "18", now, sign("18", "wrong", now), authRobot, "", wildfire.CodeAuthFailure, "sign is not sha1(nonce|secret|timestamp) in lower-case hex"},
+		{"upper-case sign", "19", now, strings.ToUpper(sign("19", authSecret, now)), authRobot, "", wildfire.CodeAuthFailure, "sign is not sha1(nonce|secret|timestamp) in lower-case hex"},
+		{"admin secret", "20", now, sign("20", adminSecret, now), authRobot, "", wildfire.CodeAuthFailure, "sign is not sha1(nonce|secret|timestamp) in lower-case hex"},
+		{"rid too long", "21", now, sign("21", authSecret, now), strings.Repeat("r", group.MaxIDLen+1), "", wildfire.CodeNotSigned, "header rid is longer than 64 bytes"},
+		{"nonce too long", strings.Repeat("9", wildfire.MaxNonceLen+1), now, sign(strings.Repeat("9", wildfire.MaxNonceLen+1), authSecret, now), authRobot, "", wildfire.CodeNotSigned, "header nonce is longer than 64 bytes"},
+		{"sign too long", "22", now, sign("22", authSecret, now) + strings.Repeat("0", wildfire.MaxSignLen), authRobot, "", wildfire.CodeNotSigned, "header sign is longer than 64 bytes"},
 	}
 }
 
@@ -96,8 +98,10 @@ func (c authCase) request(t testing.TB, url string) *http.Request {
 }
 
 // authBody is the exact body of a failed signature check: Wildfire echoes
-// code and msg inside result.
-func authBody(code int, msg string) string {
+// code and msg inside result. The msg is the code's text, then ": " and the
+// reason.
+func authBody(code int, reason string) string {
+	msg := codeMsg[code] + ": " + reason
 	return fmt.Sprintf(`{"code":%d,"msg":"%s","result":{"code":%d,"msg":"%s"}}`, code, msg, code, msg)
 }
 
@@ -144,7 +148,7 @@ func TestRobotAuthSteps(t *testing.T) {
 				}
 				return
 			}
-			if want := authBody(c.code, codeMsg[c.code]); body != want {
+			if want := authBody(c.code, c.reason); body != want {
 				t.Fatalf("body\n %s\nwant\n %s", body, want)
 			}
 		})
@@ -187,7 +191,7 @@ func TestRobotReplay(t *testing.T) {
 	if _, body := e.do(r, req); !strings.HasPrefix(body, `{"code":0,`) {
 		t.Fatalf("first: %s", body)
 	}
-	if _, body := e.do(r, again); body != authBody(244, "auth failure") {
+	if _, body := e.do(r, again); body != authBody(244, "this nonce and timestamp were used already: a replay") {
 		t.Fatalf("replay: %s, want 244", body)
 	}
 	// The same nonce and timestamp from another robot is not a replay of this one.
@@ -201,12 +205,12 @@ func TestRobotReplay(t *testing.T) {
 	}
 	// Still refused just before the timestamp leaves the window.
 	e.clock.Add(wildfire.DefaultSignWindow)
-	if _, body := e.do(r, req.Clone(context.Background())); body != authBody(244, "auth failure") {
+	if _, body := e.do(r, req.Clone(context.Background())); body != authBody(244, "this nonce and timestamp were used already: a replay") {
 		t.Fatalf("replay at the window's end: %s, want 244", body)
 	}
 	// After that the timestamp itself is refused.
 	e.clock.Add(time.Millisecond)
-	if _, body := e.do(r, req.Clone(context.Background())); body != authBody(243, "sign expired") {
+	if _, body := e.do(r, req.Clone(context.Background())); body != authBody(243, "timestamp is more than 5m0s before the server's clock") {
 		t.Fatalf("replay after the window: %s, want 243", body)
 	}
 }
@@ -220,7 +224,7 @@ func TestRobotRateLimit(t *testing.T) {
 	}
 	// The limit is checked before the signature: even a badly signed call counts as over.
 	bad := authCase{nonce: "x", timestamp: "not-a-number", sign: "bad", rid: authRobot}
-	if _, body := e.do(r, bad.request(t, e.robotSrv.URL+"/robot/profile")); body != authBody(250, "over frequency") {
+	if _, body := e.do(r, bad.request(t, e.robotSrv.URL+"/robot/profile")); body != authBody(250, "robot robota is over its 3 calls per 10s") {
 		t.Fatalf("over the limit: %s, want 250", body)
 	}
 	e.want(wildfire.CodeOverFrequency, r, "/robot/profile", nil)
@@ -242,21 +246,23 @@ func TestAdminAuthSteps(t *testing.T) {
 	now := strconv.FormatInt(testEpoch, 10)
 	old := strconv.FormatInt(testEpoch-w-1, 10)
 	cases := []authCase{
-		{"ok", "1", now, wildfire.Sign("1", adminSecret, now), "", "rid", 0},
-		{"nonce absent", "2", now, wildfire.Sign("2", adminSecret, now), "", "nonce", wildfire.CodeNotSigned},
-		{"sign empty", "3", now, "", "", "rid", wildfire.CodeNotSigned},
-		{"timestamp not a number", "4", "x", wildfire.Sign("4", adminSecret, "x"), "", "rid", wildfire.CodeNotSigned},
-		{"expired", "5", old, wildfire.Sign("5", adminSecret, old), "", "rid", wildfire.CodeSignExpired},
-		{"bad sign", "6", now, wildfire.Sign("6", "robot-secret", now), "", "rid", wildfire.CodeAuthFailure},
-		{"replay", "1", now, wildfire.Sign("1", adminSecret, now), "", "rid", wildfire.CodeAuthFailure},
-		{"a rid is ignored", "7", now, wildfire.Sign("7", adminSecret, now), "whoever", "", 0},
+		{"ok", "1", now, wildfire.Sign("1", adminSecret, now), "", "rid", 0, ""},
+		{"nonce absent", "2", now, wildfire.Sign("2", adminSecret, now), "", "nonce", wildfire.CodeNotSigned, "header nonce is missing"},
+		{"sign empty", "3", now, "", "", "rid", wildfire.CodeNotSigned, "header sign is missing"},
+		{"timestamp not a number", "4", "x", wildfire.Sign("4", adminSecret, "x"), "", "rid", wildfire.CodeNotSigned, "header timestamp is not an integer of Unix milliseconds"},
+		{"expired", "5", old, wildfire.Sign("5", adminSecret, old), "", "rid", wildfire.CodeSignExpired, "timestamp is more than 5m0s before the server's clock"},
+		{"bad sign", "6", now, wildfire.Sign("6", "robot-secret", now), "", "rid", wildfire.CodeAuthFailure, "sign is not sha1(nonce|secret|timestamp) in lower-case hex"},
+		{"replay", "1", now, wildfire.Sign("1", adminSecret, now), "", "rid", wildfire.CodeAuthFailure, "this nonce and timestamp were used already: a replay"},
+		{"a rid is ignored", "7", now, wildfire.Sign("7", adminSecret, now), "whoever", "", 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, body := e.do(e.admin, c.request(t, e.adminSrv.URL+"/admin/group/of_user"))
-			want := authBody(c.code, codeMsg[c.code])
+			want := ""
 			if c.code == 0 {
-				want = `{"code":251,"msg":"Invalid parameter"}` // authenticated; {} lacks userId
+				want = `{"code":251,"msg":"Invalid parameter: userId is missing"}` // authenticated; {} lacks userId
+			} else {
+				want = authBody(c.code, c.reason)
 			}
 			if body != want {
 				t.Fatalf("body\n %s\nwant\n %s", body, want)
@@ -269,7 +275,7 @@ func TestAdminEmptySecret(t *testing.T) {
 	e := newEnv(t, envOptions{noSecret: true})
 	now := strconv.FormatInt(testEpoch, 10)
 	c := authCase{nonce: "1", timestamp: now, sign: wildfire.Sign("1", "", now)}
-	if _, body := e.do(e.admin, c.request(t, e.adminSrv.URL+"/admin/user/create")); body != authBody(248, "no right to operate") {
+	if _, body := e.do(e.admin, c.request(t, e.adminSrv.URL+"/admin/user/create")); body != authBody(248, "the server has no admin secret") {
 		t.Fatalf("empty admin secret: %s, want 248", body)
 	}
 }

@@ -5,8 +5,10 @@
 //
 // It checks signatures, decodes bodies as leniently as gson, calls
 // group.Service, and maps domain errors to Wildfire's numeric codes in one
-// table (code.go). It holds no group rule: who may do what is decided by
-// package group. It imports only the standard library and internal/group.
+// table (code.go); a refused call's msg says why after Wildfire's text
+// ("Invalid parameter: group_id is missing"). It holds no group rule: who may
+// do what is decided by package group. It imports only the standard library,
+// internal/group and internal/access (the access log and request metrics).
 //
 // The contract is reference/wildfire-robot-api.md and reference/admin-api.md.
 // Where qun deliberately differs from the Wildfire community server the
@@ -29,6 +31,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,6 +42,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -78,6 +82,8 @@ type RobotOptions struct {
 	RobotRate int
 	// MaxBody bounds request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
+	// Observer receives every answered call, for metrics; nil counts nothing.
+	Observer access.Observer
 }
 
 // AdminOptions configures the Admin API. Zero values mean the defaults. The
@@ -93,6 +99,8 @@ type AdminOptions struct {
 	SignWindow time.Duration
 	// MaxBody bounds request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
+	// Observer receives every answered call, for metrics; nil counts nothing.
+	Observer access.Observer
 }
 
 // api is one door: its settings and the service it calls.
@@ -111,6 +119,7 @@ type api struct {
 	// adminSecret and carry no rid.
 	admin       bool
 	adminSecret string
+	observer    access.Observer
 }
 
 func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces NonceCache, window time.Duration, maxBody int64) *api {
@@ -144,6 +153,7 @@ func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces N
 func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.limiter = newRateLimiter(opts.RobotRate, a.now)
+	a.observer = opts.Observer
 	return a.handler(robotRoutes)
 }
 
@@ -154,6 +164,7 @@ func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 func NewAdminAPI(svc *group.Service, adminSecret string, opts AdminOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.admin, a.adminSecret = true, adminSecret
+	a.observer = opts.Observer
 	return a.handler(adminRoutes)
 }
 
@@ -217,7 +228,9 @@ var adminRoutes = []route{
 	{"/admin/message/send", (*api).adminSendMessage},
 }
 
-// handler builds the door's handler from its routes.
+// handler builds the door's handler from its routes. Every answer is
+// recorded (package access): a debug line per call, an info line per refused
+// call with its reason, an error line per server error, and the metrics.
 func (a *api) handler(routes []route) http.Handler {
 	mux := http.NewServeMux()
 	known := make(map[string]bool, len(routes))
@@ -227,23 +240,32 @@ func (a *api) handler(routes []route) http.Handler {
 	}
 	// Everything else: a known path with another method, or an unknown path.
 	// Wildfire answers both with an empty HTTP 500; qun says which it is.
+	// The body stays Wildfire's exact 254 (clients probing for a call
+	// compare it); the reason goes to the log.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		status := http.StatusNotFound
+		status, reason := http.StatusNotFound, "no such call"
 		if known[r.URL.Path] {
-			status = http.StatusMethodNotAllowed
+			status, reason = http.StatusMethodNotAllowed, r.Method+" instead of POST"
 			w.Header().Set("Allow", http.MethodPost)
+			access.From(w).SetRoute(r.URL.Path) // a known path: the set stays bounded
 		}
+		access.From(w).Refuse(strconv.Itoa(CodeNotImplement), reason)
 		a.write(w, status, envelope{Code: CodeNotImplement, Msg: codeMessages[CodeNotImplement]})
 	})
-	return a.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	door := access.Door{Name: "robot", Log: a.log, Observer: a.observer}
+	if a.admin {
+		door.Name = "admin"
+	}
+	return door.Wrap(a.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The ServeMux would redirect an unclean path ("//robot/x",
 		// "/robot/./x") with an HTML body; no route has one.
 		if !cleanPath(r.URL) {
+			access.From(w).Refuse(strconv.Itoa(CodeNotImplement), "unclean path")
 			a.write(w, http.StatusNotFound, envelope{Code: CodeNotImplement, Msg: codeMessages[CodeNotImplement]})
 			return
 		}
 		mux.ServeHTTP(w, r)
-	}))
+	})))
 }
 
 // cleanPath reports whether u's path is in the one form a route can have: no
@@ -282,10 +304,14 @@ func (r *request) actor(operator flexString) group.Actor {
 func (a *api) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := &request{ctx: r.Context(), perCall: a.perCall}
+		rec := access.From(w)
+		rec.SetRoute(rt.path)
 		var err error
 		if a.admin {
+			rec.SetCaller("admin")
 			err = a.authAdmin(r)
 		} else {
+			rec.SetCaller(r.Header.Get("rid")) // as claimed until the signature is checked
 			req.robot, err = a.authRobot(r)
 		}
 		if err == nil {
@@ -295,7 +321,7 @@ func (a *api) serve(rt route) http.Handler {
 		if err == nil {
 			result, err = rt.call(a, req)
 		}
-		a.reply(w, rt.path, result, err)
+		a.reply(w, result, err)
 	})
 }
 
@@ -306,26 +332,36 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	if n := r.ContentLength; n > 0 && n <= max {
 		b := make([]byte, n)
 		if _, err := io.ReadFull(body, b); err != nil {
-			return nil, errInvalid // the client went away
+			return nil, invalid("the body ended before its Content-Length") // the client went away
 		}
 		return b, nil
 	}
 	b, err := io.ReadAll(body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, invalid("the body is larger than %d bytes", max)
+	}
 	if err != nil {
-		return nil, errInvalid // too large, or the client went away
+		return nil, invalid("the body could not be read") // the client went away
 	}
 	return b, nil
 }
 
 // decode parses the body, which must be a JSON object, into v. Any failure
-// (empty body, not an object, too deep, wrong types) is errInvalid.
+// (empty body, not an object, too deep, not JSON, a field of the wrong type)
+// is a 251 that says which.
 func (r *request) decode(v any) error {
 	b := bytes.TrimSpace(r.body)
-	if len(b) == 0 || b[0] != '{' || tooDeep(b, MaxBodyDepth) {
-		return errInvalid
+	switch {
+	case len(b) == 0:
+		return invalid("the body is empty")
+	case b[0] != '{':
+		return invalid("the body is not a JSON object")
+	case tooDeep(b, MaxBodyDepth):
+		return invalid("the body nests deeper than %d levels", MaxBodyDepth)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return errInvalid
+		return jsonInvalid("", v, err)
 	}
 	return nil
 }
@@ -373,20 +409,25 @@ type authEcho struct {
 	Msg  string `json:"msg"`
 }
 
-// reply writes the answer to a call: the result, or err as a Wildfire code.
-func (a *api) reply(w http.ResponseWriter, path string, result any, err error) {
+// reply writes the answer to a call: the result, or err as a Wildfire code
+// whose msg says why (wireMessage). A server error's detail stays in the
+// log; the client learns only "server error".
+func (a *api) reply(w http.ResponseWriter, result any, err error) {
 	if err == nil {
 		a.write(w, http.StatusOK, envelope{Code: CodeSuccess, Msg: codeMessages[CodeSuccess], Result: result})
 		return
 	}
 	code, known := wireCode(err)
-	if known {
-		a.log.Debug("wildfire: refused", "path", path, "code", code, "err", err)
-	} else {
-		// The internal message stays in the log; the client learns only "server error".
-		a.log.Error("wildfire: server error", "path", path, "err", err)
-	}
 	env := envelope{Code: code, Msg: codeMessages[code]}
+	switch rec := access.From(w); {
+	case !known:
+		rec.Fail(strconv.Itoa(code), err)
+	case errors.Is(err, context.Canceled):
+		rec.Refuse(strconv.Itoa(code), "the client went away")
+	default:
+		env.Msg = wireMessage(code, wireReason(err))
+		rec.Refuse(strconv.Itoa(code), env.Msg)
+	}
 	var we *wireError
 	if errors.As(err, &we) && we.Auth {
 		env.Result = authEcho{Code: code, Msg: env.Msg}
@@ -428,6 +469,7 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 				panic(v)
 			}
 			a.log.Error("wildfire: panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			access.From(w).Fail(strconv.Itoa(CodeServerError), fmt.Errorf("panic: %v", v))
 			a.write(w, http.StatusOK, envelope{Code: CodeServerError, Msg: codeMessages[CodeServerError]})
 		}()
 		next.ServeHTTP(w, r)

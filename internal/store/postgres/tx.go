@@ -50,13 +50,15 @@ type dbtx struct {
 
 // fail turns a statement's error into the store's: a unique violation is an
 // EConflict, bad or oversized text an EInvalidParam (all by SQLSTATE, never by
-// message), anything else wrapped with what the statement was doing.
+// message), anything else wrapped with what the statement was doing. A domain
+// error's message reaches the caller, so it names no schema object: the
+// constraint is wrapped around it, for the log.
 func (c *dbtx) fail(what string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case sqlUniqueViolation:
-			return group.Errorf(group.EConflict, "%s: %s is taken", what, pe.ConstraintName)
+			return fmt.Errorf("postgres: constraint %s: %w", pe.ConstraintName, group.Errorf(group.EConflict, "%s: a unique value is taken", what))
 		case sqlCharacterNotInRepertoire, sqlUntranslatableCharacter:
 			return group.Errorf(group.EInvalidParam, "%s: a text holds a NUL character or invalid UTF-8", what)
 		case sqlProgramLimitExceeded:
