@@ -218,7 +218,7 @@ func (s *Service) BotSend(ctx context.Context, in BotSendInput) (Message, error)
 			if ok, err := tx.Proactive(g.ID, in.BotID); err != nil {
 				return err
 			} else if !ok {
-				return Errorf(ERejected, "group %s turned the bot's proactive messages off", g.ID)
+				return Errorf(ERejected, "the group turned the bot's proactive messages off")
 			}
 			if q := s.cfg.ProactiveQuota; q >= 0 {
 				n, err := tx.CountProactive(in.BotID, g.ID, now.Add(-s.cfg.ProactivePeriod))
@@ -226,7 +226,7 @@ func (s *Service) BotSend(ctx context.Context, in BotSendInput) (Message, error)
 					return err
 				}
 				if n >= q {
-					return Errorf(EOverQuota, "the bot used its %d proactive messages to %s", q, g.ID)
+					return Errorf(EOverQuota, "the bot used its %d proactive messages to the group", q)
 				}
 			}
 		}

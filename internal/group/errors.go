@@ -30,7 +30,14 @@ const (
 	EInternal      Code = "internal"        // a bug or an infrastructure failure
 )
 
-// Error is the domain's error: a code for machines and a message for people.
+// Error is the domain's error: a code for machines and a message for people,
+// saying what is wrong in words the caller can act on; the doors show it
+// after their own text. A message may name the caller's ids and values but
+// never an internal detail (SQL, a constraint, a secret). The messages of
+// the request-value codes (EInvalidParam, EInvalidData, EDuplicate,
+// EExpired, ERejected, EOverQuota, ENotImplement) name only fields and
+// values of the request itself, never a stored id: the Bot Open Platform
+// door shows them to bots, which know groups and users only by openid.
 type Error struct {
 	Code    Code
 	Message string

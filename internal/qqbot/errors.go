@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -55,75 +56,128 @@ const (
 // traceHeader is the response header the SDKs read the trace id from.
 const traceHeader = "X-Tps-trace-ID"
 
-// apiError is a REST error as the client sees it.
+// apiError is a REST error as the client sees it, and what the log says of it.
 type apiError struct {
 	Status  int
 	Code    int
 	Message string
+	// detail says why for the log, when Message does not (an expired
+	// token); never a secret or a token.
+	detail string
 }
 
 func (e *apiError) Error() string { return e.Message }
 
+// because returns e with the log's reason.
+func (e *apiError) because(detail string) *apiError {
+	c := *e
+	c.detail = detail
+	return &c
+}
+
+// reason is what the log says of e.
+func (e *apiError) reason() string {
+	if e.detail != "" {
+		return e.Message + ": " + e.detail
+	}
+	return e.Message
+}
+
 // Door-level errors.
 var (
-	errTokenInvalid = &apiError{http.StatusUnauthorized, codeTokenInvalid, "token not exist or expire"}
-	errAppInvalid   = &apiError{http.StatusUnauthorized, codeAppInvalid, "invalid appid or secret"}
-	errNotFound     = &apiError{http.StatusNotFound, codeInvalidRequest, "not found"}
-	errMethod       = &apiError{http.StatusMethodNotAllowed, codeInvalidRequest, "method not allowed"}
-	errRateLimited  = &apiError{http.StatusTooManyRequests, codeRateLimited, "request limit exceed"}
-	errServer       = &apiError{http.StatusInternalServerError, codeServerError, "server error"}
-	errTooManyConns = &apiError{http.StatusServiceUnavailable, codeUnavailable, "too many gateway connections, retry later"}
+	errTokenInvalid = &apiError{http.StatusUnauthorized, codeTokenInvalid, "token not exist or expire", ""}
+	errAppInvalid   = &apiError{http.StatusUnauthorized, codeAppInvalid, "invalid appid or secret", ""}
+	errNotFound     = &apiError{http.StatusNotFound, codeInvalidRequest, "not found", ""}
+	errMethod       = &apiError{http.StatusMethodNotAllowed, codeInvalidRequest, "method not allowed", ""}
+	errRateLimited  = &apiError{http.StatusTooManyRequests, codeRateLimited, "request limit exceed", ""}
+	errServer       = &apiError{http.StatusInternalServerError, codeServerError, "server error", ""}
+	errTooManyConns = &apiError{http.StatusServiceUnavailable, codeUnavailable, "too many gateway connections, retry later", ""}
 )
 
 // badRequest is a 400 about the request itself; msg is the door's own text,
-// never a domain message (those may carry internal ids).
+// naming the field and why.
 func badRequest(msg string) *apiError {
-	return &apiError{http.StatusBadRequest, codeInvalidRequest, "invalid request: " + msg}
+	return &apiError{http.StatusBadRequest, codeInvalidRequest, "invalid request: " + msg, ""}
 }
 
 // codeErrors maps every domain error code to its QQ answer. A code missing
 // here is a bug (a test walks every group.Code) and answers errServer.
 var codeErrors = map[group.Code]*apiError{
-	group.ENotExist:      {http.StatusNotFound, codeInvalidRequest, "not found"},
-	group.ENotInGroup:    {http.StatusForbidden, codeNotInGroup, "机器人不在群中"},
-	group.ENotRight:      {http.StatusForbidden, codeMuted, "机器人被禁言"},
-	group.EGroupMuted:    {http.StatusForbidden, codeMuted, "机器人被禁言"},
-	group.ERejected:      {http.StatusForbidden, codeRejected, "主动消息失败, 无权限"},
-	group.EOverQuota:     {http.StatusForbidden, codeOverQuota, "主动消息频率超限"},
-	group.EDuplicate:     {http.StatusBadRequest, codeDuplicate, "消息被去重，请检查请求msgseq"},
-	group.EExpired:       {http.StatusBadRequest, codeExpired, "被动回复已过期或次数已用完"},
-	group.EInvalidParam:  {http.StatusBadRequest, codeInvalidRequest, "invalid request"},
-	group.EInvalidData:   {http.StatusBadRequest, codeInvalidRequest, "invalid request"},
-	group.EAlreadyMember: {http.StatusBadRequest, codeInvalidRequest, "invalid request"},
-	group.EGroupExists:   {http.StatusBadRequest, codeInvalidRequest, "invalid request"},
-	group.EExceedMax:     {http.StatusBadRequest, codeInvalidRequest, "invalid request"},
-	group.EConflict:      {http.StatusBadRequest, codeInvalidRequest, "invalid request"},
-	group.ENotImplement:  {http.StatusNotImplemented, codeInvalidRequest, "not supported"},
+	group.ENotExist:      {http.StatusNotFound, codeInvalidRequest, "not found", ""},
+	group.ENotInGroup:    {http.StatusForbidden, codeNotInGroup, "机器人不在群中", ""},
+	group.ENotRight:      {http.StatusForbidden, codeMuted, "机器人被禁言", ""},
+	group.EGroupMuted:    {http.StatusForbidden, codeMuted, "机器人被禁言", ""},
+	group.ERejected:      {http.StatusForbidden, codeRejected, "主动消息失败, 无权限", ""},
+	group.EOverQuota:     {http.StatusForbidden, codeOverQuota, "主动消息频率超限", ""},
+	group.EDuplicate:     {http.StatusBadRequest, codeDuplicate, "消息被去重，请检查请求msgseq", ""},
+	group.EExpired:       {http.StatusBadRequest, codeExpired, "被动回复已过期或次数已用完", ""},
+	group.EInvalidParam:  {http.StatusBadRequest, codeInvalidRequest, "invalid request", ""},
+	group.EInvalidData:   {http.StatusBadRequest, codeInvalidRequest, "invalid request", ""},
+	group.EAlreadyMember: {http.StatusBadRequest, codeInvalidRequest, "invalid request", ""},
+	group.EGroupExists:   {http.StatusBadRequest, codeInvalidRequest, "invalid request", ""},
+	group.EExceedMax:     {http.StatusBadRequest, codeInvalidRequest, "invalid request", ""},
+	group.EConflict:      {http.StatusBadRequest, codeInvalidRequest, "invalid request", ""},
+	group.ENotImplement:  {http.StatusNotImplemented, codeInvalidRequest, "not supported", ""},
 	group.EInternal:      errServer,
 }
 
+// shownReasons are the domain codes whose message follows the answer's own
+// ("被动回复已过期或次数已用完: the 5 passive replies are used up"): botgo and
+// botpy show a failed call's message. The domain words these codes'
+// messages with the request's own fields and values only (see group.Error);
+// the other codes' messages may name internal ids, which a bot, knowing only
+// openids, must not learn.
+var shownReasons = map[group.Code]bool{
+	group.EInvalidParam: true,
+	group.EInvalidData:  true,
+	group.EDuplicate:    true,
+	group.EExpired:      true,
+	group.ERejected:     true,
+	group.EOverQuota:    true,
+	group.ENotImplement: true,
+}
+
 // toAPIError maps any error to its answer; it reports whether the error is a
-// server error that must be logged.
+// server error (500), logged with its detail.
 func toAPIError(err error) (*apiError, bool) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae, ae.Status >= 500
 	}
-	if e, ok := codeErrors[group.ErrorCode(err)]; ok {
-		return e, e.Status >= 500
+	var de *group.Error
+	if !errors.As(err, &de) {
+		return errServer, true
 	}
-	return errServer, true
+	e, ok := codeErrors[de.Code]
+	if !ok || e == errServer {
+		return errServer, true
+	}
+	if shownReasons[de.Code] && de.Message != "" {
+		return &apiError{e.Status, e.Code, e.Message + ": " + de.Message, ""}, false
+	}
+	return e, false
 }
 
-// writeError answers err. Server errors are logged with the trace id; their
+// writeError answers err. Its reason goes to the access log (a refused call
+// at info, a server error at error with the trace id); a server error's
 // detail never reaches the client.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) writeError(w http.ResponseWriter, _ *http.Request, err error) {
 	ae, internal := toAPIError(err)
-	trace := w.Header().Get(traceHeader)
-	if internal {
-		s.log.Error("qqbot: server error", "method", r.Method, "path", r.URL.Path, "trace_id", trace, "err", err)
+	rec := access.From(w)
+	switch {
+	case internal:
+		rec.Fail(strconv.Itoa(ae.Code), err)
+	case errors.As(err, new(*apiError)):
+		rec.Refuse(strconv.Itoa(ae.Code), ae.reason())
+	default:
+		rec.Refuse(strconv.Itoa(ae.Code), err.Error()) // the domain's message, ids and all
 	}
-	writeJSON(w, ae.Status, errorBody{Message: ae.Message, Code: ae.Code, ErrCode: ae.Code, TraceID: trace})
+	s.writeAPIError(w, ae)
+}
+
+// writeAPIError writes ae's body.
+func (s *Server) writeAPIError(w http.ResponseWriter, ae *apiError) {
+	writeJSON(w, ae.Status, errorBody{Message: ae.Message, Code: ae.Code, ErrCode: ae.Code, TraceID: w.Header().Get(traceHeader)})
 }
 
 type errorBody struct {

@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/qun-chat/qun/internal/access"
 )
 
 // Gateway opcodes.
@@ -196,8 +199,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	case trackFull:
 		// Not a server error: no error log line per refusal, a warning.
 		s.log.Warn("qqbot: gateway connection refused", "limit", s.opts.MaxGatewayConns)
-		ae := errTooManyConns
-		writeJSON(w, ae.Status, errorBody{Message: ae.Message, Code: ae.Code, ErrCode: ae.Code, TraceID: w.Header().Get(traceHeader)})
+		s.writeError(w, r, errTooManyConns.because(fmt.Sprintf("the node serves its %d connections", s.opts.MaxGatewayConns)))
 		return
 	case trackShut:
 		if ws, err := websocket.Accept(w, r, nil); err == nil {
@@ -208,8 +210,10 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	defer s.untrack(c)
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		access.From(w).Refuse(strconv.Itoa(codeInvalidRequest), "WebSocket upgrade failed: "+err.Error())
 		return // Accept has answered
 	}
+	access.From(w).Hijack() // the connection logs its own end
 	ws.SetReadLimit(s.opts.MaxFrame)
 	c.ws, c.id = ws, newConnID()
 	c.serve()
@@ -248,6 +252,7 @@ type inbound struct {
 // HTTP server's recovery could not answer a hijacked connection.
 func (c *conn) serve() {
 	s := c.s
+	s.opts.Observer.GatewayOpened()
 	readCtx, stopRead := context.WithCancel(context.Background())
 	defer stopRead()
 	// Deferred after stopRead, so that it runs first: a canceled read drops
@@ -255,6 +260,7 @@ func (c *conn) serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("qqbot: gateway panic", "bot", c.botID(), "panic", v, "stack", string(debug.Stack()))
+			c.closed(websocket.StatusInternalError, "server error", "server")
 			_ = c.ws.Close(websocket.StatusInternalError, "server error")
 		}
 	}()
@@ -279,7 +285,7 @@ func (c *conn) serve() {
 	var gone goneError
 	switch {
 	case errors.As(err, &ce):
-		s.log.Debug("qqbot: gateway close", "code", int(ce.code), "reason", ce.reason, "bot", c.botID())
+		c.closed(ce.code, ce.reason, "server")
 		if c.botID() == "" {
 			// Close waits up to 5 s for the peer's close frame; a client that
 			// never identified gets DefaultUnidentifiedCloseWait, so that it
@@ -289,13 +295,29 @@ func (c *conn) serve() {
 		}
 		_ = c.ws.Close(ce.code, ce.reason)
 	case errors.As(err, &gone):
+		var cerr websocket.CloseError
+		if errors.As(gone.err, &cerr) {
+			c.closed(cerr.Code, cerr.Reason, "client")
+		} else {
+			c.closed(websocket.StatusAbnormalClosure, "connection lost: "+gone.err.Error(), "client")
+		}
 		_ = c.ws.CloseNow()
 	case s.ctx.Err() != nil: // a store call was cut short by Close
+		c.closed(closeSessionTimeout, "server shutting down, resume", "server")
 		_ = c.ws.Close(closeSessionTimeout, "server shutting down, resume")
 	default:
 		s.log.Error("qqbot: gateway", "bot", c.botID(), "err", err)
+		c.closed(websocket.StatusInternalError, "server error", "server")
 		_ = c.ws.Close(websocket.StatusInternalError, "server error")
 	}
+}
+
+// closed logs and counts the end of the connection: its close code and
+// reason, and who closed it.
+func (c *conn) closed(code websocket.StatusCode, reason, by string) {
+	c.s.opts.Observer.GatewayClosed(int(code))
+	c.s.log.Info("qqbot: gateway connection closed", "code", int(code), "reason", reason, "by", by,
+		"bot", c.botID(), "session", c.sessionID(), "conn", c.id)
 }
 
 // loop is the connection's state machine; it returns why the connection ends.

@@ -142,7 +142,7 @@ func TestMessageProactive(t *testing.T) {
 	}
 	r := e.post(tok, g, map[string]any{"content": "news"})
 	wantQQ(t, r, 403, codeRejected)
-	if b := r.qqErr(t); b.Message != "主动消息失败, 无权限" {
+	if b := r.qqErr(t); b.Message != "主动消息失败, 无权限: the group turned the bot's proactive messages off" {
 		t.Errorf("message %q", b.Message)
 	}
 	// Passive replies still go through.

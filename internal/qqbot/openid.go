@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -126,8 +127,9 @@ func (o *openIDs) store(ctx context.Context) error {
 // resolve maps a bot's openid of the given kind back to the internal id. An
 // openid this bot was never shown (another bot's, or made up) is ENotExist.
 func (s *Server) resolve(ctx context.Context, botID, kind, openID string) (string, error) {
+	unknown := &apiError{http.StatusNotFound, codeInvalidRequest, "not found: unknown " + kind + "_openid", ""}
 	if len(openID) != 32 {
-		return "", group.Errorf(group.ENotExist, "unknown openid")
+		return "", unknown
 	}
 	m, ok := s.openids.get(openIDKey{botID, openID})
 	if !ok {
@@ -135,13 +137,16 @@ func (s *Server) resolve(ctx context.Context, botID, kind, openID string) (strin
 			m, err = r.OpenID(botID, openID)
 			return err
 		})
+		if group.IsNotExist(err) {
+			return "", unknown
+		}
 		if err != nil {
 			return "", err
 		}
 		s.openids.put(openIDKey{botID, openID}, m)
 	}
 	if m.Kind != kind {
-		return "", group.Errorf(group.ENotExist, "unknown openid")
+		return "", unknown
 	}
 	return m.InternalID, nil
 }

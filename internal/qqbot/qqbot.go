@@ -9,8 +9,9 @@
 // sessions, openid mappings) is kept in the group.Store, so that it survives a
 // restart and is shared by every node.
 //
-// It imports the domain, the standard library and github.com/coder/websocket;
-// never a store or another door.
+// It imports the domain, internal/access (the access log and request
+// metrics), the standard library and github.com/coder/websocket; never a
+// store or another door.
 package qqbot
 
 import (
@@ -22,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -113,6 +115,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives errors and connection events; nil means slog.Default().
 	Logger *slog.Logger
+	// Observer receives requests, gateway connections, sessions, delivered
+	// events and pruned rows, for metrics; nil counts nothing.
+	Observer Observer
 
 	HeartbeatInterval time.Duration // DefaultHeartbeatInterval
 	HeartbeatTimeout  time.Duration // DefaultHeartbeatTimeout
@@ -173,8 +178,44 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 	return o
 }
+
+// Observer receives what the door does, for metrics (internal/metrics
+// implements it). Its methods are called on the request and connection
+// goroutines: they must be cheap and safe for concurrent use.
+type Observer interface {
+	access.Observer
+	// GatewayOpened is called when a gateway connection is upgraded, and
+	// GatewayClosed when it ends, with the close code it ended with: the
+	// server's, the client's, or 1006 when it was dropped without one.
+	GatewayOpened()
+	GatewayClosed(code int)
+	// SessionStarted is called for every successful identify (resumed
+	// false) and resume.
+	SessionStarted(resumed bool)
+	// InvalidSession is called for every op 9 sent.
+	InvalidSession()
+	// EventDelivered is called for every event frame sent to a session;
+	// replayed is set for the frames a resume replays.
+	EventDelivered(replayed bool)
+	// Pruned is called after every prune Update with the rows it deleted.
+	Pruned(rows int)
+}
+
+// nopObserver counts nothing.
+type nopObserver struct{}
+
+func (nopObserver) Request(string, string, string, time.Duration) {}
+func (nopObserver) GatewayOpened()                                {}
+func (nopObserver) GatewayClosed(int)                             {}
+func (nopObserver) SessionStarted(bool)                           {}
+func (nopObserver) InvalidSession()                               {}
+func (nopObserver) EventDelivered(bool)                           {}
+func (nopObserver) Pruned(int)                                    {}
 
 // Server is the Bot Open Platform door. It is safe for concurrent use.
 type Server struct {
@@ -299,6 +340,7 @@ func (s *Server) Prune(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		s.opts.Observer.Pruned(deleted)
 		// Only a batch that filled up for some kind can have left rows behind.
 		if deleted < DefaultPruneBatch {
 			return nil

@@ -1,11 +1,16 @@
 package qqbot
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 	"path"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/qun-chat/qun/internal/access"
 )
 
 // routes returns the door's handler: every path qun serves, in one table.
@@ -33,18 +38,34 @@ func (s *Server) routes() http.Handler {
 	for _, rt := range table {
 		mux.HandleFunc(rt.pattern, s.methods(rt.methods))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(traceHeader, newTraceID())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errNotFound.because("no such path"))
+	})
+	// Every answer is recorded (package access): a debug line per request,
+	// an info line per refused one with its reason, an error line per
+	// server error, each with the trace id, and the request metrics.
+	door := access.Door{Name: "qq", Log: s.log, Observer: s.opts.Observer}
+	return door.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		trace := newTraceID()
+		w.Header().Set(traceHeader, trace)
+		rec := access.From(w)
+		rec.With(slog.String("trace_id", trace))
+		defer func() {
+			// The pattern the mux matched, never the raw path; "/" is the
+			// catch-all of unknown paths.
+			if r.Pattern != "" && r.Pattern != "/" {
+				rec.SetRoute(r.Pattern)
+			}
+		}()
 		defer s.recoverPanic(w, r)
 		// The ServeMux would redirect an unclean path ("//x", "/a/../b") with
 		// an HTML body; no route has one.
 		if !cleanPath(r.URL.Path) {
-			s.writeError(w, r, errNotFound)
+			s.writeError(w, r, errNotFound.because("unclean path"))
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // cleanPath reports whether p has no empty or dot segment. A trailing slash
@@ -68,8 +89,8 @@ func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Error("qqbot: panic", "method", r.Method, "path", r.URL.Path, "trace_id", w.Header().Get(traceHeader),
 		"panic", v, "stack", string(debug.Stack()))
-	ae := errServer
-	writeJSON(w, ae.Status, errorBody{Message: ae.Message, Code: ae.Code, ErrCode: ae.Code, TraceID: w.Header().Get(traceHeader)})
+	access.From(w).Fail(strconv.Itoa(codeServerError), fmt.Errorf("panic: %v", v))
+	s.writeAPIError(w, errServer)
 }
 
 // methods dispatches on the request method; others get 405 with Allow.
@@ -84,7 +105,7 @@ func (s *Server) methods(m map[string]http.HandlerFunc) http.HandlerFunc {
 		h, ok := m[r.Method]
 		if !ok {
 			w.Header().Set("Allow", allowed)
-			s.writeError(w, r, errMethod)
+			s.writeError(w, r, errMethod.because(r.Method+" instead of "+allowed))
 			return
 		}
 		h(w, r)
@@ -104,12 +125,13 @@ func (s *Server) auth(h authHandler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		access.From(w).SetCaller(b.bot.AppID)
 		if app := r.Header.Get("X-Union-Appid"); app != "" && app != b.bot.AppID {
-			s.writeError(w, r, errTokenInvalid)
+			s.writeError(w, r, errTokenInvalid.because("X-Union-Appid is not the token's app id"))
 			return
 		}
 		if !s.restRate.allow(b.bot.AppID, s.now()) {
-			s.writeError(w, r, errRateLimited)
+			s.writeError(w, r, errRateLimited.because(fmt.Sprintf("over %d requests per second", s.opts.RESTRate)))
 			return
 		}
 		h(w, r, b)

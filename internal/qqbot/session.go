@@ -54,12 +54,13 @@ type conn struct {
 	mu   sync.Mutex    // guards sess for kickSession; written only by the connection's goroutine
 	sess group.Session // ID "" until identify or resume succeeds
 
-	bot     authBot
-	cursor  int64           // the last event seq judged: sent, or not the session's
-	sent    int64           // the last s sent
-	wake    <-chan struct{} // closed when the bot's log grows; nil before identify
-	touched time.Time       // when the session was last written
-	groups  *cache[string, connGroup]
+	bot       authBot
+	replaying bool            // a resume is replaying missed events
+	cursor    int64           // the last event seq judged: sent, or not the session's
+	sent      int64           // the last s sent
+	wake      <-chan struct{} // closed when the bot's log grows; nil before identify
+	touched   time.Time       // when the session was last written
+	groups    *cache[string, connGroup]
 }
 
 // connGroup is a group as the connection's bot sees it.
@@ -184,7 +185,7 @@ func (c *conn) gatewayAuth(token string) (authBot, error) {
 	b, err := c.s.authenticate(c.s.ctx, token, false)
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return authBot{}, closeWith(closeAuthFailed, "authentication failed")
+		return authBot{}, closeWith(closeAuthFailed, "authentication failed: "+ae.detail)
 	}
 	return b, err
 }
@@ -260,12 +261,18 @@ func (c *conn) identify(d json.RawMessage) error {
 	if name == "" {
 		name = user.Name
 	}
-	return c.write(dispatch{Op: opDispatch, S: sess.Cursor, T: "READY", D: readyData{
+	if err := c.write(dispatch{Op: opDispatch, S: sess.Cursor, T: "READY", D: readyData{
 		Version:   1,
 		SessionID: sess.ID,
 		User:      readyUser{ID: b.bot.AppID, Username: name, Bot: true},
 		Shard:     [2]int{shardID, shardCount},
-	}})
+	}}); err != nil {
+		return err
+	}
+	s.opts.Observer.SessionStarted(false)
+	s.log.Debug("qqbot: identify", "bot", sess.BotID, "session", sess.ID, "shard", [2]int{shardID, shardCount},
+		"intents", intents, "seq", sess.Cursor, "conn", c.id)
+	return nil
 }
 
 // resume continues a session: it replays every event of the session's shard
@@ -332,6 +339,8 @@ func (c *conn) resume(d json.RawMessage) error {
 		}
 	}
 	if !valid {
+		s.opts.Observer.InvalidSession()
+		s.log.Debug("qqbot: resume refused with op 9", "bot", b.bot.UserID, "session", rd.SessionID, "seq", seq, "conn", c.id)
 		if err := c.write(invalidSessionFrame{Op: opInvalidSession, D: false}); err != nil {
 			return err
 		}
@@ -346,10 +355,17 @@ func (c *conn) resume(d json.RawMessage) error {
 	c.setSession(sess)
 	c.bot, c.cursor, c.sent, c.touched = b, from, seq, now
 	s.kickSession(sess.ID, c)
+	c.replaying = true
 	if err := c.deliver(s.ctx); err != nil {
 		return err
 	}
-	return c.write(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""})
+	c.replaying = false
+	if err := c.write(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""}); err != nil {
+		return err
+	}
+	s.opts.Observer.SessionStarted(true)
+	s.log.Debug("qqbot: resume", "bot", sess.BotID, "session", sess.ID, "seq", seq, "replayed_to", c.cursor, "conn", c.id)
+	return nil
 }
 
 // dispatch sends an event's op 0 frame and notes its s as the last event
@@ -360,6 +376,7 @@ func (c *conn) dispatch(f dispatch) error {
 		return err
 	}
 	c.sent = f.S
+	c.s.opts.Observer.EventDelivered(c.replaying)
 	return nil
 }
 

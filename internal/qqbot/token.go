@@ -6,11 +6,13 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -68,7 +70,9 @@ type tokenError struct {
 // the old one stays valid until it expires. A right secret counts against the
 // app's RESTRate; a wrong one against its TokenFailRate (both 429 when spent).
 func (s *Server) getAppAccessToken(w http.ResponseWriter, r *http.Request) {
+	rec := access.From(w)
 	fail := func(ae *apiError) {
+		rec.Refuse(strconv.Itoa(ae.Code), ae.reason())
 		writeJSON(w, ae.Status, tokenError{errorBody{ae.Message, ae.Code, ae.Code, w.Header().Get(traceHeader)}, "0"})
 	}
 	var req tokenRequest
@@ -76,12 +80,13 @@ func (s *Server) getAppAccessToken(w http.ResponseWriter, r *http.Request) {
 		fail(badRequest("body is not a JSON object with appId and clientSecret"))
 		return
 	}
+	rec.SetCaller(string(req.AppID)) // the app id is public; as claimed until the secret matched
 	ctx := r.Context()
 	bot, err := s.svc.BotByAppID(ctx, string(req.AppID))
 	if req.AppID == "" || group.IsNotExist(err) {
 		// Compare anyway so that an unknown app costs what a known one does.
 		subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(req.ClientSecret))
-		fail(errAppInvalid)
+		fail(errAppInvalid.because("no bot has this appId"))
 		return
 	}
 	if err != nil {
@@ -93,14 +98,14 @@ func (s *Server) getAppAccessToken(w http.ResponseWriter, r *http.Request) {
 	// the app's REST budget. Wrong secrets have a budget of their own.
 	if bot.AppSecret == "" || subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(bot.AppSecret)) != 1 {
 		if !s.tokenFailRate.allow(bot.AppID, now) {
-			fail(errRateLimited)
+			fail(errRateLimited.because(fmt.Sprintf("over %d wrong clientSecrets per minute", s.opts.TokenFailRate)))
 			return
 		}
-		fail(errAppInvalid)
+		fail(errAppInvalid.because("clientSecret is not the app's"))
 		return
 	}
 	if !s.restRate.allow(bot.AppID, now) {
-		fail(errRateLimited)
+		fail(errRateLimited.because(fmt.Sprintf("over %d requests per second", s.opts.RESTRate)))
 		return
 	}
 	tok, err := s.issueToken(ctx, bot.UserID, now)
@@ -167,7 +172,10 @@ func parseToken(cred string, bare bool) (appID, token string, ok bool) {
 func (s *Server) authenticate(ctx context.Context, cred string, rest bool) (authBot, error) {
 	appID, tok, ok := parseToken(cred, !rest)
 	if !ok {
-		return authBot{}, errTokenInvalid
+		if cred == "" {
+			return authBot{}, errTokenInvalid.because("no token")
+		}
+		return authBot{}, errTokenInvalid.because(`the credential is not "QQBot {access_token}"`)
 	}
 	now := s.now()
 	e, cached := s.tokens.get(tok)
@@ -182,7 +190,7 @@ func (s *Server) authenticate(ctx context.Context, cred string, rest bool) (auth
 		})
 		if group.IsNotExist(err) {
 			s.tokens.remove(tok)
-			return authBot{}, errTokenInvalid
+			return authBot{}, errTokenInvalid.because("unknown token")
 		}
 		if err != nil {
 			return authBot{}, err
@@ -191,10 +199,10 @@ func (s *Server) authenticate(ctx context.Context, cred string, rest bool) (auth
 	}
 	if !now.Before(e.token.ExpiresAt) {
 		s.tokens.remove(tok)
-		return authBot{}, errTokenInvalid
+		return authBot{}, errTokenInvalid.because("the token expired")
 	}
 	if appID != "" && appID != e.bot.AppID {
-		return authBot{}, errTokenInvalid
+		return authBot{}, errTokenInvalid.because("the token is another app's")
 	}
 	return authBot{token: e.token, bot: e.bot}, nil
 }

@@ -51,18 +51,19 @@ type dbtx struct {
 // fail turns a statement's error into the store's: a unique violation is an
 // EConflict, bad or oversized text an EInvalidParam (all by SQLSTATE, never by
 // message), anything else wrapped with what the statement was doing. A domain
-// error's message reaches the caller, so it names no schema object: the
-// constraint is wrapped around it, for the log.
+// error's message reaches the caller, so it names no schema object and no
+// stored id: what the statement was doing, and the constraint, are wrapped
+// around it, for the log.
 func (c *dbtx) fail(what string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case sqlUniqueViolation:
-			return fmt.Errorf("postgres: constraint %s: %w", pe.ConstraintName, group.Errorf(group.EConflict, "%s: a unique value is taken", what))
+			return fmt.Errorf("postgres: %s: constraint %s: %w", what, pe.ConstraintName, group.Errorf(group.EConflict, "a unique value is taken"))
 		case sqlCharacterNotInRepertoire, sqlUntranslatableCharacter:
-			return group.Errorf(group.EInvalidParam, "%s: a text holds a NUL character or invalid UTF-8", what)
+			return fmt.Errorf("postgres: %s: %w", what, group.Errorf(group.EInvalidParam, "a text holds a NUL character or invalid UTF-8"))
 		case sqlProgramLimitExceeded:
-			return group.Errorf(group.EInvalidParam, "%s: a value is too long for the database", what)
+			return fmt.Errorf("postgres: %s: %w", what, group.Errorf(group.EInvalidParam, "a value is too long for the database"))
 		case sqlSerializationFailure, sqlDeadlockDetected:
 			c.retry = true
 		}
