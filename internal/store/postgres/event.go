@@ -65,5 +65,6 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 		return group.Event{}, err
 	}
 	w.evented[e.BotID] = e.Seq
+	w.appended++
 	return e, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 // Limits and defaults, each overridable with an Option.
@@ -93,6 +94,7 @@ type options struct {
 	listenerCheck  time.Duration
 	reconnectDelay time.Duration
 	logger         *slog.Logger
+	observer       store.Observer
 }
 
 // WithSchema keeps the store's tables in schema, created if missing, by
@@ -119,6 +121,9 @@ func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 // WithLogger sets where panics and listener failures are logged (slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
+// WithObserver sets who is told of every commit and retry (store.NopObserver).
+func WithObserver(ob store.Observer) Option { return func(o *options) { o.observer = ob } }
+
 // Open connects to the database dsn names (a URL or key=value string, as
 // pgxpool.ParseConfig takes), applies the migrations it lacks under an
 // advisory lock, and starts listening for other nodes' events. Close releases it.
@@ -130,12 +135,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		listenerCheck:  DefaultListenerCheck,
 		reconnectDelay: DefaultReconnectDelay,
 		logger:         slog.Default(),
+		observer:       store.NopObserver{},
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.channel == "" || len(o.channel) > maxIdentifier || o.pollInterval <= 0 || o.maxAttempts < 1 ||
-		o.maxConns < 0 || len(o.schema) > maxIdentifier || o.logger == nil {
+		o.maxConns < 0 || len(o.schema) > maxIdentifier || o.logger == nil || o.observer == nil {
 		return nil, fmt.Errorf("postgres: invalid options: schema %q, channel %q, poll interval %v, max attempts %d, max conns %d",
 			o.schema, o.channel, o.pollInterval, o.maxAttempts, o.maxConns)
 	}
@@ -201,14 +207,16 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		evented, retry, err := s.update(ctx, fn)
+		w, retry, err := s.update(ctx, fn)
 		if err == nil {
-			s.events.wake(evented)
+			s.opts.observer.Committed(1, w.appended)
+			s.events.wake(w.evented)
 			return nil
 		}
 		if !retry || attempt >= s.opts.maxAttempts {
 			return err
 		}
+		s.opts.observer.Retried()
 		select {
 		case <-time.After(rand.N(retryBackoff)):
 		case <-ctx.Done():
@@ -217,10 +225,10 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 	}
 }
 
-// update makes one attempt of Update. It returns the last seq it appended
-// per bot, and whether PostgreSQL aborted the transaction in a way that
-// running fn again may fix.
-func (s *Store) update(ctx context.Context, fn func(group.Tx) error) (evented map[string]int64, retry bool, err error) {
+// update makes one attempt of Update. It returns the committed writer, which
+// holds the last seq it appended per bot, and whether PostgreSQL aborted the
+// transaction in a way that running fn again may fix.
+func (s *Store) update(ctx context.Context, fn func(group.Tx) error) (committed *writer, retry bool, err error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return nil, false, s.beginError(err)
@@ -245,7 +253,7 @@ func (s *Store) update(ctx context.Context, fn func(group.Tx) error) (evented ma
 		}
 		return nil, isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
 	}
-	return w.evented, false, nil
+	return w, false, nil
 }
 
 // View runs fn in a REPEATABLE READ, READ ONLY transaction: one snapshot of

@@ -346,11 +346,26 @@ func TestConcurrentCreate(t *testing.T) {
 	}
 }
 
+// countingObserver adds up what a store reports.
+type countingObserver struct {
+	commits, updates, events, retries atomic.Int64
+}
+
+func (o *countingObserver) Committed(updates, events int) {
+	o.commits.Add(1)
+	o.updates.Add(int64(updates))
+	o.events.Add(int64(events))
+}
+func (o *countingObserver) Waited(time.Duration) {}
+func (o *countingObserver) Retried()             { o.retries.Add(1) }
+
 // TestDeadlockRetried: two Updates that lock two rows in opposite orders
-// deadlock; PostgreSQL aborts one, and Update runs its fn again.
+// deadlock; PostgreSQL aborts one, and Update runs its fn again. The
+// observer hears of both commits and the retry.
 func TestDeadlockRetried(t *testing.T) {
 	dsn := testDSN(t)
-	s := testOpen(t, dsn, testSchema(t, dsn))
+	var ob countingObserver
+	s := testOpen(t, dsn, testSchema(t, dsn), WithObserver(&ob))
 	var attempts atomic.Int64
 	var firstWrites sync.WaitGroup
 	firstWrites.Add(2)
@@ -379,6 +394,13 @@ func TestDeadlockRetried(t *testing.T) {
 	}
 	if n := attempts.Load(); n != 3 {
 		t.Errorf("%d attempts, want 3: two, and the deadlock victim again", n)
+	}
+	if c, u, r := ob.commits.Load(), ob.updates.Load(), ob.retries.Load(); c != 2 || u != 2 || r != 1 {
+		t.Errorf("observed %d commits, %d updates, %d retries; want 2, 2, 1", c, u, r)
+	}
+	mustUpdate(t, s, appendEvent("bot"))
+	if e := ob.events.Load(); e != 1 {
+		t.Errorf("observed %d events appended, want 1", e)
 	}
 }
 
@@ -452,9 +474,14 @@ func TestInvalidText(t *testing.T) {
 	dsn := testDSN(t)
 	s := testOpen(t, dsn, testSchema(t, dsn))
 	for _, name := range []string{"nul\x00", "bad \xff utf-8"} {
-		err := s.Update(t.Context(), func(tx group.Tx) error { return tx.PutUser(group.User{ID: "u", Name: name}) })
+		err := s.Update(t.Context(), func(tx group.Tx) error { return tx.PutUser(group.User{ID: "user-7", Name: name}) })
 		if c := group.ErrorCode(err); c != group.EInvalidParam {
 			t.Errorf("PutUser with name %q: %v (code %s), want EInvalidParam", name, err, c)
+		}
+		// The message reaches callers (bots among them): no stored id, no SQL.
+		var de *group.Error
+		if errors.As(err, &de) && de.Message != "a text holds a NUL character or invalid UTF-8" {
+			t.Errorf("PutUser with name %q: message %q", name, de.Message)
 		}
 	}
 }

@@ -194,6 +194,8 @@ type writer struct {
 	// evented holds the last seq appended per bot, to notify other nodes
 	// at commit and wake this node's waiters after it.
 	evented map[string]int64
+	// appended counts the events this attempt appended.
+	appended int
 }
 
 // notifyEvents tells every node listening on the channel which bots got

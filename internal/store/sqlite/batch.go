@@ -5,15 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/qun-chat/qun/internal/group"
 )
 
 // request is one Update waiting for the writer.
 type request struct {
-	ctx  context.Context
-	fn   func(group.Tx) error
-	done chan error // buffered, so that answering never blocks the writer
+	ctx    context.Context
+	fn     func(group.Tx) error
+	done   chan error // buffered, so that answering never blocks the writer
+	queued time.Time  // when Update queued it
+	// appended is how many events fn appended, once it succeeded.
+	appended int
 }
 
 // Each Update of a batch runs inside this savepoint, so that a failing one
@@ -55,6 +59,7 @@ func (s *Store) commit(batch []*request) {
 	// A caller that gave up before its request was taken gets ctx.Err(), and fn does not run.
 	live := make([]*request, 0, len(batch))
 	for _, r := range batch {
+		s.opts.observer.Waited(time.Since(r.queued))
 		if err := r.ctx.Err(); err != nil {
 			r.done <- err
 			continue
@@ -113,6 +118,13 @@ func (s *Store) commit(batch []*request) {
 	}
 	s.commits.Add(1)
 	s.updates.Add(int64(len(live)))
+	events := 0
+	for i, r := range live {
+		if errs[i] == nil {
+			events += r.appended
+		}
+	}
+	s.opts.observer.Committed(len(live), events)
 	s.events.wake(evented) // before answering: see notifier.wake
 	answer(live, errs)
 }
@@ -143,6 +155,7 @@ func (s *Store) apply(c *dbtx, r *request, evented map[string]struct{}) (fnErr, 
 		for id := range w.evented {
 			evented[id] = struct{}{}
 		}
+		r.appended = w.appended
 	}
 	return fnErr, nil
 }

@@ -73,5 +73,6 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 		w.evented = make(map[string]struct{})
 	}
 	w.evented[e.BotID] = struct{}{}
+	w.appended++
 	return e, nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -78,6 +79,7 @@ type options struct {
 	readConns   int
 	busyTimeout time.Duration
 	logger      *slog.Logger
+	observer    store.Observer
 }
 
 // WithMaxBatch sets how many queued Updates one commit takes at most (DefaultMaxBatch).
@@ -92,6 +94,10 @@ func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyT
 // WithLogger sets where a panic inside an Update is logged with its stack (slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
+// WithObserver sets who is told of every commit and every Update's wait in
+// the writer's queue (store.NopObserver).
+func WithObserver(ob store.Observer) Option { return func(o *options) { o.observer = ob } }
+
 // Open opens the database file at path, creating it if needed, applies the
 // migrations it lacks and starts the writer. Close releases it.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -100,11 +106,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		readConns:   DefaultReadConns,
 		busyTimeout: DefaultBusyTimeout,
 		logger:      slog.Default(),
+		observer:    store.NopObserver{},
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.maxBatch < 1 || o.readConns < 1 || o.busyTimeout < 0 || o.logger == nil {
+	if o.maxBatch < 1 || o.readConns < 1 || o.busyTimeout < 0 || o.logger == nil || o.observer == nil {
 		return nil, fmt.Errorf("sqlite: invalid options: max batch %d, read conns %d, busy timeout %v",
 			o.maxBatch, o.readConns, o.busyTimeout)
 	}
@@ -201,7 +208,7 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), queued: time.Now()}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -234,6 +241,9 @@ func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
 	defer sqlTx.Rollback() //nolint:errcheck // read-only: nothing to lose
 	return fn(&reader{c: newDBTx(ctx, sqlTx, s.rstmts)})
 }
+
+// QueueDepth returns how many Updates wait for the writer now, for metrics.
+func (s *Store) QueueDepth() int { return len(s.reqs) }
 
 // WaitEvents returns a channel closed after the next commit that appends an
 // event for botID. After Close it returns a closed channel.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -223,5 +224,69 @@ func TestMigrationsRecorded(t *testing.T) {
 	}
 	if n != len(ms) || latest != len(ms) {
 		t.Errorf("schema_migrations has %d rows up to version %d, want %d", n, latest, len(ms))
+	}
+}
+
+// countingObserver adds up what a store reports.
+type countingObserver struct {
+	mu                               sync.Mutex
+	commits, updates, events, waited int
+}
+
+func (o *countingObserver) Committed(updates, events int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.commits++
+	o.updates += updates
+	o.events += events
+}
+
+func (o *countingObserver) Waited(time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.waited++
+}
+
+func (o *countingObserver) Retried() {}
+
+// The observer hears of every commit with its Updates and the events of the
+// ones that succeeded, and of every Update's wait; QueueDepth counts the
+// Updates waiting for the writer.
+func TestObserver(t *testing.T) {
+	var ob countingObserver
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "qun.db"), WithObserver(&ob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	release := blockWriter(t, s)
+	const n = 9
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_ = s.Update(context.Background(), func(tx group.Tx) error {
+				for range 2 {
+					if _, err := tx.AppendEvent(group.Event{BotID: "bot", Type: group.EventAddRobot, GroupID: "g", CreatedAt: time.UnixMilli(1)}); err != nil {
+						return err
+					}
+				}
+				if i%3 == 0 {
+					return errors.New("undone") // its events roll back
+				}
+				return nil
+			})
+		})
+	}
+	waitQueued(s, n)
+	if d := s.QueueDepth(); d != n {
+		t.Errorf("QueueDepth %d, want %d", d, n)
+	}
+	release()
+	wg.Wait()
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if ob.updates != n+1 || ob.events != 2*6 || ob.waited != n+1 || ob.commits != int(s.commits.Load()) || ob.commits < 2 {
+		t.Errorf("observed %d commits (store: %d), %d updates, %d events, %d waits; want %d updates, 12 events, %d waits",
+			ob.commits, s.commits.Load(), ob.updates, ob.events, ob.waited, n+1, n+1)
 	}
 }

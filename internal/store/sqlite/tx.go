@@ -145,4 +145,6 @@ type writer struct {
 	// evented collects the bots this Update appended events for, to wake
 	// their waiters once the batch commits.
 	evented map[string]struct{}
+	// appended counts the events this Update appended.
+	appended int
 }
