@@ -19,12 +19,22 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/metrics"
 	"github.com/qun-chat/qun/internal/qqbot"
 	"github.com/qun-chat/qun/internal/server"
+	"github.com/qun-chat/qun/internal/store"
 	"github.com/qun-chat/qun/internal/store/postgres"
 	"github.com/qun-chat/qun/internal/store/sqlite"
 	"github.com/qun-chat/qun/internal/wildfire"
+)
+
+// The metrics adapter is what every door and store reports to.
+var (
+	_ access.Observer = (*metrics.Metrics)(nil)
+	_ qqbot.Observer  = (*metrics.Metrics)(nil)
+	_ store.Observer  = (*metrics.Metrics)(nil)
 )
 
 // Version is set at build time with -ldflags "-X main.Version=..."; otherwise
@@ -126,6 +136,8 @@ type Main struct {
 	Service *group.Service
 	QQ      *qqbot.Server
 	Server  *server.Server
+	// Metrics is served at GET /metrics on the admin listener.
+	Metrics *metrics.Metrics
 }
 
 // NewMain returns a Main for cfg that logs to stderr.
@@ -144,14 +156,20 @@ func (m *Main) Open(ctx context.Context) error {
 	// refused too.
 	var nonces wildfire.NonceCache
 	var st group.Store
+	m.Metrics = metrics.New()
 	if cfg.DB == "" {
-		sst, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "qun.db"), sqlite.WithLogger(m.Logger))
+		sst, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "qun.db"), sqlite.WithLogger(m.Logger), sqlite.WithObserver(m.Metrics))
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}
+		if err := m.Metrics.WatchQueue(sst.QueueDepth); err != nil {
+			sst.Close()
+			return err
+		}
 		st = sst
 	} else {
-		pst, err := postgres.Open(ctx, cfg.DB, postgres.WithLogger(m.Logger), postgres.WithMaxConns(int32(cfg.DBMaxConns)))
+		pst, err := postgres.Open(ctx, cfg.DB, postgres.WithLogger(m.Logger), postgres.WithMaxConns(int32(cfg.DBMaxConns)),
+			postgres.WithObserver(m.Metrics))
 		// WithMaxConns(0) leaves the pool size to the URL, else postgres.DefaultMaxConns.
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
@@ -173,11 +191,13 @@ func (m *Main) Open(ctx context.Context) error {
 		RobotRate:  cfg.RobotRate,
 		SignWindow: cfg.SignWindow,
 		Nonces:     nonces,
+		Observer:   m.Metrics,
 	})
 	admin := wildfire.NewAdminAPI(m.Service, secret, wildfire.AdminOptions{
 		Logger:     m.Logger,
 		SignWindow: cfg.SignWindow,
 		Nonces:     nonces,
+		Observer:   m.Metrics,
 	})
 	m.QQ, err = qqbot.New(m.Service, qqbot.Options{
 		PublicURL:        cfg.PublicURL,
@@ -187,6 +207,7 @@ func (m *Main) Open(ctx context.Context) error {
 		IdentifyRate:     cfg.IdentifyRate,
 		MaxGatewayConns:  cfg.MaxGatewayConns,
 		HeartbeatTimeout: cfg.HeartbeatTimeout,
+		Observer:         m.Metrics,
 	})
 	if err != nil {
 		st.Close()
@@ -199,6 +220,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Admin:      admin,
 		Logger:     m.Logger,
 		OnShutdown: m.QQ.Close,
+		Ready:      m.ready,
+		Metrics:    m.Metrics.Handler(),
 	}
 	if err := m.Server.Open(); err != nil {
 		st.Close()
@@ -235,6 +258,14 @@ func (m *Main) Run(ctx context.Context) error {
 		err = qerr
 	}
 	return err
+}
+
+// ready reports whether the store answers, with a cheap read: GET /readyz.
+func (m *Main) ready(ctx context.Context) error {
+	return m.Store.View(ctx, func(r group.Reader) error {
+		_, err := r.LastEventSeq("")
+		return err
+	})
 }
 
 // Close closes the store after the server stopped; queued writes commit first.

@@ -1,6 +1,8 @@
 // Package server runs qun's two HTTP listeners — the public doors and the
 // Admin API — and their lifecycle: bind, serve, and shut down without losing
-// a write. It knows handlers only; it imports no door and no store.
+// a write. Both answer GET /healthz (liveness) and GET /readyz (readiness:
+// the store answers); the admin listener also serves GET /metrics. It knows
+// handlers and funcs only; it imports no door and no store.
 package server
 
 import (
@@ -28,6 +30,9 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	// DefaultMaxHeaderBytes bounds request headers.
 	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultReadyTimeout bounds a readiness check: a store that takes
+	// longer to answer is not ready.
+	DefaultReadyTimeout = 2 * time.Second
 )
 
 // Server serves the public and the admin handler on their own addresses.
@@ -40,6 +45,12 @@ type Server struct {
 	// OnShutdown runs after both listeners stopped taking requests and every
 	// request in flight finished: close hijacked connections (WebSockets) here.
 	OnShutdown func()
+	// Ready checks that the node can serve (its store answers) for GET
+	// /readyz on both listeners: nil is 200, an error 503 with a JSON body
+	// (the error itself is logged, not sent). Nil means always ready.
+	Ready func(context.Context) error
+	// Metrics serves GET /metrics on the admin listener only; nil: none.
+	Metrics http.Handler
 
 	publicLn, adminLn net.Listener
 	servers           []*http.Server
@@ -76,9 +87,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	for _, l := range []struct {
 		ln net.Listener
 		h  http.Handler
-	}{{s.publicLn, s.Public}, {s.adminLn, s.Admin}} {
+	}{{s.publicLn, s.probes(s.Public, nil, logger)}, {s.adminLn, s.probes(s.Admin, s.Metrics, logger)}} {
 		hs := &http.Server{
-			Handler:           withHealth(l.h),
+			Handler:           l.h,
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
 			ReadTimeout:       DefaultReadTimeout,
 			IdleTimeout:       DefaultIdleTimeout,
@@ -110,25 +121,55 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
-// healthBody is the answer of GET /healthz.
-const healthBody = `{"status":"ok"}` + "\n"
+// The probes' bodies, and the path of the metrics.
+const (
+	healthBody   = `{"status":"ok"}` + "\n"
+	unreadyBody  = `{"status":"unavailable","reason":"the store does not answer"}` + "\n"
+	metricsRoute = "/metrics"
+)
 
-// withHealth answers GET /healthz and passes everything else to h unchanged.
-// It is no ServeMux: a ServeMux redirects an unclean path ("//healthz",
-// "/a/../b") with an HTML body, and every path that is not the health check
-// belongs to the door behind it, which answers an unknown path with its own
-// JSON 404.
-func withHealth(h http.Handler) http.Handler {
+// probes answers GET /healthz, GET /readyz and, when metrics is not nil, GET
+// /metrics, and passes everything else to h unchanged. It is no ServeMux: a
+// ServeMux redirects an unclean path ("//healthz", "/a/../b") with an HTML
+// body, and every path that is not a probe belongs to the door behind it,
+// which answers an unknown path with its own JSON 404.
+func (s *Server) probes(h, metrics http.Handler, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		get := r.Method == http.MethodGet || r.Method == http.MethodHead
 		switch {
-		case r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Length", strconv.Itoa(len(healthBody)))
-			w.Write([]byte(healthBody))
+		case get && r.URL.Path == "/healthz":
+			writeProbe(w, http.StatusOK, healthBody)
+		case get && r.URL.Path == "/readyz":
+			if err := s.ready(r.Context()); err != nil {
+				logger.Warn("not ready", "err", err)
+				writeProbe(w, http.StatusServiceUnavailable, unreadyBody)
+				return
+			}
+			writeProbe(w, http.StatusOK, healthBody)
+		case get && r.URL.Path == metricsRoute && metrics != nil:
+			metrics.ServeHTTP(w, r)
 		case h != nil:
 			h.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
 	})
+}
+
+// ready runs the readiness check within DefaultReadyTimeout.
+func (s *Server) ready(ctx context.Context) error {
+	if s.Ready == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultReadyTimeout)
+	defer cancel()
+	return s.Ready(ctx)
+}
+
+// writeProbe writes a probe's JSON body with its Content-Length.
+func writeProbe(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write([]byte(body))
 }
