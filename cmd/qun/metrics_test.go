@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,43 +134,79 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
-	// A gateway connection: identify, an @-message delivered, then a
-	// second identify, which the server answers by closing with 4005.
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(tm.Public, "http")+"/websocket", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	read := func() map[string]any {
-		t.Helper()
-		_, data, err := ws.Read(ctx)
+	// Gateway connections: identify and get an @-message; resume and get
+	// it replayed; resume an unknown session and get op 9. Each ends with
+	// a close the server counts before it sends it: a second identify gets
+	// 4005, op 9 is followed by 4006.
+	dial := func() (*websocket.Conn, func() map[string]any) {
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(tm.Public, "http")+"/websocket", nil)
 		if err != nil {
-			t.Fatalf("gateway read: %v", err)
+			t.Fatal(err)
 		}
-		var f map[string]any
-		json.Unmarshal(data, &f)
-		return f
+		t.Cleanup(func() { ws.CloseNow() })
+		read := func() map[string]any {
+			t.Helper()
+			_, data, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("gateway read: %v", err)
+			}
+			var f map[string]any
+			json.Unmarshal(data, &f)
+			return f
+		}
+		read() // Hello
+		return ws, read
 	}
-	read() // Hello
+	send := func(ws *websocket.Conn, frame string) {
+		t.Helper()
+		if err := ws.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closedWith := func(ws *websocket.Conn, code websocket.StatusCode) {
+		t.Helper()
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				if websocket.CloseStatus(err) != code {
+					t.Fatalf("closed with %v, want %d", err, code)
+				}
+				return
+			}
+		}
+	}
 	identify := `{"op":2,"d":{"token":"` + auth + `","intents":33554432,"shard":[0,1]}}`
-	if err := ws.Write(ctx, websocket.MessageText, []byte(identify)); err != nil {
-		t.Fatal(err)
-	}
-	if f := read(); f["t"] != "READY" {
-		t.Fatalf("want READY, got %v", f)
+	ws, read := dial()
+	send(ws, identify)
+	ready := read()
+	if ready["t"] != "READY" {
+		t.Fatalf("want READY, got %v", ready)
 	}
 	call(t, admin, "/admin/message/send", map[string]any{"sender": "alice", "conv": map[string]any{"type": 1, "target": "team"},
 		"payload": map[string]any{"type": 1, "searchableContent": "@Echo ping", "mentionedType": 1, "mentionedTarget": []string{"echo"}}}, nil)
 	if f := read(); f["t"] != "GROUP_AT_MESSAGE_CREATE" {
 		t.Fatalf("want the @-message, got %v", f)
 	}
-	if err := ws.Write(ctx, websocket.MessageText, []byte(identify)); err != nil {
-		t.Fatal(err)
+	send(ws, identify)
+	closedWith(ws, 4005)
+
+	sessionID := ready["d"].(map[string]any)["session_id"].(string)
+	ws, read = dial()
+	send(ws, `{"op":6,"d":{"token":"`+auth+`","session_id":"`+sessionID+`","seq":`+strconv.Itoa(int(ready["s"].(float64)))+`}}`)
+	if f := read(); f["t"] != "GROUP_AT_MESSAGE_CREATE" {
+		t.Fatalf("want the @-message replayed, got %v", f)
 	}
-	// The server counts the close before it sends the close frame.
-	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != 4005 {
-		t.Fatalf("closed with %v, want 4005", err)
+	if f := read(); f["t"] != "RESUMED" {
+		t.Fatalf("want RESUMED, got %v", f)
 	}
+	send(ws, identify)
+	closedWith(ws, 4005)
+
+	ws, read = dial()
+	send(ws, `{"op":6,"d":{"token":"`+auth+`","session_id":"no-such-session","seq":0}}`)
+	if f := read(); f["op"] != float64(9) {
+		t.Fatalf("want op 9, got %v", f)
+	}
+	closedWith(ws, 4006)
 
 	after := scrape(t, tm.Admin)
 	moved := func(name string, want float64, labels ...string) {
@@ -186,8 +223,12 @@ func TestMetrics(t *testing.T) {
 	moved("qun_requests_total", 1, "door", "qq", "route", "/users/@me", "code", "0")
 	moved("qun_requests_total", 1, "door", "qq", "route", "/v2/groups/{group_openid}/members", "code", "11255")
 	moved("qun_gateway_sessions_total", 1, "how", "identify")
-	moved("qun_gateway_events_delivered_total", 1)
-	moved("qun_gateway_closes_total", 1, "code", "4005")
+	moved("qun_gateway_sessions_total", 1, "how", "resume")
+	moved("qun_gateway_events_delivered_total", 2)
+	moved("qun_gateway_events_replayed_total", 1)
+	moved("qun_gateway_invalid_sessions_total", 1)
+	moved("qun_gateway_closes_total", 2, "code", "4005")
+	moved("qun_gateway_closes_total", 1, "code", "4006")
 	moved("qun_gateway_connections", 0) // opened and closed
 	moved("qun_events_appended_total", 1)
 	if value(after, "qun_store_commits_total") < 1 || value(after, "qun_store_updates_total") < value(after, "qun_store_commits_total") ||

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
+
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -154,5 +156,17 @@ func TestGatewayLog(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), tok) {
 		t.Errorf("the log holds the token:\n%s", logs)
+	}
+
+	// A frame over MaxFrame: the WebSocket library closes with 1009, and the
+	// line says so. Close waits for the connection's end, and so its line.
+	w = e.dial()
+	w.sendRaw(`{"op":1,"d":"` + strings.Repeat("x", DefaultMaxFrame) + `"}`)
+	w.expectClose(websocket.StatusMessageTooBig)
+	e.srv.Close()
+	closed = logLines(t, logs, "qqbot: gateway connection closed")
+	if len(closed) != 2 || closed[1]["code"] != float64(websocket.StatusMessageTooBig) || closed[1]["by"] != "server" ||
+		closed[1]["reason"] != "a frame over 16384 bytes" {
+		t.Errorf("close lines %v", closed)
 	}
 }

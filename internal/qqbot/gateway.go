@@ -203,6 +203,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	case trackShut:
 		if ws, err := websocket.Accept(w, r, nil); err == nil {
+			access.From(w).Hijack()
 			_ = ws.Close(closeSessionTimeout, "server shutting down")
 		}
 		return
@@ -296,9 +297,13 @@ func (c *conn) serve() {
 		_ = c.ws.Close(ce.code, ce.reason)
 	case errors.As(err, &gone):
 		var cerr websocket.CloseError
-		if errors.As(gone.err, &cerr) {
+		switch {
+		case errors.As(gone.err, &cerr):
 			c.closed(cerr.Code, cerr.Reason, "client")
-		} else {
+		case strings.Contains(gone.err.Error(), "read limited at"):
+			// The library has closed with 1009; it has no error value to tell by.
+			c.closed(websocket.StatusMessageTooBig, fmt.Sprintf("a frame over %d bytes", s.opts.MaxFrame), "server")
+		default:
 			c.closed(websocket.StatusAbnormalClosure, "connection lost: "+gone.err.Error(), "client")
 		}
 		_ = c.ws.CloseNow()
