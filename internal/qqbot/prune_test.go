@@ -1,6 +1,7 @@
 package qqbot
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 // several Updates, and keeps what is not old yet; bot messages go once no
 // send limit counts them.
 func TestPruneBacklog(t *testing.T) {
-	e := newEnv(t, func(_ *group.Config, o *Options) { o.EventRetention = time.Hour })
+	pruned := &prunedRows{}
+	e := newEnv(t, func(_ *group.Config, o *Options) { o.EventRetention = time.Hour; o.Observer = pruned })
 	e.stop() // Run's own passes would race with the one under test
 	e.clock.freeze()
 	now := e.srv.now()
@@ -39,8 +41,12 @@ func TestPruneBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	before := pruned.rows.Load()
 	if err := e.srv.Prune(e.ctx()); err != nil {
 		t.Fatal(err)
+	}
+	if n := pruned.rows.Load() - before; n != backlog+1 { // the old events and one bot message
+		t.Errorf("the observer heard of %d pruned rows, want %d", n, backlog+1)
 	}
 	err = e.store.View(e.ctx(), func(r group.Reader) error {
 		events, err := r.Events("bot1", 0, backlog+1)
@@ -63,3 +69,11 @@ func TestPruneBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// prunedRows counts the rows the door reports pruned.
+type prunedRows struct {
+	nopObserver
+	rows atomic.Int64
+}
+
+func (p *prunedRows) Pruned(rows int) { p.rows.Add(int64(rows)) }
