@@ -3,6 +3,7 @@ package access
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -79,3 +80,27 @@ func TestDoor(t *testing.T) {
 	none.SetRoute("/x")
 	none.Refuse("1", "x")
 }
+
+// BenchmarkWrap is what the record costs a request at the default level
+// (info, so no debug line): the wrapper, the clock and the observer call.
+func BenchmarkWrap(b *testing.B) {
+	d := Door{Name: "robot", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Observer: nopRecorder{}}
+	plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { From(w).SetRoute("/x"); w.Write(nil) })
+	h := d.Wrap(plain)
+	r := httptest.NewRequest("POST", "/x", nil)
+	w := httptest.NewRecorder()
+	b.Run("baseline", func(b *testing.B) {
+		for b.Loop() {
+			plain.ServeHTTP(w, r)
+		}
+	})
+	b.Run("wrapped", func(b *testing.B) {
+		for b.Loop() {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) Request(string, string, string, time.Duration) {}

@@ -42,3 +42,14 @@ func TestBoundedLabels(t *testing.T) {
 		t.Errorf("connections %v after as many closes as opens", g)
 	}
 }
+
+// BenchmarkRequest is what counting one request costs: a counter and a
+// histogram found by their labels.
+func BenchmarkRequest(b *testing.B) {
+	m := New()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Request("robot", "/robot/group/member/add", "0", time.Millisecond)
+		}
+	})
+}
