@@ -55,7 +55,7 @@ type conn struct {
 
 	bot     authBot
 	cursor  int64           // the last event seq judged: sent, or not the session's
-	sent    int64           // the last s sent
+	sent    int64           // the log seq of the last event sent
 	wake    <-chan struct{} // closed when the bot's log grows; nil before identify
 	touched time.Time       // when the session was last written
 	groups  *cache[string, connGroup]
@@ -190,8 +190,25 @@ type readyUser struct {
 	Bot      bool   `json:"bot"`
 }
 
-// identify starts a new session. READY's s is the bot's last event seq: the
-// session gets the events after it.
+// wireSeq is the s a frame carries for a log seq: one more. An event's frame
+// carries wireSeq of the event's seq, READY and RESUMED that of the session's
+// cursor, so that s is never 0 and READY's s is the s of the bot's last event
+// (1 for a bot without any). With s 0 for an empty log, qq-guild-bot keeps no
+// session (it keeps one only if s is not 0) and qq-official-bot resumes from
+// "seq || 1", which is after the first event: both would lose the bot's first
+// event (its GROUP_ADD_ROBOT) across a reconnect.
+//
+// The offset lives at the gateway's edge alone: the log, the event ids and
+// the session's Cursor and Sent keep log seqs, so a resume stays exact and
+// event ids stay valid whatever a client does with s.
+func wireSeq(seq int64) int64 { return seq + 1 }
+
+// logSeq is the log seq of a resume's seq: one less. 0, which no frame
+// carries (a client that kept no s), means nothing received, as 1 does.
+func logSeq(s int64) int64 { return max(s-1, 0) }
+
+// identify starts a new session. READY's s is that of the bot's last event:
+// the session gets the events after it.
 func (c *conn) identify(d json.RawMessage) error {
 	s := c.s
 	id, ce := decodeIdentify(d)
@@ -247,7 +264,7 @@ func (c *conn) identify(d json.RawMessage) error {
 	if name == "" {
 		name = user.Name
 	}
-	return c.write(dispatch{Op: opDispatch, S: sess.Cursor, T: "READY", D: readyData{
+	return c.write(dispatch{Op: opDispatch, S: wireSeq(sess.Cursor), T: "READY", D: readyData{
 		Version:   1,
 		SessionID: sess.ID,
 		User:      readyUser{ID: b.bot.AppID, Username: name, Bot: true},
@@ -268,7 +285,7 @@ var (
 // store holds, read in the transaction that claims the session.
 type resumeState struct {
 	botID string    // the bot the resume's token authenticates
-	seq   int64     // the client's seq
+	seq   int64     // the client's seq, as a log seq
 	now   time.Time // the decision's time
 
 	sess group.Session // the stored session; ID "" if there is none
@@ -361,7 +378,7 @@ func (c *conn) resume(d json.RawMessage) error {
 	}
 	var seq int64
 	if rd.Seq != nil {
-		seq = *rd.Seq
+		seq = logSeq(*rd.Seq)
 	}
 	var claimed group.Session
 	var from int64
@@ -399,17 +416,17 @@ func (c *conn) resume(d json.RawMessage) error {
 	if err := c.deliver(s.ctx); err != nil {
 		return err
 	}
-	return c.write(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""})
+	return c.write(dispatch{Op: opDispatch, S: wireSeq(c.cursor), T: "RESUMED", D: ""})
 }
 
-// dispatch sends an event's op 0 frame and notes its s as the last event
+// dispatch sends an event's op 0 frame and notes its seq as the last event
 // sent. READY and RESUMED are written directly: a client that ignores their s
 // must not make the session look further along than the events it got.
 func (c *conn) dispatch(f dispatch) error {
 	if err := c.write(f); err != nil {
 		return err
 	}
-	c.sent = f.S
+	c.sent = f.seq
 	return nil
 }
 
@@ -470,7 +487,7 @@ func (c *conn) deliver(ctx context.Context) error {
 			if err := c.dispatch(f); err != nil {
 				return err
 			}
-			c.cursor = f.S // the events before it were not the session's
+			c.cursor = f.seq // the events before it were not the session's
 		}
 		if n > 0 {
 			c.cursor = last

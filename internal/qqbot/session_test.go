@@ -14,7 +14,8 @@ import (
 )
 
 // TestDecideResume covers every way a resume is decided, on what the
-// transaction that claims the session reads.
+// transaction that claims the session reads. Seqs are the log's (a frame's s
+// is one more).
 func TestDecideResume(t *testing.T) {
 	const retention = time.Hour // sessions and events alike
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -69,6 +70,94 @@ func TestDecideResume(t *testing.T) {
 			}
 		})
 	}
+}
+
+// READY's s is never 0, and a client that resumes from it, from max(s, 1)
+// (qq-official-bot's "seq || 1") or from 0 (a client that keeps no s) gets the
+// events it missed exactly once: here a bot's very first event, committed
+// while the client was away. A client that got an event and resumes from its
+// s gets nothing again.
+func TestGatewayReadySeqNeverZero(t *testing.T) {
+	for i, tc := range []struct {
+		name string
+		seq  func(ready int64) int64 // the seq a client resumes from
+	}{
+		{"READY's s (botgo, botpy, qq-guild-bot)", func(s int64) int64 { return s }},
+		{"max(s, 1) (qq-official-bot)", func(s int64) int64 { return max(s, 1) }},
+		{"0 (no s kept)", func(int64) int64 { return 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			botID := fmt.Sprintf("bot%d", i)
+			tok := e.token(e.robot(botID, "QunBot"))
+			e.users("alice")
+
+			w := e.dial()
+			sess, s := w.identify(tok, intentsGroup, [2]int{0, 1})
+			if s < 1 {
+				t.Errorf("READY s=%d for a bot without events, want at least 1 (qq-guild-bot keeps no session for 0)", s)
+			}
+			w.sendRaw(`{"op":3}`)
+			w.expectClose(closeUnknownOp)
+
+			e.createGroup("alice", "g1", botID) // the bot's first event
+			fs, resumed := e.replay(tok, sess, tc.seq(s))
+			if len(fs) != 1 || fs[0].T != "GROUP_ADD_ROBOT" {
+				t.Fatalf("resume from %d after READY s=%d: got %s, want the bot's GROUP_ADD_ROBOT once", tc.seq(s), s, frameTypes(fs))
+			}
+			if got := *fs[0].S; got <= s || resumed != got {
+				t.Errorf("GROUP_ADD_ROBOT s=%d, RESUMED s=%d after READY s=%d: want both the event's s, above READY's", got, resumed, s)
+			}
+
+			// The client got the event: resuming from its s repeats nothing,
+			// and what comes next is replayed once.
+			e.mention("alice", "g1", "@QunBot next", botID)
+			fs, last := e.replay(tok, sess, resumed)
+			if len(fs) != 1 || fs[0].T != "GROUP_AT_MESSAGE_CREATE" || *fs[0].S != resumed+1 || last != resumed+1 {
+				t.Errorf("resume from %d: got %s, RESUMED s=%d; want only the mention, s=%d", resumed, frameTypes(fs), last, resumed+1)
+			}
+			if fs, s := e.replay(tok, sess, last); len(fs) != 0 || s != last {
+				t.Errorf("resume from %d at the end: got %s, RESUMED s=%d", last, frameTypes(fs), s)
+			}
+		})
+	}
+}
+
+// A bot with events: READY's s is that of its last event, and a resume
+// from it (or from 0) gets only what came after.
+func TestGatewayReadySeqAfterEvents(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(e.robot("bot1", "QunBot"))
+	e.users("alice")
+	w := e.dial()
+	_, s0 := w.identify(tok, intentsGroup, [2]int{0, 1})
+	e.createGroup("alice", "g1", "bot1")
+	last := *w.event("GROUP_ADD_ROBOT").S
+	_ = w.c.CloseNow()
+
+	for _, resumeAt := range []func(ready int64) int64{func(s int64) int64 { return s }, func(int64) int64 { return 0 }} {
+		w = e.dial()
+		sess, s := w.identify(tok, intentsGroup, [2]int{0, 1})
+		if s != last || s <= s0 {
+			t.Fatalf("READY s=%d after an event with s=%d (first READY s=%d): want the last event's s", s, last, s0)
+		}
+		w.sendRaw(`{"op":3}`)
+		w.expectClose(closeUnknownOp)
+		e.mention("alice", "g1", "@QunBot hi", "bot1")
+		last++
+		if fs, got := e.replay(tok, sess, resumeAt(s)); len(fs) != 1 || fs[0].T != "GROUP_AT_MESSAGE_CREATE" || got != last {
+			t.Errorf("resume from %d after READY s=%d: got %s, RESUMED s=%d; want the mention only, s=%d", resumeAt(s), s, frameTypes(fs), got, last)
+		}
+	}
+}
+
+// frameTypes lists frames as "TYPE:s" for messages.
+func frameTypes(fs []wsFrame) []string {
+	var ts []string
+	for _, f := range fs {
+		ts = append(ts, fmt.Sprintf("%s:%d", f.T, *f.S))
+	}
+	return ts
 }
 
 // resumeRaceRounds is how often each case races its resumes. Against a
