@@ -191,7 +191,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("the gateway speaks WebSocket"))
 		return
 	}
-	c := &conn{s: s, kick: make(chan struct{}, 1)}
+	c := &conn{s: s, id: newConnID(), kick: make(chan struct{}, 1)} // id before track: kickConn reads it
 	switch s.track(c) {
 	case trackFull:
 		// Not a server error: no error log line per refusal, a warning.
@@ -211,7 +211,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	ws.SetReadLimit(s.opts.MaxFrame)
-	c.ws, c.id = ws, newConnID()
+	c.ws = ws
 	c.serve()
 }
 
