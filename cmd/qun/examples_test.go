@@ -244,7 +244,8 @@ func TestQuickstartBotgoWithoutCredentials(t *testing.T) {
 
 // TestQuickstartRobot runs examples/robot, the quickstart's Wildfire robot:
 // it creates its group, adds members and greets them through the Robot
-// API; run again, it reuses the group.
+// API; the botgo bot, logged in as the same robot, answers a mention in
+// that group; run again, the robot reuses the group.
 func TestQuickstartRobot(t *testing.T) {
 	tm, e := quickstartEnv(t)
 	bin := buildExample(t, t.TempDir(), "robot")
@@ -277,6 +278,19 @@ members of robot-team: greeter (owner), alice, bob`
 	}
 	if got := timelineTexts(t, e, "robot-team", 4); strings.Join(got, "\n") != strings.Join(wantTimeline, "\n") {
 		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantTimeline, "\n"))
+	}
+
+	// The same robot answers @-messages through the gateway: the botgo bot,
+	// logged in with the robot's appId and appSecret.
+	bot := startExample(t, buildExample(t, t.TempDir(), "botgo-bot"),
+		[]string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret})
+	bot.waitLine(regexp.MustCompile(`ready as Greeter `))
+	e.ok("send", "--from", "alice", "--group", "robot-team", "--mention", "greeter", "@Greeter ping")
+	if got := timelineTexts(t, e, "robot-team", 6); got[4] != "alice: @Greeter ping" || got[5] != "greeter: pong" {
+		t.Fatalf("timeline after the mention: %q", got)
+	}
+	if err := bot.stop(); err != nil {
+		t.Fatalf("botgo-bot on SIGTERM: %v", err)
 	}
 
 	// Again, with one more member: the group is reused, only carol is added.
