@@ -230,6 +230,10 @@ func TestQuickstartBotgo(t *testing.T) {
 	if out := bot.output(); strings.Contains(out, creds.AppSecret) || strings.Contains(out, "QQBot ") {
 		t.Errorf("botgo-bot printed a secret:\n%s", out)
 	}
+	// A run without trouble, stopped as a person stops it, warns of nothing.
+	if out := bot.output(); strings.Contains(out, "botgo warning") || strings.Contains(out, "botgo error") {
+		t.Errorf("botgo-bot warned:\n%s", out)
+	}
 }
 
 // TestQuickstartBotgoWithoutCredentials: the example says what it needs.

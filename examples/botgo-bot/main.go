@@ -101,7 +101,9 @@ func run(ctx context.Context, cfg config) error {
 
 	creds := &token.QQBotCredentials{AppID: cfg.AppID, AppSecret: cfg.AppSecret}
 	ts := token.NewQQBotTokenSource(creds)
-	if err := token.StartRefreshAccessToken(ctx, ts); err != nil {
+	// The refresher lives as long as the process: cancelled, it only logs a
+	// warning, which would greet every Ctrl-C.
+	if err := token.StartRefreshAccessToken(context.WithoutCancel(ctx), ts); err != nil {
 		return fmt.Errorf("access token from %s: %w", cfg.URL, err)
 	}
 	api := botgo.NewOpenAPI(cfg.AppID, ts).WithTimeout(DefaultTimeout)
