@@ -175,6 +175,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	return nil
 }
 
+// displayName is the name a group shows for u.
 func displayName(u client.User) string {
 	if u.DisplayName != "" {
 		return u.DisplayName
