@@ -144,8 +144,9 @@ func (m *Main) Open(ctx context.Context) error {
 	// refused too.
 	var nonces wildfire.NonceCache
 	var st group.Store
+	dbPath := filepath.Join(cfg.Data, "qun.db")
 	if cfg.DB == "" {
-		sst, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "qun.db"), sqlite.WithLogger(m.Logger))
+		sst, err := sqlite.Open(ctx, dbPath, sqlite.WithLogger(m.Logger))
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}
@@ -205,7 +206,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	pub, adm := m.Server.Addrs()
-	m.Logger.Info("qun listening", "public", pub, "admin", adm, "data", cfg.Data, "version", version())
+	// "qun listening" public=… admin=… first: scripts and tests read the addresses from it.
+	m.Logger.Info("qun listening", append([]any{"public", pub, "admin", adm,
+		"version", version(), "data", cfg.Data}, storeAttrs(cfg, dbPath)...)...)
 	return nil
 }
 
@@ -227,6 +230,13 @@ func publicHandler(robot, qq http.Handler) http.Handler {
 func (m *Main) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		<-ctx.Done()
+		m.Logger.Info("qun shutting down")
+	}()
+	defer func() { <-logged }()
 	qqErr := make(chan error, 1)
 	go func() { qqErr <- m.QQ.Run(ctx) }()
 	err := m.Server.Serve(ctx)
@@ -242,7 +252,12 @@ func (m *Main) Close() error {
 	if m.Store == nil {
 		return nil
 	}
-	return m.Store.Close()
+	if err := m.Store.Close(); err != nil {
+		m.Logger.Error("qun stopped", "err", err)
+		return err
+	}
+	m.Logger.Info("qun stopped")
+	return nil
 }
 
 // adminSecretFile is where a generated admin secret is kept, in the data
