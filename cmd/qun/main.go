@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"path"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -26,10 +25,6 @@ import (
 	"github.com/qun-chat/qun/internal/store/sqlite"
 	"github.com/qun-chat/qun/internal/wildfire"
 )
-
-// Version is set at build time with -ldflags "-X main.Version=..."; otherwise
-// the module's build info is used.
-var Version = ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -66,7 +61,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch args[0] {
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "qun", version())
+		fmt.Fprint(stdout, currentVersion())
 		return 0
 	case "serve":
 		cfg, err := ParseConfig(args[1:], getenv, stderr)
@@ -103,16 +98,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "qun: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-}
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
 
 // Main is a running qun: the store, the domain service, the doors and the
@@ -207,8 +192,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	pub, adm := m.Server.Addrs()
 	// "qun listening" public=… admin=… first: scripts and tests read the addresses from it.
+	bv := currentVersion()
 	m.Logger.Info("qun listening", append([]any{"public", pub, "admin", adm,
-		"version", version(), "data", cfg.Data}, storeAttrs(cfg, dbPath)...)...)
+		"version", bv.Version, "revision", bv.revision(), "data", cfg.Data}, storeAttrs(cfg, dbPath)...)...)
 	return nil
 }
 
