@@ -36,7 +36,8 @@ const usage = `qun — a self-hosted bot platform for group chats
 
 Usage:
   qun serve [flags]   run the server (qun serve -h lists the flags)
-  qun version         print the version
+  qun version         print the version, the commit and the Go it was built with
+  qun backup FILE     copy the SQLite database to FILE, safe while qun serve runs (qun backup -h)
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
   qun bench memory    measure qun's peak memory under concurrent hostile request bodies
@@ -86,6 +87,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 		return 0
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "-h", "--help":
