@@ -188,6 +188,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Admin:      admin,
 		Logger:     m.Logger,
 		OnShutdown: m.QQ.Close,
+		TLSCert:    cfg.TLSCert,
+		TLSKey:     cfg.TLSKey,
 	}
 	if err := m.Server.Open(); err != nil {
 		st.Close()
@@ -196,7 +198,7 @@ func (m *Main) Open(ctx context.Context) error {
 	pub, adm := m.Server.Addrs()
 	// "qun listening" public=… admin=… first: scripts and tests read the addresses from it.
 	bv := currentVersion()
-	m.Logger.Info("qun listening", append([]any{"public", pub, "admin", adm,
+	m.Logger.Info("qun listening", append([]any{"public", pub, "admin", adm, "tls", cfg.TLSCert != "",
 		"version", bv.Version, "revision", bv.revision(), "data", cfg.Data}, storeAttrs(cfg, dbPath)...)...)
 	return nil
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,14 +41,26 @@ type Server struct {
 	// OnShutdown runs after both listeners stopped taking requests and every
 	// request in flight finished: close hijacked connections (WebSockets) here.
 	OnShutdown func()
+	// TLSCert and TLSKey, PEM files, make the public listener serve HTTPS
+	// (and WSS); both or neither. A renewed pair is picked up without a
+	// restart. The admin listener stays plain HTTP: keep it private.
+	TLSCert, TLSKey string
 
 	publicLn, adminLn net.Listener
+	publicTLS         *tls.Config
 	servers           []*http.Server
 }
 
 // Open binds both listeners, so that an address with port 0 is resolved
 // before Serve and tests can read it from Addrs.
 func (s *Server) Open() error {
+	if s.TLSCert != "" || s.TLSKey != "" {
+		certs, err := loadCertFiles(s.TLSCert, s.TLSKey, s.logger())
+		if err != nil {
+			return err
+		}
+		s.publicTLS = certs.tlsConfig()
+	}
 	var err error
 	if s.publicLn, err = net.Listen("tcp", s.PublicAddr); err != nil {
 		return fmt.Errorf("listen public %s: %w", s.PublicAddr, err)
@@ -68,15 +81,13 @@ func (s *Server) Addrs() (public, admin string) {
 // stop accepting, requests in flight (and so their writes) complete, then
 // OnShutdown runs.
 func (s *Server) Serve(ctx context.Context) error {
-	logger := s.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := s.logger()
 	errc := make(chan error, 2)
 	for _, l := range []struct {
-		ln net.Listener
-		h  http.Handler
-	}{{s.publicLn, s.Public}, {s.adminLn, s.Admin}} {
+		ln  net.Listener
+		h   http.Handler
+		tls *tls.Config
+	}{{s.publicLn, s.Public, s.publicTLS}, {s.adminLn, s.Admin, nil}} {
 		hs := &http.Server{
 			Handler:           withHealth(l.h),
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
@@ -84,10 +95,17 @@ func (s *Server) Serve(ctx context.Context) error {
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			TLSConfig:         l.tls,
 		}
 		s.servers = append(s.servers, hs)
 		go func(ln net.Listener) {
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if hs.TLSConfig != nil {
+				err = hs.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+			} else {
+				err = hs.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}(l.ln)
@@ -108,6 +126,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.OnShutdown()
 	}
 	return serveErr
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
 }
 
 // healthBody is the answer of GET /healthz.
