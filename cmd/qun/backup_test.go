@@ -156,6 +156,7 @@ func TestBackupCommand(t *testing.T) {
 		{"postgres flag", []string{"backup", "--db", "postgres://u:pw@db/qun", "b.db"}, nil, 1, "pg_dump"},
 		{"postgres env", []string{"backup", "b.db"}, map[string]string{"QUN_DB": "postgres://u:pw@db/qun"}, 1, "pg_dump"},
 		{"help", []string{"backup", "-h"}, nil, 0, "Restore:"},
+		{"qun help backup", []string{"help", "backup"}, nil, 0, "Restore:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
