@@ -21,6 +21,8 @@ var helpCommand = cliCommand{
 				fmt.Fprint(r.stdout, usage)
 			case args[0] == "serve":
 				_, _ = ParseConfig([]string{"-h"}, r.getenv, r.stdout)
+			case args[0] == "backup":
+				runBackup(ctx, []string{"-h"}, r.getenv, r.stdout, r.stdout)
 			case len(args) == 1 && slices.Contains(cliNouns, args[0]):
 				printNounHelp(r.stdout, args[0])
 			default:

@@ -40,6 +40,7 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 	LogLevel         string
 	LogFormat        string
+	TLSCert, TLSKey  string
 }
 
 // option is one setting: its flag, its variable and where it goes.
@@ -89,6 +90,8 @@ func (c *Config) options() []option {
 		{"max-gateway-conns", "QUN_MAX_GATEWAY_CONNS", "gateway WebSocket connections per node (more get HTTP 503)", num(&c.MaxGatewayConns), "10000"},
 		{"heartbeat-timeout", "QUN_HEARTBEAT_TIMEOUT", "gateway connections silent this long are closed with 4009 (botpy beats every 30 s)", dur(&c.HeartbeatTimeout), "90s"},
 		{"log-level", "QUN_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel), "info"},
+		{"tls-cert", "QUN_TLS_CERT", "PEM certificate file: the public listener serves HTTPS/WSS (reloaded when it changes); empty: plain HTTP", str(&c.TLSCert), ""},
+		{"tls-key", "QUN_TLS_KEY", "PEM private key file of --tls-cert", str(&c.TLSKey), ""},
 		{"log-format", "QUN_LOG_FORMAT", "text (key=value lines) or json (one JSON object a line)", str(&c.LogFormat), "text"},
 	}
 }
@@ -173,6 +176,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log-level %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls-cert and tls-key go together: give both, or neither for plain HTTP"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log-format %q is not text or json", c.LogFormat))

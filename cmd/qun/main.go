@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"path"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -37,10 +36,6 @@ var (
 	_ store.Observer  = (*metrics.Metrics)(nil)
 )
 
-// Version is set at build time with -ldflags "-X main.Version=..."; otherwise
-// the module's build info is used.
-var Version = ""
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,7 +46,8 @@ const usage = `qun — a self-hosted bot platform for group chats
 
 Usage:
   qun serve [flags]   run the server (qun serve -h lists the flags)
-  qun version         print the version
+  qun version         print the version, the commit and the Go it was built with
+  qun backup FILE     copy the SQLite database to FILE, safe while qun serve runs (qun backup -h)
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
   qun bench memory    measure qun's peak memory under concurrent hostile request bodies
@@ -76,7 +72,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch args[0] {
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "qun", version())
+		fmt.Fprint(stdout, currentVersion())
 		return 0
 	case "serve":
 		cfg, err := ParseConfig(args[1:], getenv, stderr)
@@ -101,6 +97,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 		return 0
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "-h", "--help":
@@ -113,16 +111,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "qun: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-}
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
 
 // Main is a running qun: the store, the domain service, the doors and the
@@ -157,8 +145,9 @@ func (m *Main) Open(ctx context.Context) error {
 	var nonces wildfire.NonceCache
 	var st group.Store
 	m.Metrics = metrics.New()
+	dbPath := filepath.Join(cfg.Data, "qun.db")
 	if cfg.DB == "" {
-		sst, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "qun.db"), sqlite.WithLogger(m.Logger), sqlite.WithObserver(m.Metrics))
+		sst, err := sqlite.Open(ctx, dbPath, sqlite.WithLogger(m.Logger), sqlite.WithObserver(m.Metrics))
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}
@@ -222,13 +211,18 @@ func (m *Main) Open(ctx context.Context) error {
 		OnShutdown: m.QQ.Close,
 		Ready:      m.ready,
 		Metrics:    m.Metrics.Handler(),
+		TLSCert:    cfg.TLSCert,
+		TLSKey:     cfg.TLSKey,
 	}
 	if err := m.Server.Open(); err != nil {
 		st.Close()
 		return err
 	}
 	pub, adm := m.Server.Addrs()
-	m.Logger.Info("qun listening", "public", pub, "admin", adm, "data", cfg.Data, "version", version())
+	// "qun listening" public=… admin=… first: scripts and tests read the addresses from it.
+	bv := currentVersion()
+	m.Logger.Info("qun listening", append([]any{"public", pub, "admin", adm, "tls", cfg.TLSCert != "",
+		"version", bv.Version, "revision", bv.revision(), "data", cfg.Data}, storeAttrs(cfg, dbPath)...)...)
 	return nil
 }
 
@@ -250,6 +244,13 @@ func publicHandler(robot, qq http.Handler) http.Handler {
 func (m *Main) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		<-ctx.Done()
+		m.Logger.Info("qun shutting down")
+	}()
+	defer func() { <-logged }()
 	qqErr := make(chan error, 1)
 	go func() { qqErr <- m.QQ.Run(ctx) }()
 	err := m.Server.Serve(ctx)
@@ -273,7 +274,12 @@ func (m *Main) Close() error {
 	if m.Store == nil {
 		return nil
 	}
-	return m.Store.Close()
+	if err := m.Store.Close(); err != nil {
+		m.Logger.Error("qun stopped", "err", err)
+		return err
+	}
+	m.Logger.Info("qun stopped")
+	return nil
 }
 
 // adminSecretFile is where a generated admin secret is kept, in the data

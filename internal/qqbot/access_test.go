@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -158,15 +159,25 @@ func TestGatewayLog(t *testing.T) {
 		t.Errorf("the log holds the token:\n%s", logs)
 	}
 
-	// A frame over MaxFrame: the WebSocket library closes with 1009, and the
-	// line says so. Close waits for the connection's end, and so its line.
+	// A frame over MaxFrame: the WebSocket library closes with 1009 before
+	// the connection's loop sees the read fail, and the line says so. The
+	// line is written before the connection is untracked.
 	w = e.dial()
 	w.sendRaw(`{"op":1,"d":"` + strings.Repeat("x", DefaultMaxFrame) + `"}`)
 	w.expectClose(websocket.StatusMessageTooBig)
-	e.srv.Close()
+	for deadline := time.Now().Add(wait); e.srv.liveConns() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	closed = logLines(t, logs, "qqbot: gateway connection closed")
 	if len(closed) != 2 || closed[1]["code"] != float64(websocket.StatusMessageTooBig) || closed[1]["by"] != "server" ||
 		closed[1]["reason"] != "a frame over 16384 bytes" {
 		t.Errorf("close lines %v", closed)
 	}
+}
+
+// liveConns is how many gateway connections the server tracks.
+func (s *Server) liveConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }

@@ -19,13 +19,16 @@ const intentGroupAndC2C = 1 << 25
 // msgIDPrefix starts every message id, as on the real platform.
 const msgIDPrefix = "ROBOT1.0_"
 
-// dispatch is an op 0 frame. s is always present (botpy reads it unconditionally).
+// dispatch is an op 0 frame. s is always present (botpy reads it
+// unconditionally); it is wireSeq of the frame's log seq.
 type dispatch struct {
 	Op int    `json:"op"`
 	S  int64  `json:"s"`
 	T  string `json:"t"`
 	ID string `json:"id,omitempty"`
 	D  any    `json:"d"`
+
+	seq int64 // an event's log seq
 }
 
 // groupEventData is the d of GROUP_ADD_ROBOT, GROUP_DEL_ROBOT,
@@ -58,7 +61,7 @@ type messageAuthor struct {
 // whose user is bot. groupOpenID is the bot's openid of e.GroupID, which the
 // caller keeps. r reads the mentioning message of an at-event.
 func (s *Server) renderEvent(r group.Reader, ids *openIDs, bot group.User, e group.Event, groupOpenID string) (dispatch, error) {
-	d := dispatch{Op: opDispatch, S: e.Seq, T: string(e.Type), ID: s.eventID(e.BotID, e.Type, e.Seq)}
+	d := dispatch{Op: opDispatch, S: wireSeq(e.Seq), T: string(e.Type), ID: s.eventID(e.BotID, e.Type, e.Seq), seq: e.Seq}
 	ids.add(group.OpenIDGroup, e.GroupID, groupOpenID)
 	if e.Type != group.EventAtMessage {
 		d.D = groupEventData{

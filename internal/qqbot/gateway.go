@@ -194,7 +194,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("the gateway speaks WebSocket"))
 		return
 	}
-	c := &conn{s: s, kick: make(chan struct{}, 1)}
+	c := &conn{s: s, id: newConnID(), kick: make(chan struct{}, 1)} // id before track: kickConn reads it
 	switch s.track(c) {
 	case trackFull:
 		// Not a server error: no error log line per refusal, a warning.
@@ -216,7 +216,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	}
 	access.From(w).Hijack() // the connection logs its own end
 	ws.SetReadLimit(s.opts.MaxFrame)
-	c.ws, c.id = ws, newConnID()
+	c.ws = ws
 	c.serve()
 }
 
@@ -322,7 +322,7 @@ func (c *conn) serve() {
 func (c *conn) closed(code websocket.StatusCode, reason, by string) {
 	c.s.opts.Observer.GatewayClosed(int(code))
 	c.s.log.Info("qqbot: gateway connection closed", "code", int(code), "reason", reason, "by", by,
-		"bot", c.botID(), "session", c.sessionID(), "conn", c.id)
+		"bot", c.botID(), "session", c.sess.ID, "conn", c.id)
 }
 
 // loop is the connection's state machine; it returns why the connection ends.

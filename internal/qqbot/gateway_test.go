@@ -24,7 +24,7 @@ func TestGatewayHandshakeAndDispatch(t *testing.T) {
 	w := e.dial()
 	w.send(map[string]any{"op": opIdentify, "d": map[string]any{"token": "QQBot " + tok, "intents": intentsGroup, "shard": []int{0, 0}}})
 	f := w.read()
-	if f.Op != 0 || f.T != "READY" || f.S == nil || *f.S != 0 {
+	if f.Op != 0 || f.T != "READY" || f.S == nil || *f.S != 1 { // the s of a bot without events
 		t.Fatalf("READY frame: %+v", f)
 	}
 	var ready readyData
@@ -53,7 +53,7 @@ func TestGatewayHandshakeAndDispatch(t *testing.T) {
 
 	e.createGroup("alice", "g1", "bot1")
 	f = w.event("GROUP_ADD_ROBOT")
-	if *f.S != 1 || !strings.HasPrefix(f.ID, "GROUP_ADD_ROBOT:") {
+	if *f.S != 2 || !strings.HasPrefix(f.ID, "GROUP_ADD_ROBOT:") { // log seq 1
 		t.Errorf("frame s=%d id=%q", *f.S, f.ID)
 	}
 	var d map[string]any
@@ -90,8 +90,8 @@ func TestGatewayHandshakeAndDispatch(t *testing.T) {
 	if uid, ok := e.srv.parseMsgID("bot1", at["id"].(string)); !ok || uid != m.UID {
 		t.Errorf("d.id %v parses to %d, %v; want %d", at["id"], uid, ok, m.UID)
 	}
-	if seq, ok := e.srv.parseEventID("bot1", f.ID); !ok || seq != *f.S {
-		t.Errorf("frame id %q parses to %d, %v; want %d", f.ID, seq, ok, *f.S)
+	if seq, ok := e.srv.parseEventID("bot1", f.ID); !ok || seq != *f.S-1 { // the log seq: s is one more
+		t.Errorf("frame id %q parses to %d, %v; want %d", f.ID, seq, ok, *f.S-1)
 	}
 
 	// The server acting on its own: the operator openid is empty.
@@ -276,33 +276,33 @@ func TestGatewayResumeReplaysMissedEvents(t *testing.T) {
 		f := w.event(typ)
 		got = append(got, fmt.Sprintf("%s:%d", f.T, *f.S))
 	}
-	want := []string{"GROUP_MSG_REJECT:2", "GROUP_MSG_RECEIVE:3", "GROUP_AT_MESSAGE_CREATE:4"}
-	if diff := cmp.Diff(want, got); diff != "" || s != 0 {
+	want := []string{"GROUP_MSG_REJECT:3", "GROUP_MSG_RECEIVE:4", "GROUP_AT_MESSAGE_CREATE:5"}
+	if diff := cmp.Diff(want, got); diff != "" || s != 1 {
 		t.Errorf("replay (-want +got):\n%s (READY s %d)", diff, s)
 	}
 	f := w.event("RESUMED")
-	if *f.S != 4 || string(f.D) != `""` {
-		t.Errorf("RESUMED s=%d d=%s, want s=4 d=\"\"", *f.S, f.D)
+	if *f.S != 5 || string(f.D) != `""` {
+		t.Errorf("RESUMED s=%d d=%s, want s=5 d=\"\"", *f.S, f.D)
 	}
 	// Live delivery goes on after the replay.
 	e.mention("alice", "g1", "@QunBot again", "bot1")
-	if f := w.event("GROUP_AT_MESSAGE_CREATE"); *f.S != 5 {
-		t.Errorf("live event s=%d, want 5", *f.S)
+	if f := w.event("GROUP_AT_MESSAGE_CREATE"); *f.S != 6 {
+		t.Errorf("live event s=%d, want 6", *f.S)
 	}
-	w.sendRaw(`{"op":1,"d":5}`)
+	w.sendRaw(`{"op":1,"d":6}`)
 	if f := w.read(); f.Op != opHeartbeatACK {
 		t.Errorf("heartbeat after resume: %+v", f)
 	}
 
 	// A new identify gets only new events: READY s is the log's end.
 	w2 := e.dial()
-	if _, s := w2.identify(tok, intentsGroup, [2]int{0, 1}); s != 5 {
-		t.Errorf("READY s=%d, want 5", s)
+	if _, s := w2.identify(tok, intentsGroup, [2]int{0, 1}); s != 6 {
+		t.Errorf("READY s=%d, want 6", s)
 	}
 
 	// The resumed session moves: the connection that held it is told so.
 	w3 := e.dial()
-	w3.resume("QQBot "+tok, sess, 5)
+	w3.resume("QQBot "+tok, sess, 6)
 	w3.event("RESUMED")
 	w.expectClose(closeSessionInvalid)
 }
@@ -333,8 +333,8 @@ func TestGatewayResumeAfterRestart(t *testing.T) {
 	if d.Content != " are you back?" || d.GroupOpenID != e.openID(bot, group.OpenIDGroup, "g1") {
 		t.Errorf("replayed d %+v", d)
 	}
-	if f := w.event("RESUMED"); *f.S != 2 {
-		t.Errorf("RESUMED s=%d, want 2", *f.S)
+	if f := w.event("RESUMED"); *f.S != 3 {
+		t.Errorf("RESUMED s=%d, want 3", *f.S)
 	}
 	// The token survived the restart too.
 	if r := e.do("GET", "/users/@me", "QQBot "+tok, nil); r.status != 200 {
@@ -380,8 +380,8 @@ func TestGatewayIntentsFilter(t *testing.T) {
 
 	// Replay is synchronous: whatever the session would get comes before RESUMED.
 	fs, s := e.replay(tok, noGroup, 0)
-	if len(fs) != 0 || s != 2 {
-		t.Errorf("a session without 1<<25 got %d events, RESUMED s=%d; want none and s=2", len(fs), s)
+	if len(fs) != 0 || s != 3 {
+		t.Errorf("a session without 1<<25 got %d events, RESUMED s=%d; want none and s=3", len(fs), s)
 	}
 }
 
@@ -407,8 +407,8 @@ func TestGatewayShards(t *testing.T) {
 	got := map[string]int{}
 	for shard, sess := range sessions {
 		fs, s := e.replay(tok, sess, 0)
-		if s != groups {
-			t.Errorf("shard %d: RESUMED s=%d, want %d", shard, s, groups)
+		if s != groups+1 {
+			t.Errorf("shard %d: RESUMED s=%d, want %d", shard, s, groups+1)
 		}
 		prev := int64(0)
 		for _, f := range fs {
@@ -476,8 +476,8 @@ func TestGatewayRetention(t *testing.T) {
 			w.invalidSession()
 
 			// Nothing missed: resuming at the log's end still works.
-			fs, s := e.replay(tok, sess, 1)
-			if len(fs) != 0 || s != 1 {
+			fs, s := e.replay(tok, sess, 2)
+			if len(fs) != 0 || s != 2 {
 				t.Errorf("resume at the end: %d events, s=%d", len(fs), s)
 			}
 		})
@@ -557,11 +557,11 @@ func TestGatewayResumeQuietShard(t *testing.T) {
 	if err := json.Unmarshal(f.D, &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.ID != e.srv.msgID("bot1", m.UID) || *f.S != 6 {
-		t.Errorf("replayed s=%d id %s, want s=6 and message %d", *f.S, d.ID, m.UID)
+	if d.ID != e.srv.msgID("bot1", m.UID) || *f.S != 7 {
+		t.Errorf("replayed s=%d id %s, want s=7 and message %d", *f.S, d.ID, m.UID)
 	}
-	if f := w.event("RESUMED"); *f.S != 6 {
-		t.Errorf("RESUMED s=%d, want 6", *f.S)
+	if f := w.event("RESUMED"); *f.S != 7 {
+		t.Errorf("RESUMED s=%d, want 7", *f.S)
 	}
 }
 
@@ -582,8 +582,8 @@ func TestGatewayResumeBehindSent(t *testing.T) {
 	w.expectClose(closeUnknownOp) // the session now holds cursor 2, sent 2
 
 	fs, last := e.replay(tok, sess, s) // as if both frames were lost on the way
-	if len(fs) != 2 || *fs[0].S != 1 || *fs[1].S != 2 || last != 2 {
-		t.Errorf("replay from %d: %d frames, RESUMED s=%d; want s 1 and 2, then 2", s, len(fs), last)
+	if len(fs) != 2 || *fs[0].S != 2 || *fs[1].S != 3 || last != 3 {
+		t.Errorf("replay from %d: %d frames, RESUMED s=%d; want s 2 and 3, then 3", s, len(fs), last)
 	}
 }
 

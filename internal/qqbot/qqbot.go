@@ -397,17 +397,23 @@ func (s *Server) untrack(c *conn) {
 	s.wg.Done()
 }
 
-// kickSession tells the other connections of this node that serve session id
-// that it was resumed elsewhere.
-func (s *Server) kickSession(id string, except *conn) {
+// kickConn tells the connection of this node with id, if there is one, that
+// its session was resumed on another connection. A resume kicks exactly the
+// connection it took the session from, as its Update read it: two resumes
+// racing on one node each kick their own predecessor, never the winner.
+func (s *Server) kickConn(id string) {
+	if id == "" {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c != except && c.sessionID() == id {
+		if c.id == id {
 			select {
 			case c.kick <- struct{}{}:
 			default:
 			}
+			return
 		}
 	}
 }

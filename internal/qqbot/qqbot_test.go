@@ -3,11 +3,14 @@ package qqbot
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,8 +19,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store/postgres"
 	"github.com/qun-chat/qun/internal/store/sqlite"
 )
 
@@ -53,15 +58,18 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// env is a real qun door on a port-0 server over a SQLite file in a temp dir.
+// env is a real qun door on a port-0 server over a SQLite file in a temp dir,
+// or over a PostgreSQL schema of its own (onStore).
 type env struct {
-	t     *testing.T
-	path  string
-	clock *clock
-	cfg   group.Config
-	opts  Options
+	t      *testing.T
+	path   string
+	dsn    string // PostgreSQL when not ""
+	schema string
+	clock  *clock
+	cfg    group.Config
+	opts   Options
 
-	store *sqlite.Store
+	store group.Store
 	svc   *group.Service
 	srv   *Server
 	hs    *httptest.Server
@@ -72,10 +80,20 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// newEnv starts a server; cfg and opts may be changed by the callers' mutators.
+// newEnv starts a server on SQLite; cfg and opts may be changed by the callers' mutators.
 func newEnv(t *testing.T, mutate ...func(*group.Config, *Options)) *env {
 	t.Helper()
+	return newEnvOn(t, "sqlite", mutate...)
+}
+
+// newEnvOn is newEnv on the store kind (see storeKinds).
+func newEnvOn(t *testing.T, kind string, mutate ...func(*group.Config, *Options)) *env {
+	t.Helper()
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "qun.db"), clock: &clock{}}
+	if kind == "postgres" {
+		e.dsn = os.Getenv(postgresDSNVar)
+		e.schema = testSchema(t, e.dsn)
+	}
 	e.cfg = group.Config{Now: e.clock.Now}
 	e.opts = Options{Now: e.clock.Now, Logger: quietLogger()}
 	for _, m := range mutate {
@@ -86,12 +104,60 @@ func newEnv(t *testing.T, mutate ...func(*group.Config, *Options)) *env {
 	return e
 }
 
+// postgresDSNVar names the PostgreSQL database the tests that run on both
+// stores also use; without it they run on SQLite only, saying so.
+const postgresDSNVar = "QUN_TEST_POSTGRES_DSN"
+
+// testPostgresConns keeps a test's store well under the server's max_connections.
+const testPostgresConns = 4
+
+// storeKinds are the stores a test runs on: "sqlite", and "postgres" when
+// postgresDSNVar is set.
+func storeKinds(t *testing.T) []string {
+	if os.Getenv(postgresDSNVar) == "" {
+		t.Logf("%s is not set: running on SQLite only", postgresDSNVar)
+		return []string{"sqlite"}
+	}
+	return []string{"sqlite", "postgres"}
+}
+
+// testSchema returns the name of a fresh PostgreSQL schema, dropped when t ends.
+func testSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	schema := "qun_qqbot_test_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
 func (e *env) start() {
 	t := e.t
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	st, err := sqlite.Open(ctx, e.path)
+	var st group.Store
+	var err error
+	if e.dsn == "" {
+		st, err = sqlite.Open(ctx, e.path)
+	} else {
+		st, err = postgres.Open(ctx, e.dsn, postgres.WithSchema(e.schema), postgres.WithChannel(e.schema),
+			postgres.WithMaxConns(testPostgresConns), postgres.WithLogger(quietLogger()))
+	}
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,20 +43,20 @@ const touchTimeout = 5 * time.Second
 // only recomputes some.
 const maxConnGroups = 128
 
-// conn is one gateway connection.
+// conn is one gateway connection. Only its own goroutine uses it, except
+// id and kick, which kickConn reads.
 type conn struct {
 	s    *Server
 	ws   *websocket.Conn
-	id   string        // stored in the session it holds (Session.ConnID)
+	id   string        // set before the connection is tracked; stored in the session it holds (Session.ConnID)
 	kick chan struct{} // the session was resumed on another connection of this node
 
-	mu   sync.Mutex    // guards sess for kickSession; written only by the connection's goroutine
 	sess group.Session // ID "" until identify or resume succeeds
 
 	bot       authBot
 	replaying bool            // a resume is replaying missed events
 	cursor    int64           // the last event seq judged: sent, or not the session's
-	sent      int64           // the last s sent
+	sent      int64           // the log seq of the last event sent
 	wake      <-chan struct{} // closed when the bot's log grows; nil before identify
 	touched   time.Time       // when the session was last written
 	groups    *cache[string, connGroup]
@@ -85,18 +84,6 @@ func (c *conn) group(groupID string) connGroup {
 }
 
 func (c *conn) identified() bool { return c.sess.ID != "" }
-
-func (c *conn) sessionID() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.sess.ID
-}
-
-func (c *conn) setSession(sess group.Session) {
-	c.mu.Lock()
-	c.sess = sess
-	c.mu.Unlock()
-}
 
 func (c *conn) botID() string { return c.bot.bot.UserID }
 
@@ -204,8 +191,25 @@ type readyUser struct {
 	Bot      bool   `json:"bot"`
 }
 
-// identify starts a new session. READY's s is the bot's last event seq: the
-// session gets the events after it.
+// wireSeq is the s a frame carries for a log seq: one more. An event's frame
+// carries wireSeq of the event's seq, READY and RESUMED that of the session's
+// cursor, so that s is never 0 and READY's s is the s of the bot's last event
+// (1 for a bot without any). With s 0 for an empty log, qq-guild-bot keeps no
+// session (it keeps one only if s is not 0) and qq-official-bot resumes from
+// "seq || 1", which is after the first event: both would lose the bot's first
+// event (its GROUP_ADD_ROBOT) across a reconnect.
+//
+// The offset lives at the gateway's edge alone: the log, the event ids and
+// the session's Cursor and Sent keep log seqs, so a resume stays exact and
+// event ids stay valid whatever a client does with s.
+func wireSeq(seq int64) int64 { return seq + 1 }
+
+// logSeq is the log seq of a resume's seq: one less. 0, which no frame
+// carries (a client that kept no s), means nothing received, as 1 does.
+func logSeq(s int64) int64 { return max(s-1, 0) }
+
+// identify starts a new session. READY's s is that of the bot's last event:
+// the session gets the events after it.
 func (c *conn) identify(d json.RawMessage) error {
 	s := c.s
 	id, ce := decodeIdentify(d)
@@ -255,13 +259,13 @@ func (c *conn) identify(d json.RawMessage) error {
 	if err != nil {
 		return fmt.Errorf("identify: %w", err)
 	}
-	c.setSession(sess)
+	c.sess = sess
 	c.bot, c.cursor, c.wake, c.touched = b, sess.Cursor, wake, now
 	name := user.DisplayName
 	if name == "" {
 		name = user.Name
 	}
-	if err := c.write(dispatch{Op: opDispatch, S: sess.Cursor, T: "READY", D: readyData{
+	if err := c.write(dispatch{Op: opDispatch, S: wireSeq(sess.Cursor), T: "READY", D: readyData{
 		Version:   1,
 		SessionID: sess.ID,
 		User:      readyUser{ID: b.bot.AppID, Username: name, Bot: true},
@@ -275,16 +279,96 @@ func (c *conn) identify(d json.RawMessage) error {
 	return nil
 }
 
-// resume continues a session: it replays every event of the session's shard
-// after seq, then sends RESUMED. An unknown, foreign or expired session, or
-// one whose missed events are gone, gets op 9 and a close.
+// Why a resume gets op 9.
+var (
+	errSessionUnknown = errors.New("unknown session")
+	errSessionForeign = errors.New("another bot's session")
+	errSessionExpired = errors.New("session unseen past the session retention")
+	errSeqAhead       = errors.New("seq ahead of the log")
+	errEventsGone     = errors.New("missed events pruned or past the event retention")
+)
+
+// resumeState is what a resume is decided on: the request, and what the
+// store holds, read in the transaction that claims the session.
+type resumeState struct {
+	botID string    // the bot the resume's token authenticates
+	seq   int64     // the client's seq, as a log seq
+	now   time.Time // the decision's time
+
+	sess group.Session // the stored session; ID "" if there is none
+	last int64         // the bot's last event seq
+	next []group.Event // the first event after resumeStart(sess, seq), if one is left
+}
+
+// resumeStart is the log seq a resume's replay continues after.
 //
 // A client's seq moves only with the frames of its own shard, so a quiet
 // shard's seq may be far behind the log. When the client has everything the
 // session was sent (seq >= Sent), the events up to the session's Cursor were
-// judged not its own, and the replay starts after the later of seq and
-// Cursor: only events from there on must still be in the log. A client that
-// missed frames (seq < Sent) is replayed from seq.
+// judged not its own, and the replay continues after the later of seq and
+// Cursor: only the events from there on must still be in the log. A client
+// that missed frames (seq < Sent) is replayed from seq.
+func resumeStart(sess group.Session, seq int64) int64 {
+	if seq >= sess.Sent {
+		return max(seq, sess.Cursor)
+	}
+	return seq
+}
+
+// decideResume decides a resume: the log seq its replay continues after, or
+// why the session cannot be resumed (one of the errXxx above).
+func decideResume(st resumeState, sessionRetention, eventRetention time.Duration) (int64, error) {
+	switch {
+	case st.sess.ID == "":
+		return 0, errSessionUnknown
+	case st.sess.BotID != st.botID:
+		return 0, errSessionForeign
+	case st.now.Sub(st.sess.UpdatedAt) > sessionRetention:
+		return 0, errSessionExpired
+	case st.seq > st.last:
+		return 0, errSeqAhead
+	}
+	from := resumeStart(st.sess, st.seq)
+	if from < st.last {
+		// The first event not judged yet must still be there and within retention.
+		if len(st.next) == 0 || st.next[0].Seq != from+1 || st.now.Sub(st.next[0].CreatedAt) > eventRetention {
+			return 0, errEventsGone
+		}
+	}
+	return from, nil
+}
+
+// readResume reads what decideResume needs about session id.
+func readResume(r group.Reader, st resumeState, id string) (resumeState, error) {
+	sess, err := r.Session(id)
+	if group.IsNotExist(err) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	st.sess = sess
+	if sess.BotID != st.botID {
+		return st, nil // refused: nothing of the other bot is read
+	}
+	if st.last, err = r.LastEventSeq(sess.BotID); err != nil {
+		return st, err
+	}
+	if from := resumeStart(sess, st.seq); from < st.last {
+		st.next, err = r.Events(sess.BotID, from, 1)
+	}
+	return st, err
+}
+
+// resume continues a session: it replays every event of the session's shard
+// after seq (see resumeStart), then sends RESUMED. An unknown, foreign or
+// expired session, or one whose missed events are gone, gets op 9 and a close.
+//
+// The decision and the claim (the session's ConnID) are one Update, which
+// reads the session locked (PostgreSQL) or inside the one writer (SQLite):
+// of two resumes of one session, the later claim takes the session from the
+// earlier one, exactly as from any connection holding it, and the holder it
+// took it from is closed with 4006.
 func (c *conn) resume(d json.RawMessage) error {
 	s := c.s
 	rd, ce := decodeResume(d)
@@ -301,81 +385,63 @@ func (c *conn) resume(d json.RawMessage) error {
 	}
 	var seq int64
 	if rd.Seq != nil {
-		seq = *rd.Seq
+		seq = logSeq(*rd.Seq)
 	}
-	var sess group.Session
-	var from int64 // the delivery cursor the connection continues from
-	valid := false
+	var claimed group.Session
+	var from int64
+	var prev string // the connection the session is taken from
+	refused := errSessionUnknown
 	if rd.SessionID != nil && *rd.SessionID != "" {
-		err = s.store.View(s.ctx, func(r group.Reader) error {
-			var err error
-			sess, err = r.Session(*rd.SessionID)
-			if group.IsNotExist(err) || (err == nil && (sess.BotID != b.bot.UserID || now.Sub(sess.UpdatedAt) > s.opts.SessionRetention)) {
-				return nil
-			}
+		err = s.store.Update(s.ctx, func(tx group.Tx) error {
+			st, err := readResume(tx, resumeState{botID: b.bot.UserID, seq: seq, now: now}, *rd.SessionID)
 			if err != nil {
 				return err
 			}
-			last, err := r.LastEventSeq(sess.BotID)
-			if err != nil || seq > last {
-				return err
+			if from, refused = decideResume(st, s.opts.SessionRetention, s.opts.EventRetention); refused != nil {
+				return nil
 			}
-			from = seq
-			if seq >= sess.Sent {
-				from = max(seq, sess.Cursor)
-			}
-			if from < last {
-				// The first event not judged yet must still be there and within retention.
-				evs, err := r.Events(sess.BotID, from, 1)
-				if err != nil || len(evs) == 0 || evs[0].Seq != from+1 || now.Sub(evs[0].CreatedAt) > s.opts.EventRetention {
-					return err
-				}
-			}
-			valid = true
-			return nil
+			claimed, prev = st.sess, st.sess.ConnID
+			claimed.UpdatedAt, claimed.Cursor, claimed.Sent, claimed.ConnID = now, from, seq, c.id
+			return tx.PutSession(claimed)
 		})
 		if err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 	}
-	if !valid {
+	if refused != nil {
 		s.opts.Observer.InvalidSession()
-		s.log.Debug("qqbot: resume refused with op 9", "bot", b.bot.UserID, "session", rd.SessionID, "seq", seq, "conn", c.id)
+		s.log.Debug("qqbot: resume refused", "bot", b.bot.UserID, "reason", refused)
 		if err := c.write(invalidSessionFrame{Op: opInvalidSession, D: false}); err != nil {
 			return err
 		}
 		return closeWith(closeSessionInvalid, "invalid session")
 	}
-	// The session is this connection's now: a connection holding it on
-	// another node finds out at its next heartbeat, one here at once.
-	sess.UpdatedAt, sess.Cursor, sess.Sent, sess.ConnID = now, from, seq, c.id
-	if err := s.store.Update(s.ctx, func(tx group.Tx) error { return tx.PutSession(sess) }); err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
-	c.setSession(sess)
+	// A connection of this node that held the session is told at once; one
+	// on another node finds out at its next heartbeat.
+	s.kickConn(prev)
+	c.sess = claimed
 	c.bot, c.cursor, c.sent, c.touched = b, from, seq, now
-	s.kickSession(sess.ID, c)
 	c.replaying = true
 	if err := c.deliver(s.ctx); err != nil {
 		return err
 	}
 	c.replaying = false
-	if err := c.write(dispatch{Op: opDispatch, S: c.cursor, T: "RESUMED", D: ""}); err != nil {
+	if err := c.write(dispatch{Op: opDispatch, S: wireSeq(c.cursor), T: "RESUMED", D: ""}); err != nil {
 		return err
 	}
 	s.opts.Observer.SessionStarted(true)
-	s.log.Debug("qqbot: resume", "bot", sess.BotID, "session", sess.ID, "seq", seq, "replayed_to", c.cursor, "conn", c.id)
+	s.log.Debug("qqbot: resume", "bot", b.bot.UserID, "session", claimed.ID, "seq", seq, "replayed_to", c.cursor, "conn", c.id)
 	return nil
 }
 
-// dispatch sends an event's op 0 frame and notes its s as the last event
+// dispatch sends an event's op 0 frame and notes its seq as the last event
 // sent. READY and RESUMED are written directly: a client that ignores their s
 // must not make the session look further along than the events it got.
 func (c *conn) dispatch(f dispatch) error {
 	if err := c.write(f); err != nil {
 		return err
 	}
-	c.sent = f.S
+	c.sent = f.seq
 	c.s.opts.Observer.EventDelivered(c.replaying)
 	return nil
 }
@@ -437,7 +503,7 @@ func (c *conn) deliver(ctx context.Context) error {
 			if err := c.dispatch(f); err != nil {
 				return err
 			}
-			c.cursor = f.S // the events before it were not the session's
+			c.cursor = f.seq // the events before it were not the session's
 		}
 		if n > 0 {
 			c.cursor = last

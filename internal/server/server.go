@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,10 @@ type Server struct {
 	// OnShutdown runs after both listeners stopped taking requests and every
 	// request in flight finished: close hijacked connections (WebSockets) here.
 	OnShutdown func()
+	// TLSCert and TLSKey, PEM files, make the public listener serve HTTPS
+	// (and WSS); both or neither. A renewed pair is picked up without a
+	// restart. The admin listener stays plain HTTP: keep it private.
+	TLSCert, TLSKey string
 	// Ready checks that the node can serve (its store answers) for GET
 	// /readyz on both listeners: nil is 200, an error 503 with a JSON body
 	// (the error itself is logged, not sent). Nil means always ready.
@@ -53,12 +58,20 @@ type Server struct {
 	Metrics http.Handler
 
 	publicLn, adminLn net.Listener
+	publicTLS         *tls.Config
 	servers           []*http.Server
 }
 
 // Open binds both listeners, so that an address with port 0 is resolved
 // before Serve and tests can read it from Addrs.
 func (s *Server) Open() error {
+	if s.TLSCert != "" || s.TLSKey != "" {
+		certs, err := loadCertFiles(s.TLSCert, s.TLSKey, s.logger())
+		if err != nil {
+			return err
+		}
+		s.publicTLS = certs.tlsConfig()
+	}
 	var err error
 	if s.publicLn, err = net.Listen("tcp", s.PublicAddr); err != nil {
 		return fmt.Errorf("listen public %s: %w", s.PublicAddr, err)
@@ -79,15 +92,13 @@ func (s *Server) Addrs() (public, admin string) {
 // stop accepting, requests in flight (and so their writes) complete, then
 // OnShutdown runs.
 func (s *Server) Serve(ctx context.Context) error {
-	logger := s.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := s.logger()
 	errc := make(chan error, 2)
 	for _, l := range []struct {
-		ln net.Listener
-		h  http.Handler
-	}{{s.publicLn, s.probes(s.Public, nil, logger)}, {s.adminLn, s.probes(s.Admin, s.Metrics, logger)}} {
+		ln  net.Listener
+		h   http.Handler
+		tls *tls.Config
+	}{{s.publicLn, s.probes(s.Public, nil, logger), s.publicTLS}, {s.adminLn, s.probes(s.Admin, s.Metrics, logger), nil}} {
 		hs := &http.Server{
 			Handler:           l.h,
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
@@ -95,10 +106,17 @@ func (s *Server) Serve(ctx context.Context) error {
 			IdleTimeout:       DefaultIdleTimeout,
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			TLSConfig:         l.tls,
 		}
 		s.servers = append(s.servers, hs)
 		go func(ln net.Listener) {
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if hs.TLSConfig != nil {
+				err = hs.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+			} else {
+				err = hs.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}(l.ln)
@@ -119,6 +137,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.OnShutdown()
 	}
 	return serveErr
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
 }
 
 // The probes' bodies, and the path of the metrics.

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,9 +41,9 @@ const (
 
 // migrate creates schema if it is not empty and missing, and applies the
 // migrations the database lacks, each in its own transaction, all under an
-// advisory lock so that nodes starting together migrate once. It refuses a
-// database migrated by a newer binary.
-func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error) {
+// advisory lock so that nodes starting together migrate once, logging each
+// one applied. It refuses a database migrated by a newer binary.
+func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, logger *slog.Logger) (err error) {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -80,6 +81,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error)
 		return fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", latest, len(ms))
 	}
 	for _, m := range ms[latest:] {
+		start := time.Now()
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
@@ -91,6 +93,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error)
 		if err != nil {
 			return fmt.Errorf("migrate: %s: %w", m.Name, err)
 		}
+		logger.Info("postgres: migration applied", "migration", m.Name, "version", m.Version, "took", time.Since(start))
 	}
 	return nil
 }

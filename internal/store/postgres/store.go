@@ -118,7 +118,8 @@ const DefaultMaxConns = 16
 // WithMaxConns sets the pool size (else the DSN's pool_max_conns, else DefaultMaxConns).
 func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
-// WithLogger sets where panics and listener failures are logged (slog.Default()).
+// WithLogger sets where migrations applied, panics and listener failures are
+// logged (slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithObserver sets who is told of every commit and retry (store.NopObserver).
@@ -171,7 +172,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	if err := migrate(ctx, s.pool, o.schema); err != nil {
+	if err := migrate(ctx, s.pool, o.schema, o.logger); err != nil {
 		s.pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}

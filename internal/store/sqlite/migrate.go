@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/qun-chat/qun/internal/store"
@@ -28,9 +29,9 @@ const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_at INTEGER NOT NULL
 ) STRICT`
 
-// migrate applies the migrations db lacks, each in its own transaction, and
-// refuses a database migrated by a newer binary.
-func migrate(ctx context.Context, db *sql.DB) error {
+// migrate applies the migrations db lacks, each in its own transaction,
+// logging each one applied, and refuses a database migrated by a newer binary.
+func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -46,17 +47,23 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("database schema version %d is newer than this binary's %d", latest, len(ms))
 	}
 	for _, m := range ms[latest:] {
-		if err := apply(ctx, db, m); err != nil {
+		start := time.Now()
+		applied, err := apply(ctx, db, m)
+		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if applied {
+			logger.Info("sqlite: migration applied", "migration", m.Name, "version", m.Version, "took", time.Since(start))
 		}
 	}
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m store.Migration) (err error) {
+// apply applies m unless another process did it first, and says whether it did.
+func apply(ctx context.Context, db *sql.DB, m store.Migration) (applied bool, err error) {
 	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: another process migrating waits
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		if err != nil {
@@ -66,17 +73,17 @@ func apply(ctx context.Context, db *sql.DB, m store.Migration) (err error) {
 	// Another process may have applied it since we looked.
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
-		return err
+		return false, err
 	}
 	if n > 0 {
-		return tx.Commit()
+		return false, tx.Commit()
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return err
+		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.Version, m.Name, time.Now().UnixMilli()); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }

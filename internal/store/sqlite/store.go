@@ -91,7 +91,8 @@ func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
 // WithBusyTimeout sets how long to wait for another process's lock (DefaultBusyTimeout).
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
-// WithLogger sets where a panic inside an Update is logged with its stack (slog.Default()).
+// WithLogger sets where migrations applied, and a panic inside an Update
+// with its stack, are logged (slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithObserver sets who is told of every commit and every Update's wait in
@@ -157,7 +158,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if mode != "wal" {
 		return fmt.Errorf("journal mode is %q, not wal (is the file system local?)", mode)
 	}
-	if err := migrate(ctx, s.wdb); err != nil {
+	if err := migrate(ctx, s.wdb, s.opts.logger); err != nil {
 		return err
 	}
 

@@ -1,11 +1,15 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -288,5 +292,56 @@ func TestObserver(t *testing.T) {
 	if ob.updates != n+1 || ob.events != 2*6 || ob.waited != n+1 || ob.commits != int(s.commits.Load()) || ob.commits < 2 {
 		t.Errorf("observed %d commits (store: %d), %d updates, %d events, %d waits; want %d updates, 12 events, %d waits",
 			ob.commits, s.commits.Load(), ob.updates, ob.events, ob.waited, n+1, n+1)
+	}
+}
+
+// migrationLogs opens a logger that records, as JSON, into the returned buffer.
+func migrationLogs() (*slog.Logger, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return slog.New(slog.NewJSONHandler(&buf, nil)), &buf
+}
+
+// appliedMigrations returns the migrations the log says were applied.
+func appliedMigrations(t *testing.T, log *bytes.Buffer) []string {
+	t.Helper()
+	var names []string
+	dec := json.NewDecoder(log)
+	for dec.More() {
+		var rec struct {
+			Msg       string `json:"msg"`
+			Migration string `json:"migration"`
+		}
+		if err := dec.Decode(&rec); err != nil {
+			t.Fatalf("log line: %v", err)
+		}
+		if rec.Msg == "sqlite: migration applied" {
+			names = append(names, rec.Migration)
+		}
+	}
+	return names
+}
+
+func TestMigrationsLogged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qun.db")
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, m := range ms {
+		want = append(want, m.Name)
+	}
+	for i, want := range [][]string{want, nil} { // the second Open applies nothing
+		logger, log := migrationLogs()
+		s, err := Open(t.Context(), path, WithLogger(logger))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := appliedMigrations(t, log); !slices.Equal(got, want) {
+			t.Errorf("open %d logged migrations %v, want %v", i+1, got, want)
+		}
 	}
 }

@@ -1,0 +1,389 @@
+package main
+
+// The quickstart's paths, run as docs/quickstart.md tells a person to: a
+// real qun, the client commands, and the example programs under examples/
+// built and run as separate processes with the environment the doc gives
+// them.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/qun-chat/qun/client"
+)
+
+// exampleWait bounds every wait for an example program: generous, it only
+// turns a hang into a failure.
+const exampleWait = time.Minute
+
+// examplesDir is the examples' directory, seen from this package's.
+const examplesDir = "../../examples"
+
+// buildExample builds the Go example named name into dir.
+func buildExample(t *testing.T, dir, name string) string {
+	t.Helper()
+	bin := filepath.Join(dir, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+filepath.Join(examplesDir, name)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+// exampleProcess is a running example program and the lines it printed
+// (stdout and stderr together).
+type exampleProcess struct {
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process exited and its output is read
+	err  error         // cmd.Wait's, once done is closed
+
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced on every new line
+}
+
+// startExample starts bin with args and the variables env added to this
+// process's environment. It is stopped (SIGTERM) when t ends, if it still runs.
+func startExample(t *testing.T, bin string, env []string, args ...string) *exampleProcess {
+	t.Helper()
+	p := &exampleProcess{t: t, name: filepath.Base(bin), done: make(chan struct{}), changed: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = w, w
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.name, err)
+	}
+	w.Close()
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			close(p.changed)
+			p.changed = make(chan struct{})
+			p.mu.Unlock()
+		}
+		r.Close()
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("%s printed:\n%s", p.name, p.output())
+		}
+	})
+	return p
+}
+
+// output is everything the process printed so far.
+func (p *exampleProcess) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines, "\n")
+}
+
+// waitLine waits until the process prints a line matching re and returns it.
+func (p *exampleProcess) waitLine(re *regexp.Regexp) string {
+	p.t.Helper()
+	deadline := time.After(exampleWait)
+	exited := false
+	for seen := 0; ; {
+		p.mu.Lock()
+		lines, changed := p.lines, p.changed
+		p.mu.Unlock()
+		for ; seen < len(lines); seen++ {
+			if re.MatchString(lines[seen]) {
+				return lines[seen]
+			}
+		}
+		if exited {
+			p.t.Fatalf("%s exited (%v) without printing a line matching %s", p.name, p.err, re)
+		}
+		select {
+		case <-changed:
+		case <-p.done: // every line is in: one last look
+			exited = true
+		case <-deadline:
+			p.t.Fatalf("%s printed no line matching %s within %v", p.name, re, exampleWait)
+		}
+	}
+}
+
+// stop sends SIGTERM, as a service manager (or Ctrl-C) would, and waits for
+// the exit; calling it again is fine.
+func (p *exampleProcess) stop() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(exampleWait):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return errors.New("did not stop on SIGTERM; killed")
+	}
+	return p.err
+}
+
+// wait waits for the process to exit by itself.
+func (p *exampleProcess) wait() error {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(exampleWait):
+		p.t.Fatalf("%s did not exit within %v", p.name, exampleWait)
+		return nil
+	}
+}
+
+// quickstartEnv starts a qun and returns the command line's environment for
+// it, as the quickstart's first steps leave it: user alice exists.
+func quickstartEnv(t *testing.T) (*testMain, *cliEnv) {
+	t.Helper()
+	data := t.TempDir()
+	tm := startMain(t, testConfig(t, data))
+	e := &cliEnv{t: t, vars: map[string]string{"QUN_ADMIN_ADDR": strings.TrimPrefix(tm.Admin, "http://"), "QUN_DATA": data}}
+	e.ok("user", "create", "--id", "alice", "--name", "alice", "--display-name", "Alice")
+	return tm, e
+}
+
+// timelineTexts prints the group's first n timeline entries with qun
+// timeline --follow, which waits until they exist, and returns them as
+// "sender: text" lines.
+func timelineTexts(t *testing.T, e *cliEnv, group string, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), exampleWait)
+	defer cancel()
+	r := e.runContext(ctx, "timeline", group, "--follow", "--max", strconv.Itoa(n), "--interval", "20ms")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("qun timeline %s --follow --max %d: exit %d, stderr %q, stdout %q", group, n, r.code, r.stderr, r.stdout)
+	}
+	return strings.Split(strings.TrimSuffix(timeOfDay.ReplaceAllString(r.stdout, ""), "\n"), "\n")
+}
+
+// TestQuickstartBotgo runs examples/botgo-bot, the botgo bot of the
+// quickstart, against a real qun: it must connect with the appId and
+// appSecret that qun robot create printed and answer an @-message that qun
+// send posts, with a passive reply qun timeline shows.
+func TestQuickstartBotgo(t *testing.T) {
+	tm, e := quickstartEnv(t)
+	bin := buildExample(t, t.TempDir(), "botgo-bot")
+
+	var creds client.RobotCredentials
+	e.okJSON(&creds, "robot", "create", "--id", "echo", "--name", "echo", "--display-name", "Echo", "--owner", "alice")
+	e.ok("group", "create", "--id", "team", "--name", "team", "--owner", "alice", "echo")
+
+	bot := startExample(t, bin, []string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret})
+	bot.waitLine(regexp.MustCompile(`ready as Echo \(app ` + creds.AppID + `\)`))
+
+	e.ok("send", "--from", "alice", "--group", "team", "--mention", "echo", "@Echo ping")
+	e.ok("send", "--from", "alice", "--group", "team", "--mention", "echo", "@Echo", "how", "are", "you?")
+	got := timelineTexts(t, e, "team", 5)
+	// Each reply comes after its message; the two exchanges may interleave.
+	want := map[string]string{"alice: @Echo ping": "echo: pong", "alice: @Echo how are you?": "echo: you said: how are you?"}
+	if got[0] != `-: [created the group "team"]` {
+		t.Fatalf("timeline %q", got)
+	}
+	pos := map[string]int{}
+	for i, line := range got {
+		pos[line] = i
+	}
+	for msg, answer := range want {
+		m, ok1 := pos[msg]
+		a, ok2 := pos[answer]
+		if !ok1 || !ok2 || a < m {
+			t.Fatalf("timeline %q: want %q answered by %q", got, msg, answer)
+		}
+	}
+	bot.waitLine(regexp.MustCompile(`said "how are you\?"$`))
+
+	if err := bot.stop(); err != nil {
+		t.Fatalf("botgo-bot on SIGTERM: %v", err)
+	}
+	bot.waitLine(regexp.MustCompile(`botgo-bot: .*stopping$`))
+	// Without -v it never prints what botgo logs at debug and info level:
+	// the appSecret and the access tokens.
+	if out := bot.output(); strings.Contains(out, creds.AppSecret) || strings.Contains(out, "QQBot ") {
+		t.Errorf("botgo-bot printed a secret:\n%s", out)
+	}
+	// A run without trouble, stopped as a person stops it, warns of nothing.
+	if out := bot.output(); strings.Contains(out, "botgo warning") || strings.Contains(out, "botgo error") {
+		t.Errorf("botgo-bot warned:\n%s", out)
+	}
+}
+
+// TestQuickstartBotgoWithoutCredentials: the example says what it needs.
+func TestQuickstartBotgoWithoutCredentials(t *testing.T) {
+	bin := buildExample(t, t.TempDir(), "botgo-bot")
+	p := startExample(t, bin, []string{"BOT_APP_ID=", "BOT_APP_SECRET="})
+	var exit *exec.ExitError
+	if err := p.wait(); !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(p.output(), "qun robot create prints them") {
+		t.Fatalf("botgo-bot without credentials: %v\n%s", err, p.output())
+	}
+}
+
+// TestQuickstartRobot runs examples/robot, the quickstart's Wildfire robot:
+// it creates its group, adds members and greets them through the Robot
+// API; the botgo bot, logged in as the same robot, answers a mention in
+// that group; run again, the robot reuses the group.
+func TestQuickstartRobot(t *testing.T) {
+	tm, e := quickstartEnv(t)
+	bin := buildExample(t, t.TempDir(), "robot")
+	e.ok("user", "create", "--id", "bob", "--name", "bob", "--display-name", "Bob")
+	var creds client.RobotCredentials
+	e.okJSON(&creds, "robot", "create", "--id", "greeter", "--name", "greeter", "--display-name", "Greeter", "--owner", "alice")
+	env := []string{"QUN_URL=" + tm.Public, "QUN_ROBOT_ID=greeter", "QUN_ROBOT_SECRET=" + creds.Secret}
+
+	p := startExample(t, bin, env, "alice", "bob")
+	if err := p.wait(); err != nil {
+		t.Fatalf("robot: %v\n%s", err, p.output())
+	}
+	uid := regexp.MustCompile(`sent message \d+:`)
+	want := `signed in as greeter (Greeter)
+created group robot-team
+added alice
+added bob
+sent message N: Hello alice, bob! I am Greeter, and I run this group.
+members of robot-team: greeter (owner), alice, bob`
+	if got := uid.ReplaceAllString(p.output(), "sent message N:"); got != want {
+		t.Fatalf("robot printed:\n%s\nwant:\n%s", got, want)
+	}
+
+	e.ok("send", "--from", "alice", "--group", "robot-team", "Hi Greeter!")
+	wantTimeline := []string{
+		`greeter: [created the group "robot-team"]`,
+		"greeter: [added alice, bob]",
+		"greeter: Hello alice, bob! I am Greeter, and I run this group.",
+		"alice: Hi Greeter!",
+	}
+	if got := timelineTexts(t, e, "robot-team", 4); strings.Join(got, "\n") != strings.Join(wantTimeline, "\n") {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantTimeline, "\n"))
+	}
+
+	// The same robot answers @-messages through the gateway: the botgo bot,
+	// logged in with the robot's appId and appSecret.
+	bot := startExample(t, buildExample(t, t.TempDir(), "botgo-bot"),
+		[]string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret})
+	bot.waitLine(regexp.MustCompile(`ready as Greeter `))
+	e.ok("send", "--from", "alice", "--group", "robot-team", "--mention", "greeter", "@Greeter ping")
+	if got := timelineTexts(t, e, "robot-team", 6); got[4] != "alice: @Greeter ping" || got[5] != "greeter: pong" {
+		t.Fatalf("timeline after the mention: %q", got)
+	}
+	if err := bot.stop(); err != nil {
+		t.Fatalf("botgo-bot on SIGTERM: %v", err)
+	}
+
+	// Again, with one more member: the group is reused, only carol is added.
+	p = startExample(t, bin, env, "alice", "carol")
+	if err := p.wait(); err != nil {
+		t.Fatalf("robot, second run: %v\n%s", err, p.output())
+	}
+	if out := p.output(); !strings.Contains(out, "group robot-team exists; using it\nadded carol\n") || strings.Contains(out, "added alice") ||
+		!strings.HasSuffix(out, "members of robot-team: greeter (owner), alice, bob, carol") {
+		t.Fatalf("robot, second run printed:\n%s", out)
+	}
+
+	// Someone else's group: refused before anything changes.
+	e.ok("group", "create", "--id", "team", "--name", "team", "--owner", "alice")
+	p = startExample(t, bin, env, "-group", "team", "bob")
+	var exit *exec.ExitError
+	if err := p.wait(); !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(p.output(), "group team is someone else's") {
+		t.Fatalf("robot on someone else's group: %v\n%s", err, p.output())
+	}
+	// A wrong secret: the Wildfire code, exit 1.
+	p = startExample(t, bin, []string{"QUN_URL=" + tm.Public, "QUN_ROBOT_ID=greeter", "QUN_ROBOT_SECRET=wrong"})
+	if err := p.wait(); !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(p.output(), "profile: wildfire: 244 auth failure") {
+		t.Fatalf("robot with a wrong secret: %v\n%s", err, p.output())
+	}
+}
+
+// pythonVar names the Python the botpy tests use; python3 by default.
+const pythonVar = "QUN_TEST_PYTHON"
+
+func python(t *testing.T) string {
+	t.Helper()
+	py := os.Getenv(pythonVar)
+	if py == "" {
+		py = "python3"
+	}
+	path, err := exec.LookPath(py)
+	if err != nil {
+		t.Skipf("no %s (%v): skipping the botpy example's check; set %s to a Python 3 to run it", py, err, pythonVar)
+	}
+	return path
+}
+
+// TestQuickstartBotpyCompiles checks that examples/botpy-bot/bot.py is
+// valid Python, where a Python is installed; TestQuickstartBotpy runs it
+// where botpy is installed too.
+func TestQuickstartBotpyCompiles(t *testing.T) {
+	py := python(t)
+	src := filepath.Join(examplesDir, "botpy-bot", "bot.py")
+	// The compiled file goes to a temporary directory, not beside the source.
+	cmd := exec.Command(py, "-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)", src, filepath.Join(t.TempDir(), "bot.pyc"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", src, err, out)
+	}
+}
+
+// TestQuickstartBotpy runs examples/botpy-bot/bot.py with botpy, the
+// official Python SDK, against a real qun, as TestQuickstartBotgo runs the
+// botgo bot. It needs a Python that imports botpy (pip install qq-botpy, or
+// botpy's source on PYTHONPATH with aiohttp, PyYAML and APScheduler
+// installed); without one it skips, saying so.
+func TestQuickstartBotpy(t *testing.T) {
+	py := python(t)
+	if out, err := exec.Command(py, "-c", "import botpy").CombinedOutput(); err != nil {
+		t.Skipf("%s cannot import botpy (%v: %s): skipping the botpy bot's run; pip install qq-botpy, or put botpy's source on PYTHONPATH, or set %s to a Python that has it",
+			py, err, strings.TrimSpace(lastLine(string(out))), pythonVar)
+	}
+	tm, e := quickstartEnv(t)
+	var creds client.RobotCredentials
+	e.okJSON(&creds, "robot", "create", "--id", "pybot", "--name", "pybot", "--display-name", "PyBot", "--owner", "alice")
+	e.ok("group", "create", "--id", "team", "--name", "team", "--owner", "alice", "pybot")
+
+	bot := startExample(t, py, []string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret, "PYTHONUNBUFFERED=1"},
+		filepath.Join(examplesDir, "botpy-bot", "bot.py"))
+	bot.waitLine(regexp.MustCompile(`^botpy-bot: ready as PyBot$`))
+
+	e.ok("send", "--from", "alice", "--group", "team", "--mention", "pybot", "@PyBot ping")
+	want := []string{`-: [created the group "team"]`, "alice: @PyBot ping", "pybot: pong"}
+	if got := timelineTexts(t, e, "team", 3); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if err := bot.stop(); err != nil && !strings.Contains(err.Error(), "signal: terminated") {
+		t.Fatalf("bot.py on SIGTERM: %v", err)
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
