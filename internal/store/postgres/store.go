@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 // Limits and defaults, each overridable with an Option.
@@ -72,7 +73,12 @@ type Store struct {
 	stop      context.CancelFunc // stops the listener and the poller
 	wg        sync.WaitGroup     // the listener and the poller
 
-	events   *notifier
+	// events holds this node's WaitEvents callers. Update wakes them after
+	// its own commit (with the seqs it appended), the listener for other
+	// nodes' commits (with the seq in the notification), and the poller when
+	// a bot's last seq in the database is past every seq woken for, which
+	// covers notifications that never came.
+	events   *store.Waiters
 	listener *listener
 	// ownPIDs holds the backend process ids of the pool's connections. A
 	// notification from one of them announces a commit of this Store, whose
@@ -157,7 +163,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		cfg.MaxConns = DefaultMaxConns
 	}
 
-	s := &Store{opts: o, events: newNotifier()}
+	s := &Store{opts: o, events: store.NewPolledWaiters()}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		s.ownPIDs.Store(c.PgConn().PID(), struct{}{})
 		return nil
@@ -173,7 +179,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	// The first LISTEN happens before Open returns: a waiter can then miss
 	// no notification, and a database that refuses it fails Open.
 	s.listener = &listener{cfg: cfg.ConnConfig.Copy(), channel: o.channel, check: o.listenerCheck,
-		reconnectDelay: o.reconnectDelay, logger: o.logger, notify: s.notified, reconnected: s.events.wakeAll}
+		reconnectDelay: o.reconnectDelay, logger: o.logger, notify: s.notified, reconnected: s.events.WakeAll}
 	if err := s.listener.connect(ctx); err != nil {
 		s.pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -204,7 +210,7 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 		}
 		evented, retry, err := s.update(ctx, fn)
 		if err == nil {
-			s.events.wake(evented)
+			s.events.Wake(evented)
 			return nil
 		}
 		if !retry || attempt >= s.opts.maxAttempts {
@@ -289,7 +295,7 @@ func (s *Store) call(fn func() error) (err error) {
 // WaitEvents returns a channel closed after the next commit, on any node,
 // that appends an event for botID. After Close it returns a closed channel.
 func (s *Store) WaitEvents(botID string) <-chan struct{} {
-	return s.events.wait(botID)
+	return s.events.Wait(botID)
 }
 
 // Close stops the listener and the poller, wakes every WaitEvents channel and
@@ -300,7 +306,7 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		s.stop()
 		s.wg.Wait()
-		s.events.close()
+		s.events.Close()
 		s.pool.Close()
 	})
 	return nil

@@ -78,7 +78,7 @@ func (s *Store) commit(batch []*request) {
 	}
 	c := newDBTx(ctx, sqlTx, s.wstmts)
 	errs := make([]error, len(live))
-	evented := make(map[string]struct{})
+	evented := make(map[string]int64)
 	for i, r := range live {
 		fnErr, txErr := s.apply(c, r, evented)
 		if txErr != nil {
@@ -113,7 +113,7 @@ func (s *Store) commit(batch []*request) {
 	}
 	s.commits.Add(1)
 	s.updates.Add(int64(len(live)))
-	s.events.wake(evented) // before answering: see notifier.wake
+	s.events.Wake(evented) // before answering: see store.Waiters.Wake
 	answer(live, errs)
 }
 
@@ -126,7 +126,7 @@ func answer(rs []*request, errs []error) {
 // apply runs one request inside the savepoint. fnErr is what the request
 // answers; txErr means the shared transaction is broken. The bots of a
 // successful request's events are added to evented.
-func (s *Store) apply(c *dbtx, r *request, evented map[string]struct{}) (fnErr, txErr error) {
+func (s *Store) apply(c *dbtx, r *request, evented map[string]int64) (fnErr, txErr error) {
 	if _, err := c.exec(savepoint); err != nil {
 		return nil, fmt.Errorf("sqlite: savepoint: %w", err)
 	}
@@ -140,8 +140,8 @@ func (s *Store) apply(c *dbtx, r *request, evented map[string]struct{}) (fnErr, 
 		return fnErr, fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	if fnErr == nil {
-		for id := range w.evented {
-			evented[id] = struct{}{}
+		for id, seq := range w.evented {
+			evented[id] = seq
 		}
 	}
 	return fnErr, nil

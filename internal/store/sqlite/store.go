@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -63,7 +64,7 @@ type Store struct {
 	reqs   chan *request
 	done   chan struct{} // closed when the writer goroutine has returned
 
-	events notifier
+	events *store.Waiters
 
 	// Counters for benchmarks and tests: how many Updates ran and in how many commits.
 	updates atomic.Int64
@@ -121,7 +122,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.reqs = make(chan *request, o.maxBatch)
 	s.done = make(chan struct{})
-	s.events.init()
+	s.events = store.NewWaiters()
 	go s.write()
 	return s, nil
 }
@@ -239,7 +240,7 @@ func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
 // WaitEvents returns a channel closed after the next commit that appends an
 // event for botID. After Close it returns a closed channel.
 func (s *Store) WaitEvents(botID string) <-chan struct{} {
-	return s.events.wait(botID)
+	return s.events.Wait(botID)
 }
 
 // Close stops accepting Updates, commits the ones already queued, wakes every
@@ -255,7 +256,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 
 	<-s.done
-	s.events.close()
+	s.events.Close()
 	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
