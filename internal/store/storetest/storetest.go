@@ -40,6 +40,7 @@ func Run(t *testing.T, opener Opener) {
 		{"MembersPage", testMembersPage},
 		{"Proactive", testProactive},
 		{"Message", testMessage},
+		{"Notification", testNotification},
 		{"Event", testEvent},
 		{"BotMessage", testBotMessage},
 		{"AccessToken", testAccessToken},
