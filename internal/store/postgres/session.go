@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
@@ -25,13 +26,38 @@ var (
 			cursor_seq = excluded.cursor_seq, sent_seq = excluded.sent_seq, conn_id = excluded.conn_id`
 )
 
-// Session implements group.Reader.
-func (r *reader) Session(id string) (group.Session, error) {
+// Session implements qqbot.Store.
+func (s *Store) Session(ctx context.Context, id string) (group.Session, error) {
+	return viewOne(ctx, s, func(r *reader) (group.Session, error) { return r.session(id) })
+}
+
+// UpdateSession implements qqbot.Store. The session's row is read FOR
+// UPDATE: an update of it on another node waits for this one to commit, then
+// reads what it stored.
+func (s *Store) UpdateSession(ctx context.Context, id string,
+	fn func(r group.Reader, cur group.Session, found bool) (group.Session, bool, error)) error {
+	return s.update(ctx, func(w *writer) error {
+		cur, err := w.session(id)
+		found := err == nil
+		if err != nil && !group.IsNotExist(err) {
+			return err
+		}
+		next, put, err := fn(w, cur, found)
+		if err != nil || !put {
+			return err
+		}
+		if next.ID != id {
+			return fmt.Errorf("postgres: update session %q: fn returned session %q", id, next.ID)
+		}
+		return w.putSession(next)
+	})
+}
+
+func (r *reader) session(id string) (group.Session, error) {
 	return getKeyed(r.c, sessionFields, fmt.Sprintf("session %q", id), selectSession, id, id)
 }
 
-// PutSession implements group.Tx.
-func (w *writer) PutSession(s group.Session) error {
+func (w *writer) putSession(s group.Session) error {
 	_, err := w.c.exec(fmt.Sprintf("put session %q", s.ID), upsertSession, sessionFields(&s)...)
 	return err
 }

@@ -201,6 +201,12 @@ const maxIdentifier = 63
 // to the store's max attempts: fn must not have effects outside tx other than
 // setting its results. fn must not use tx from another goroutine or keep it.
 func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
+	return s.update(ctx, func(w *writer) error { return fn(w) })
+}
+
+// update is Update for the store's own methods, which use the writer's
+// unexported statements.
+func (s *Store) update(ctx context.Context, fn func(*writer) error) error {
 	for attempt := 1; ; attempt++ {
 		if s.closed.Load() {
 			return ErrClosed
@@ -208,7 +214,7 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		evented, retry, err := s.update(ctx, fn)
+		evented, retry, err := s.attempt(ctx, fn)
 		if err == nil {
 			s.events.Wake(evented)
 			return nil
@@ -224,10 +230,10 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 	}
 }
 
-// update makes one attempt of Update. It returns the last seq it appended
+// attempt makes one attempt of Update. It returns the last seq it appended
 // per bot, and whether PostgreSQL aborted the transaction in a way that
 // running fn again may fix.
-func (s *Store) update(ctx context.Context, fn func(group.Tx) error) (evented map[string]int64, retry bool, err error) {
+func (s *Store) attempt(ctx context.Context, fn func(*writer) error) (evented map[string]int64, retry bool, err error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return nil, false, s.beginError(err)
@@ -258,6 +264,11 @@ func (s *Store) update(ctx context.Context, fn func(group.Tx) error) (evented ma
 // View runs fn in a REPEATABLE READ, READ ONLY transaction: one snapshot of
 // the database, taken at its first statement.
 func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
+	return s.view(ctx, func(r *reader) error { return fn(r) })
+}
+
+// view is View for the store's own methods.
+func (s *Store) view(ctx context.Context, fn func(*reader) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -271,6 +282,26 @@ func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only: nothing to lose
 	r := &reader{c: &dbtx{ctx: ctx, tx: tx}}
 	return s.call(func() error { return fn(r) })
+}
+
+// viewOne runs read in one View and returns what it read.
+func viewOne[T any](ctx context.Context, s *Store, read func(r *reader) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(r *reader) (err error) {
+		v, err = read(r)
+		return err
+	})
+	return v, err
+}
+
+// updateOne runs write in one Update and returns its result.
+func updateOne[T any](ctx context.Context, s *Store, write func(w *writer) (T, error)) (T, error) {
+	var v T
+	err := s.update(ctx, func(w *writer) (err error) {
+		v, err = write(w)
+		return err
+	})
+	return v, err
 }
 
 func (s *Store) beginError(err error) error {

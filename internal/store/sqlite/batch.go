@@ -12,7 +12,7 @@ import (
 // request is one Update waiting for the writer.
 type request struct {
 	ctx  context.Context
-	fn   func(group.Tx) error
+	fn   func(*writer) error
 	done chan error // buffered, so that answering never blocks the writer
 }
 
@@ -149,7 +149,7 @@ func (s *Store) apply(c *dbtx, r *request, evented map[string]int64) (fnErr, txE
 
 // call runs fn, turning a panic into an EInternal error so that the writer
 // (and every other Update of the batch) survives a bug in one of them.
-func (s *Store) call(w *writer, fn func(group.Tx) error) (err error) {
+func (s *Store) call(w *writer, fn func(*writer) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.opts.logger.Error("sqlite: panic in update", "panic", v, "stack", string(debug.Stack()))

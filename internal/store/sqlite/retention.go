@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -30,12 +31,18 @@ var pruneStatements = store.PruneStatements{
 	AccessTokens: pruneAccessTokens, Nonces: pruneNonces,
 }
 
-// Prune implements group.Tx: up to limit rows of each kind, oldest first. A
-// token or nonce has expired when its expiry is not after now. Event seqs are
-// unaffected: the next event continues after the pruned ones.
-func (w *writer) Prune(eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (int, error) {
+// Prune implements qqbot.Store: up to limit rows of each kind, oldest first,
+// in one Update. A token or nonce has expired when its expiry is not after
+// now. Event seqs are unaffected: the next event continues after the pruned
+// ones.
+func (s *Store) Prune(ctx context.Context, eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (int, error) {
 	cutoffs := store.PruneCutoffs{EventsBefore: eventsBefore, SessionsBefore: sessionsBefore,
 		BotMessagesBefore: botMessagesBefore, Now: now}
+	return updateOne(ctx, s, func(w *writer) (int, error) { return w.prune(cutoffs, limit) })
+}
+
+// prune runs one prune batch in w.
+func (w *writer) prune(cutoffs store.PruneCutoffs, limit int) (int, error) {
 	return store.PruneBatch(pruneStatements, cutoffs, limit, func(what, q string, cutoff time.Time, limit int) (int64, error) {
 		res, err := w.c.exec(q, cutoff.UnixMilli(), limit)
 		if err != nil {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
@@ -29,13 +30,37 @@ var (
 		ON CONFLICT (id) DO UPDATE SET ` + sessionCols.except("id").assign())
 )
 
-// Session implements group.Reader.
-func (r *reader) Session(id string) (group.Session, error) {
+// Session implements qqbot.Store.
+func (s *Store) Session(ctx context.Context, id string) (group.Session, error) {
+	return viewOne(ctx, s, func(r *reader) (group.Session, error) { return r.session(id) })
+}
+
+// UpdateSession implements qqbot.Store. The one writer runs the updates of a
+// session one after another.
+func (s *Store) UpdateSession(ctx context.Context, id string,
+	fn func(r group.Reader, cur group.Session, found bool) (group.Session, bool, error)) error {
+	return s.update(ctx, func(w *writer) error {
+		cur, err := w.session(id)
+		found := err == nil
+		if err != nil && !group.IsNotExist(err) {
+			return err
+		}
+		next, put, err := fn(w, cur, found)
+		if err != nil || !put {
+			return err
+		}
+		if next.ID != id {
+			return fmt.Errorf("update session %q: fn returned session %q", id, next.ID)
+		}
+		return w.putSession(next)
+	})
+}
+
+func (r *reader) session(id string) (group.Session, error) {
 	return getOne(r.c, sessionColumns, fmt.Sprintf("session %q", id), selectSession, id)
 }
 
-// PutSession implements group.Tx.
-func (w *writer) PutSession(s group.Session) error {
+func (w *writer) putSession(s group.Session) error {
 	if _, err := w.c.exec(upsertSession, sessionColumns(&s).ptrs()...); err != nil {
 		return fmt.Errorf("put session %q: %w", s.ID, err)
 	}

@@ -200,6 +200,12 @@ func prepare(ctx context.Context, db *sql.DB, lists ...[]string) (map[string]*sq
 // writer goroutine: it must not call Update or View itself, keep the Tx after
 // returning, or call runtime.Goexit (t.FailNow).
 func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
+	return s.update(ctx, func(w *writer) error { return fn(w) })
+}
+
+// update is Update for the store's own methods, which use the writer's
+// unexported statements.
+func (s *Store) update(ctx context.Context, fn func(*writer) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -223,6 +229,11 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 
 // View runs fn in a read-only snapshot on the read pool.
 func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
+	return s.view(ctx, func(r *reader) error { return fn(r) })
+}
+
+// view is View for the store's own methods.
+func (s *Store) view(ctx context.Context, fn func(*reader) error) error {
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
@@ -235,6 +246,26 @@ func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // read-only: nothing to lose
 	return fn(&reader{c: newDBTx(ctx, sqlTx, s.rstmts)})
+}
+
+// viewOne runs read in one View and returns what it read.
+func viewOne[T any](ctx context.Context, s *Store, read func(r *reader) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(r *reader) (err error) {
+		v, err = read(r)
+		return err
+	})
+	return v, err
+}
+
+// updateOne runs write in one Update and returns its result.
+func updateOne[T any](ctx context.Context, s *Store, write func(w *writer) (T, error)) (T, error) {
+	var v T
+	err := s.update(ctx, func(w *writer) (err error) {
+		v, err = write(w)
+		return err
+	})
+	return v, err
 }
 
 // WaitEvents returns a channel closed after the next commit that appends an

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -25,19 +27,40 @@ var (
 		ON CONFLICT (token) DO UPDATE SET ` + accessTokenCols.except("token").assign())
 )
 
-// AccessToken implements group.Reader.
-func (r *reader) AccessToken(token string) (group.AccessToken, error) {
+// AccessToken implements qqbot.Store.
+func (s *Store) AccessToken(ctx context.Context, token string) (group.AccessToken, error) {
+	return viewOne(ctx, s, func(r *reader) (group.AccessToken, error) { return r.accessToken(token) })
+}
+
+// LatestAccessToken implements qqbot.Store.
+func (s *Store) LatestAccessToken(ctx context.Context, botID string) (group.AccessToken, error) {
+	return viewOne(ctx, s, func(r *reader) (group.AccessToken, error) { return r.latestAccessToken(botID) })
+}
+
+// IssueAccessToken implements qqbot.Store.
+func (s *Store) IssueAccessToken(ctx context.Context, t group.AccessToken, reuseAfter time.Time) (group.AccessToken, error) {
+	return updateOne(ctx, s, func(w *writer) (group.AccessToken, error) {
+		latest, err := w.latestAccessToken(t.BotID)
+		if err == nil && latest.ExpiresAt.After(reuseAfter) {
+			return latest, nil
+		}
+		if err != nil && !group.IsNotExist(err) {
+			return group.AccessToken{}, err
+		}
+		return t, w.putAccessToken(t)
+	})
+}
+
+func (r *reader) accessToken(token string) (group.AccessToken, error) {
 	// The token is a secret: it is not repeated in the error.
 	return getOne(r.c, accessTokenColumns, "access token", selectAccessToken, token)
 }
 
-// LatestAccessToken implements group.Reader.
-func (r *reader) LatestAccessToken(botID string) (group.AccessToken, error) {
+func (r *reader) latestAccessToken(botID string) (group.AccessToken, error) {
 	return getOne(r.c, accessTokenColumns, fmt.Sprintf("access token of bot %q", botID), selectLatestAccessToken, botID)
 }
 
-// PutAccessToken implements group.Tx.
-func (w *writer) PutAccessToken(t group.AccessToken) error {
+func (w *writer) putAccessToken(t group.AccessToken) error {
 	if _, err := w.c.exec(upsertAccessToken, accessTokenColumns(&t).ptrs()...); err != nil {
 		return fmt.Errorf("put access token of bot %q: %w", t.BotID, err)
 	}

@@ -1,22 +1,52 @@
 package storetest
 
 import (
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
 )
 
-func testSetting(t *testing.T, s group.Store) {
-	setting := func(t *testing.T, key string) string {
-		t.Helper()
-		return read(t, s, func(r group.Reader) (string, error) { return r.Setting(key) })
+func testSetting(t *testing.T, s Store) {
+	_, err := s.Setting(t.Context(), "k")
+	wantCode(t, "Setting(k)", err, group.ENotExist)
+	diff(t, "CreateSetting(k, v1)", "v1", must(s.CreateSetting(t.Context(), "k", "v1"))(t, "CreateSetting"))
+	diff(t, "Setting(k)", "v1", must(s.Setting(t.Context(), "k"))(t, "Setting"))
+	// A key that has a value keeps it.
+	diff(t, "CreateSetting(k, v2)", "v1", must(s.CreateSetting(t.Context(), "k", "v2"))(t, "CreateSetting"))
+	diff(t, "Setting(k) after a second create", "v1", must(s.Setting(t.Context(), "k"))(t, "Setting"))
+	diff(t, "CreateSetting(empty, \"\")", "", must(s.CreateSetting(t.Context(), "empty", ""))(t, "CreateSetting"))
+	diff(t, "CreateSetting(empty, x)", "", must(s.CreateSetting(t.Context(), "empty", "x"))(t, "CreateSetting"))
+}
+
+// testConcurrentCreateSetting creates one key from many goroutines at once,
+// as nodes starting together create the server's keys: one value wins, and
+// every creator gets it.
+func testConcurrentCreateSetting(t *testing.T, s Store) {
+	const n = 16
+	got := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			v, err := s.CreateSetting(t.Context(), "server-key", "v"+strconv.Itoa(i))
+			if err != nil {
+				t.Errorf("CreateSetting %d: %v", i, err)
+			}
+			got[i] = v
+		})
 	}
-	wantNotExist(t, s, "Setting(k)", func(r group.Reader) (string, error) { return r.Setting("k") })
-	update(t, s, func(tx group.Tx) error { return tx.PutSetting("k", "v1") })
-	diff(t, "Setting(k)", "v1", setting(t, "k"))
-	update(t, s, func(tx group.Tx) error { return tx.PutSetting("k", "") })
-	diff(t, "Setting(k) after replace", "", setting(t, "k"))
+	close(start)
+	wg.Wait()
+	stored := must(s.Setting(t.Context(), "server-key"))(t, "Setting")
+	for i, v := range got {
+		if v != stored {
+			t.Errorf("creator %d got %q, but %q is stored", i, v, stored)
+		}
+	}
 }
 
 func testNonce(t *testing.T, s group.Store) {

@@ -361,7 +361,7 @@ func testWaitEvents(t *testing.T, s group.Store) {
 	<-again
 }
 
-func testClosed(t *testing.T, open func() group.Store) {
+func testClosed(t *testing.T, open func() Store) {
 	s := open()
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -373,9 +373,19 @@ func testClosed(t *testing.T, open func() group.Store) {
 	if err := s.View(t.Context(), func(group.Reader) error { return nil }); err == nil {
 		t.Error("View after Close: no error")
 	}
+	if _, err := s.Setting(t.Context(), "k"); err == nil {
+		t.Error("Setting after Close: no error")
+	}
+	err := s.UpdateSession(t.Context(), "sess", func(group.Reader, group.Session, bool) (group.Session, bool, error) {
+		ran = true
+		return group.Session{}, false, nil
+	})
+	if err == nil || ran {
+		t.Errorf("UpdateSession after Close: error %v, fn ran %v; want an error and no run", err, ran)
+	}
 }
 
-func testReopen(t *testing.T, open func() group.Store) {
+func testReopen(t *testing.T, open func() Store) {
 	s := open()
 	update(t, s, func(tx group.Tx) error { return writeAll(tx, "r") })
 	put(t, s, members, member("g-r", "bob", group.MemberNormal))
