@@ -14,31 +14,15 @@ const openIDKeySetting = "openid_key"
 
 // loadOpenIDKey reads the server's openid key, creating it on first start.
 // The key lives in the store, so every node derives the same openids.
-func loadOpenIDKey(ctx context.Context, st group.Store) ([]byte, error) {
-	var v string
-	err := st.View(ctx, func(r group.Reader) (err error) {
-		v, err = r.Setting(openIDKeySetting)
-		return err
-	})
+func loadOpenIDKey(ctx context.Context, st Store) ([]byte, error) {
+	v, err := st.Setting(ctx, openIDKeySetting)
 	if group.IsNotExist(err) {
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, fmt.Errorf("openid key: %w", err)
 		}
-		fresh := hex.EncodeToString(b[:])
-		// Another node may have created it meanwhile: keep the first one.
-		err = st.Update(ctx, func(tx group.Tx) error {
-			cur, err := tx.Setting(openIDKeySetting)
-			if err == nil {
-				v = cur
-				return nil
-			}
-			if !group.IsNotExist(err) {
-				return err
-			}
-			v = fresh
-			return tx.PutSetting(openIDKeySetting, fresh)
-		})
+		// Another node may create it meanwhile: the first one is kept.
+		v, err = st.CreateSetting(ctx, openIDKeySetting, hex.EncodeToString(b[:]))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("openid key: %w", err)
@@ -105,15 +89,7 @@ func (o *openIDs) store(ctx context.Context) error {
 	if len(o.fresh) == 0 {
 		return nil
 	}
-	err := o.s.store.Update(ctx, func(tx group.Tx) error {
-		for _, m := range o.fresh {
-			if err := tx.PutOpenID(m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := o.s.store.PutOpenIDs(ctx, o.fresh); err != nil {
 		return fmt.Errorf("store openids: %w", err)
 	}
 	for _, m := range o.fresh {
@@ -131,13 +107,14 @@ func (s *Server) resolve(ctx context.Context, botID, kind, openID string) (strin
 	}
 	m, ok := s.openids.get(openIDKey{botID, openID})
 	if !ok {
-		err := s.store.View(ctx, func(r group.Reader) (err error) {
-			m, err = r.OpenID(botID, openID)
-			return err
-		})
+		ms, err := s.store.OpenIDs(ctx, botID, []string{openID})
 		if err != nil {
 			return "", err
 		}
+		if len(ms) == 0 {
+			return "", group.Errorf(group.ENotExist, "unknown openid")
+		}
+		m = ms[0]
 		s.openids.put(openIDKey{botID, openID}, m)
 	}
 	if m.Kind != kind {

@@ -6,8 +6,8 @@
 // The door parses requests, maps the bots' openids to internal ids, calls the
 // domain (internal/group) and renders its answers and events in the QQ shapes;
 // every group rule lives in the domain. Door state (access tokens, gateway
-// sessions, openid mappings) is kept in the group.Store, so that it survives a
-// restart and is shared by every node.
+// sessions, openid mappings) is kept in the door's own Store, so that it
+// survives a restart and is shared by every node.
 //
 // It imports the domain, the standard library and github.com/coder/websocket;
 // never a store or another door.
@@ -179,7 +179,7 @@ func (o Options) withDefaults() Options {
 // Server is the Bot Open Platform door. It is safe for concurrent use.
 type Server struct {
 	svc   *group.Service
-	store group.Store
+	store Store
 	opts  Options
 	log   *slog.Logger
 
@@ -203,11 +203,11 @@ type Server struct {
 	wg     sync.WaitGroup // live gateway connections
 }
 
-// New returns the door over svc. It reads (or on first start creates) the
-// openid key in the store.
-func New(svc *group.Service, opts Options) (*Server, error) {
-	if svc == nil {
-		return nil, errors.New("qqbot: nil service")
+// New returns the door over svc, keeping its state in st (the store svc
+// works on). It reads (or on first start creates) the openid key in st.
+func New(svc *group.Service, st Store, opts Options) (*Server, error) {
+	if svc == nil || st == nil {
+		return nil, errors.New("qqbot: nil service or store")
 	}
 	opts = opts.withDefaults()
 	if opts.HeartbeatInterval < time.Millisecond {
@@ -224,7 +224,7 @@ func New(svc *group.Service, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		svc:           svc,
-		store:         svc.Store(),
+		store:         st,
 		opts:          opts,
 		log:           opts.Logger,
 		tokens:        newCache[string, tokenEntry](maxCachedTokens),
@@ -273,7 +273,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Prune deletes the events older than EventRetention, the sessions unseen
 // for SessionRetention, the bot messages that no send limit counts any more
 // and the expired access tokens and nonces, and forgets idle rate-limit
-// state. It deletes DefaultPruneBatch rows of each kind per Update, so that
+// state. It deletes DefaultPruneBatch rows of each kind per transaction, so that
 // no transaction (and no hold on SQLite's single writer) is long, until a
 // batch comes back short. It stops with the error when ctx ends or the server
 // is closed; the next pass goes on from there.
@@ -291,11 +291,7 @@ func (s *Server) Prune(ctx context.Context) error {
 	cfg := s.svc.Config()
 	botMessagesBefore := now.Add(-max(cfg.ProactivePeriod, cfg.PassiveWindow))
 	for {
-		var deleted int
-		err := s.store.Update(ctx, func(tx group.Tx) (err error) {
-			deleted, err = tx.Prune(eventsBefore, sessionsBefore, botMessagesBefore, now, DefaultPruneBatch)
-			return err
-		})
+		deleted, err := s.store.Prune(ctx, eventsBefore, sessionsBefore, botMessagesBefore, now, DefaultPruneBatch)
 		if err != nil {
 			return err
 		}

@@ -69,11 +69,17 @@ type env struct {
 	cfg    group.Config
 	opts   Options
 
-	store group.Store
+	store testStore
 	svc   *group.Service
 	srv   *Server
 	hs    *httptest.Server
 	stop  context.CancelFunc
+}
+
+// testStore is what cmd/qun passes the door: one store, the domain's and the door's.
+type testStore interface {
+	group.Store
+	Store
 }
 
 func quietLogger() *slog.Logger {
@@ -150,7 +156,7 @@ func (e *env) start() {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	var st group.Store
+	var st testStore
 	var err error
 	if e.dsn == "" {
 		st, err = sqlite.Open(ctx, e.path)
@@ -163,7 +169,7 @@ func (e *env) start() {
 	}
 	e.store = st
 	e.svc = group.NewService(st, e.cfg)
-	e.srv, err = New(e.svc, e.opts)
+	e.srv, err = New(e.svc, st, e.opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -196,7 +202,7 @@ func (e *env) shutdown() {
 // of a cluster would run, and returns its base URL.
 func (e *env) node() string {
 	e.t.Helper()
-	srv, err := New(e.svc, e.opts)
+	srv, err := New(e.svc, e.store, e.opts)
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
 	}
