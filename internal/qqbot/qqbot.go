@@ -87,10 +87,10 @@ const (
 	// DefaultPruneInterval is how often Run prunes expired events, sessions and tokens.
 	DefaultPruneInterval = 10 * time.Minute
 	// DefaultPruneBatch is how many rows of each kind (events, sessions, bot
-	// messages, tokens, nonces) one prune Update deletes at most; a pass runs
-	// Updates until a batch comes back short. It bounds how long one Update
+	// messages, tokens, nonces) one Store.Prune deletes at most; a pass runs
+	// batches until one comes back short. It bounds how long one batch
 	// holds SQLite's single writer (some tens of milliseconds) while keeping
-	// a large backlog to few Updates.
+	// a large backlog to few batches.
 	DefaultPruneBatch = 10_000
 	// DefaultWriteTimeout bounds one gateway frame write; a client that does
 	// not read is disconnected.
@@ -353,7 +353,7 @@ func (s *Server) untrack(c *conn) {
 
 // kickConn tells the connection of this node with id, if there is one, that
 // its session was resumed on another connection. A resume kicks exactly the
-// connection it took the session from, as its Update read it: two resumes
+// connection it took the session from, as its UpdateSession read it: two resumes
 // racing on one node each kick their own predecessor, never the winner.
 func (s *Server) kickConn(id string) {
 	if id == "" {

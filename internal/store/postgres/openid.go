@@ -14,7 +14,6 @@ func openIDFields(o *group.OpenID) []any {
 }
 
 var (
-	selectOpenID  = `SELECT ` + openIDColumns + ` FROM openids WHERE bot_id = $1 AND openid = $2`
 	selectOpenIDs = `SELECT ` + openIDColumns + ` FROM openids WHERE bot_id = $1 AND openid = ANY($2)`
 	insertOpenID  = `INSERT INTO openids (` + openIDColumns + `) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (bot_id, openid) DO NOTHING`

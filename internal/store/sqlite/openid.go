@@ -22,7 +22,6 @@ var (
 
 	// The openids are a JSON array: one statement, prepared once, reads any
 	// number of them through the primary key.
-	selectOpenID  = readSQL(`SELECT ` + openIDCols.list() + ` FROM openids WHERE bot_id = ? AND openid = ?`)
 	selectOpenIDs = readSQL(`SELECT ` + openIDCols.list() + ` FROM openids
 		WHERE bot_id = ?1 AND openid IN (SELECT value FROM json_each(?2))`)
 	insertOpenID = writeSQL(`INSERT INTO openids (` + openIDCols.list() + `) VALUES (` + openIDCols.marks() + `)
