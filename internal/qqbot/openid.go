@@ -55,7 +55,10 @@ func (s *Server) openID(botID, kind, internalID string) string {
 }
 
 // openIDs collects the openids rendered to one bot, so that their mappings
-// can be stored (once) before the bot sees them.
+// can be stored (once) before the bot sees them. Mappings are facts that
+// never change, so only those the store lacks are written: a node with a
+// cold cache reads them, in one batch, and writes nothing for a bot it
+// shows known ids to.
 type openIDs struct {
 	s     *Server
 	botID string
@@ -84,16 +87,39 @@ func (o *openIDs) add(kind, internalID, id string) string {
 	return id
 }
 
-// store writes the new mappings in one transaction and caches them.
+// store makes sure the mappings not cached yet are in the store: it reads
+// them in one batch and writes, in one transaction, those that are missing;
+// then it caches them all.
 func (o *openIDs) store(ctx context.Context) error {
 	if len(o.fresh) == 0 {
 		return nil
 	}
-	if err := o.s.store.PutOpenIDs(ctx, o.fresh); err != nil {
-		return fmt.Errorf("store openids: %w", err)
+	ids := make([]string, len(o.fresh))
+	for i, m := range o.fresh {
+		ids[i] = m.OpenID
 	}
-	for _, m := range o.fresh {
+	known, err := o.s.store.OpenIDs(ctx, o.botID, ids)
+	if err != nil {
+		return fmt.Errorf("read openids: %w", err)
+	}
+	stored := make(map[string]bool, len(known))
+	for _, m := range known {
+		stored[m.OpenID] = true
 		o.s.openids.put(openIDKey{m.BotID, m.OpenID}, m)
+	}
+	var missing []group.OpenID
+	for _, m := range o.fresh {
+		if !stored[m.OpenID] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) > 0 {
+		if err := o.s.store.PutOpenIDs(ctx, missing); err != nil {
+			return fmt.Errorf("store openids: %w", err)
+		}
+		for _, m := range missing {
+			o.s.openids.put(openIDKey{m.BotID, m.OpenID}, m)
+		}
 	}
 	o.fresh = o.fresh[:0]
 	return nil

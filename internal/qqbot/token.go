@@ -116,10 +116,20 @@ func (s *Server) getAppAccessToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // issueToken returns the bot's current token, or a new one when the latest
-// is in its overlap period or gone.
+// is in its overlap period or gone. Returning the current token is a read;
+// only a new one is written, and the write checks again that no other
+// request has stored one meanwhile.
 func (s *Server) issueToken(ctx context.Context, botID string, now time.Time) (group.AccessToken, error) {
+	reuseAfter := now.Add(DefaultTokenOverlap)
+	t, err := s.store.LatestAccessToken(ctx, botID)
+	if err == nil && t.ExpiresAt.After(reuseAfter) {
+		return t, nil
+	}
+	if err != nil && !group.IsNotExist(err) {
+		return group.AccessToken{}, err
+	}
 	fresh := group.AccessToken{Token: newToken(), BotID: botID, ExpiresAt: now.Add(s.opts.TokenTTL), CreatedAt: now}
-	return s.store.IssueAccessToken(ctx, fresh, now.Add(DefaultTokenOverlap))
+	return s.store.IssueAccessToken(ctx, fresh, reuseAfter)
 }
 
 // newToken returns a fresh random access token: 32 URL-safe characters.
