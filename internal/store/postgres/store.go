@@ -1,8 +1,10 @@
-// Package postgres is the group.Store for more than one node: every qun node
+// Package postgres is the store for more than one node: every qun node
 // opens the same PostgreSQL database (pgx, a connection pool), each Update is
 // one READ COMMITTED transaction whose counters and read-modify-writes are
 // ordered by row locks, and nodes wake each other's WaitEvents with
-// LISTEN/NOTIFY, backed by a slow poll.
+// LISTEN/NOTIFY, backed by a slow poll. It implements the domain's
+// group.Store and the QQ door's qqbot.Store (whose methods are each one
+// transaction); cmd/qun checks that it does.
 //
 // It needs PostgreSQL 11 or later. It imports the domain (internal/group),
 // what the stores share (internal/store), the standard library and pgx; never

@@ -1,6 +1,8 @@
-// Package sqlite is the embedded group.Store: one SQLite file in WAL mode,
+// Package sqlite is the embedded store: one SQLite file in WAL mode,
 // written by a single goroutine that commits concurrent Updates together
-// (group commit) and read through a pool of query-only connections.
+// (group commit) and read through a pool of query-only connections. It
+// implements the domain's group.Store and the QQ door's qqbot.Store (whose
+// methods are each one Update or View); cmd/qun checks that it does.
 //
 // It imports the domain (internal/group), what the stores share
 // (internal/store), the standard library and the modernc.org/sqlite driver;
