@@ -113,6 +113,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
+// Store is the one store qun runs on: the domain's group.Store and the QQ
+// door's qqbot.Store. Doors and stores do not import each other, so the
+// check that both stores are both is here, where they are wired.
+type Store interface {
+	group.Store
+	qqbot.Store
+}
+
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+)
+
 // Main is a running qun: the store, the domain service, the doors and the
 // listeners. Tests run the real wiring with port 0 and a temporary directory.
 type Main struct {
@@ -120,7 +133,7 @@ type Main struct {
 	Logger *slog.Logger
 	stdout io.Writer
 
-	Store   group.Store
+	Store   Store
 	Service *group.Service
 	QQ      *qqbot.Server
 	Server  *server.Server
@@ -143,7 +156,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// shares them through the store, so a request replayed to another node is
 	// refused too.
 	var nonces wildfire.NonceCache
-	var st group.Store
+	var st Store
 	m.Metrics = metrics.New()
 	dbPath := filepath.Join(cfg.Data, "qun.db")
 	if cfg.DB == "" {
@@ -188,7 +201,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Nonces:     nonces,
 		Observer:   m.Metrics,
 	})
-	m.QQ, err = qqbot.New(m.Service, qqbot.Options{
+	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
 		PublicURL:        cfg.PublicURL,
 		Logger:           m.Logger,
 		EventRetention:   cfg.EventRetention,
@@ -319,20 +332,14 @@ func (m *Main) adminSecret(ctx context.Context) (string, error) {
 // sharedAdminSecret reads the admin secret from the store, creating it once
 // for every node if it is missing.
 func (m *Main) sharedAdminSecret(ctx context.Context) (string, error) {
-	var secret string
+	secret, err := m.Store.Setting(ctx, adminSecretSetting)
 	generated := false
-	err := m.Store.Update(ctx, func(tx group.Tx) error {
-		s, err := tx.Setting(adminSecretSetting)
-		if err == nil {
-			secret, generated = s, false
-			return nil
-		}
-		if !group.IsNotExist(err) {
-			return err
-		}
-		secret, generated = group.RandomString(32), true
-		return tx.PutSetting(adminSecretSetting, secret)
-	})
+	if group.IsNotExist(err) {
+		// Another node may create it meanwhile: the first one is kept.
+		fresh := group.RandomString(32)
+		secret, err = m.Store.CreateSetting(ctx, adminSecretSetting, fresh)
+		generated = err == nil && secret == fresh
+	}
 	if err != nil {
 		return "", fmt.Errorf("admin secret: %w", err)
 	}

@@ -206,7 +206,7 @@ func (e *env) mention(gid string, mentionType int, targets ...string) int64 {
 func (e *env) lastEvent(bot string, typ group.EventType) int64 {
 	e.t.Helper()
 	var ev group.Event
-	err := e.svc.Store().View(e.t.Context(), func(r group.Reader) error {
+	err := e.store.View(e.t.Context(), func(r group.Reader) error {
 		seq, err := r.LastEventSeq(bot)
 		if err != nil {
 			return err

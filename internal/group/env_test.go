@@ -162,6 +162,7 @@ type env struct {
 
 type shared struct {
 	svc    *group.Service
+	store  group.Store // the store svc works on, for seeding and reading back
 	clk    *clock
 	ngroup atomic.Int64
 }
@@ -185,7 +186,7 @@ func newEnv(t testing.TB, cfg group.Config) *env {
 	var n atomic.Int64
 	cfg.Now = clk.Now
 	cfg.NewID = func() string { return fmt.Sprintf("id%d", n.Add(1)) }
-	e := &env{t: t, shared: &shared{svc: group.NewService(st, cfg), clk: clk}}
+	e := &env{t: t, shared: &shared{svc: group.NewService(st, cfg), store: st, clk: clk}}
 	for _, id := range bots {
 		if _, _, err := e.svc.CreateRobot(t.Context(), group.RobotInput{User: group.User{ID: id, Name: id}, Owner: owner}); err != nil {
 			t.Fatalf("create robot %s: %v", id, err)
@@ -287,7 +288,7 @@ func (e *env) seedMembers(gtype int, ownerID string, ms []idType, opts ...groupO
 		o(&g)
 	}
 	f := fixture{ID: g.ID, Owner: ownerID, Rows: ms}
-	err := e.svc.Store().Update(e.t.Context(), func(tx group.Tx) error {
+	err := e.store.Update(e.t.Context(), func(tx group.Tx) error {
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
@@ -334,7 +335,7 @@ func (e *env) state(groups ...string) state {
 	for _, g := range groups {
 		in[g] = true
 	}
-	err := e.svc.Store().View(e.t.Context(), func(r group.Reader) error {
+	err := e.store.View(e.t.Context(), func(r group.Reader) error {
 		for _, gid := range groups {
 			g, err := r.Group(gid)
 			switch {
@@ -477,7 +478,7 @@ func events(pairs ...any) map[string][]group.Event {
 func (e *env) member(gid, uid string) (group.Member, bool) {
 	e.t.Helper()
 	var m group.Member
-	err := e.svc.Store().View(e.t.Context(), func(r group.Reader) (err error) {
+	err := e.store.View(e.t.Context(), func(r group.Reader) (err error) {
 		m, err = r.Member(gid, uid)
 		return err
 	})
@@ -494,7 +495,7 @@ func (e *env) member(gid, uid string) (group.Member, bool) {
 func (e *env) group(gid string) (group.Group, bool) {
 	e.t.Helper()
 	var g group.Group
-	err := e.svc.Store().View(e.t.Context(), func(r group.Reader) (err error) {
+	err := e.store.View(e.t.Context(), func(r group.Reader) (err error) {
 		g, err = r.Group(gid)
 		return err
 	})

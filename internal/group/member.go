@@ -147,7 +147,7 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 				return err
 			}
 		}
-		if err := notify(tx, g.ID, a.UserID, notification(NotifyAddMember, notificationData{G: g.ID, O: a.UserID, MS: ids}), n, now); err != nil {
+		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyAddMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
 			return err
 		}
 		joined := make([]string, len(added))
@@ -217,7 +217,7 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 				return err
 			}
 		}
-		if err := notify(tx, g.ID, a.UserID, notification(NotifyKickMember, notificationData{G: g.ID, O: a.UserID, MS: ids}), n, now); err != nil {
+		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyKickMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
 			return err
 		}
 		return removeMembers(tx, g.ID, ids, a.UserID, now)
@@ -261,7 +261,7 @@ func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Noti
 		if _, err := activeMember(tx, g.ID, a.UserID); err != nil {
 			return err
 		}
-		if err := notify(tx, g.ID, a.UserID, notification(NotifyQuitGroup, notificationData{G: g.ID, O: a.UserID, M: ptr("")}), n, now); err != nil {
+		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyQuitGroup, GroupID: g.ID, Operator: a.UserID}, n, now); err != nil {
 			return err
 		}
 		if g.Owner == a.UserID && g.Type != GroupFree {
@@ -305,16 +305,16 @@ func firstOtherMember(r Reader, groupID, userID string) (Member, error) {
 // SetMemberAlias sets a member's alias; an empty memberID means the actor's own.
 func (s *Service) SetMemberAlias(ctx context.Context, a Actor, groupID, memberID, alias string, n Notify) error {
 	return s.setMemberField(ctx, a, groupID, memberID, n, true, func(m *Member) { m.Alias = alias },
-		func(g, o, m string) Payload {
-			return notification(NotifyMemberAlias, notificationData{G: g, O: o, N: ptr(alias), M: ptr(m)})
+		func(g, o, m string) *Notification {
+			return &Notification{Type: NotifyMemberAlias, GroupID: g, Operator: o, Value: alias, Member: m}
 		})
 }
 
 // SetMemberExtra sets a member's extra; an empty memberID means the actor's own.
 func (s *Service) SetMemberExtra(ctx context.Context, a Actor, groupID, memberID, extra string, n Notify) error {
 	return s.setMemberField(ctx, a, groupID, memberID, n, false, func(m *Member) { m.Extra = extra },
-		func(g, o, m string) Payload {
-			return notification(NotifyMemberExtra, notificationData{G: g, O: o, N: ptr(extra), M: ptr(m)})
+		func(g, o, m string) *Notification {
+			return &Notification{Type: NotifyMemberExtra, GroupID: g, Operator: o, Value: extra, Member: m}
 		})
 }
 
@@ -322,7 +322,7 @@ func (s *Service) SetMemberExtra(ctx context.Context, a Actor, groupID, memberID
 // anyone's; others need both rows (active ones for alias), and a manager may
 // set only a manager's, as Wildfire codes it.
 func (s *Service) setMemberField(ctx context.Context, a Actor, groupID, memberID string, n Notify, activeOnly bool,
-	set func(*Member), builtin func(g, o, m string) Payload) error {
+	set func(*Member), builtin func(g, o, m string) *Notification) error {
 	target := memberID
 	if target == "" {
 		target = a.UserID
@@ -464,7 +464,7 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 		if on {
 			v = "1"
 		}
-		return notify(tx, g.ID, a.UserID, notification(role.notification, notificationData{G: g.ID, O: a.UserID, N: ptr(v), MS: ids}), n, now)
+		return notify(tx, g.ID, a.UserID, &Notification{Type: role.notification, GroupID: g.ID, Operator: a.UserID, Value: v, Members: ids}, n, now)
 	})
 }
 

@@ -63,13 +63,19 @@ func (p Payload) Mentions(userID string) bool {
 
 // Message is one entry of a group's timeline: a chat message or a notification.
 type Message struct {
-	UID       int64 // globally unique message id (Wildfire messageUid); assigned by the store
-	GroupID   string
-	Line      int
-	Seq       int64 // position in the (group, line) timeline, from 1; assigned by the store
-	Sender    string
-	Payload   Payload
-	CreatedAt time.Time
+	UID     int64 // globally unique message id (Wildfire messageUid); assigned by the store
+	GroupID string
+	Line    int
+	Seq     int64 // position in the (group, line) timeline, from 1; assigned by the store
+	Sender  string
+	Payload Payload
+	// Notification, when a write appends a built-in notification, is that
+	// notification instead of a Payload. The store keeps it as its payload
+	// (its Type, and its fields as JSON in Data) and reads it back as that
+	// Payload, Notification nil: a notify_message of a notification type is
+	// a payload like any other, so the two cannot be told apart.
+	Notification *Notification
+	CreatedAt    time.Time
 }
 
 // DefaultTimelinePage and MaxTimelinePage bound one timeline read.

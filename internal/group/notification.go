@@ -1,7 +1,6 @@
 package group
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 )
@@ -35,26 +34,25 @@ func IsNotification(contentType int) bool {
 		(contentType >= 100 && contentType <= 199)
 }
 
-// notificationData is the JSON a group notification carries in its payload's
-// data (Wildfire GroupNotificationBinaryContent): g group, o operator, n value,
-// m one member, ms members. Absent keys are omitted, empty strings are kept.
-type notificationData struct {
-	G  string   `json:"g"`
-	O  string   `json:"o"`
-	N  *string  `json:"n,omitempty"`
-	M  *string  `json:"m,omitempty"`
-	MS []string `json:"ms,omitempty"`
-}
-
-func ptr(s string) *string { return &s }
-
-// notification builds a built-in notification payload.
-func notification(contentType int, d notificationData) Payload {
-	data, err := json.Marshal(d)
-	if err != nil { // strings and string slices always marshal
-		panic("group: marshal notification: " + err.Error())
-	}
-	return Payload{Type: contentType, Data: data}
+// Notification is a built-in group notification (Wildfire
+// GroupNotificationBinaryContent): what changed in a group, and who changed
+// it. The domain appends it to the timeline as a Message's Notification; the
+// wire form it is kept and shown in (a payload whose data is {g,o,n,m,ms}
+// JSON) is the store's.
+type Notification struct {
+	Type     int    // the content type, NotifyCreateGroup..NotifyMemberExtra
+	GroupID  string // g
+	Operator string // o: who acted; "" for the server
+	// Value is n, the new value, in the types that have one: the group's
+	// name (create), the modified field, the alias or extra, or "0"/"1" for
+	// a manager, mute or allow switch.
+	Value string
+	// Member is m, the member it is about in the types about one member:
+	// the new owner (transfer), the member whose alias or extra changed;
+	// "" in the other one-member types (create, quit, dismiss, modify).
+	Member string
+	// Members is ms, the members of add, kick, manager, mute and allow.
+	Members []string
 }
 
 // checkNotify validates a Notify given by a client.
@@ -72,13 +70,13 @@ func checkNotify(n Notify) error {
 
 // notify appends a write's notification to the group timeline once per line:
 // the custom message when the caller gave one with Type > 0, else the built-in
-// one. A built-in payload of Type 0 means the write has no built-in notification.
-func notify(tx Tx, groupID, sender string, builtin Payload, n Notify, now time.Time) error {
-	p := builtin
+// one. A nil builtin means the write has no built-in notification.
+func notify(tx Tx, groupID, sender string, builtin *Notification, n Notify, now time.Time) error {
+	m := Message{GroupID: groupID, Sender: sender, Notification: builtin, CreatedAt: now}
 	if n.Message != nil && n.Message.Type > 0 {
-		p = *n.Message
+		m.Payload, m.Notification = *n.Message, nil
 	}
-	if p.Type <= 0 {
+	if m.Notification == nil && m.Payload.Type <= 0 {
 		return nil
 	}
 	lines := n.Lines
@@ -91,7 +89,8 @@ func notify(tx Tx, groupID, sender string, builtin Payload, n Notify, now time.T
 			continue
 		}
 		seen[line] = true
-		if _, err := tx.AppendMessage(Message{GroupID: groupID, Line: line, Sender: sender, Payload: p, CreatedAt: now}); err != nil {
+		m.Line = line
+		if _, err := tx.AppendMessage(m); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,11 @@ package group
 
 import "time"
 
+// AccessToken, Session and OpenID are the QQ door's state rather than the
+// group model's: the door's store interface (qqbot.Store) speaks them. They
+// live here so that the door and the stores share them without importing
+// each other.
+
 // AccessToken is a Bot Open Platform access token (QQ getAppAccessToken).
 type AccessToken struct {
 	Token     string

@@ -88,9 +88,6 @@ func NewService(store Store, cfg Config) *Service {
 	return &Service{store: store, cfg: cfg.withDefaults()}
 }
 
-// Store returns the store the service works on.
-func (s *Service) Store() Store { return s.store }
-
 // Config returns the service's configuration, defaults filled in.
 func (s *Service) Config() Config { return s.cfg }
 

@@ -48,13 +48,6 @@ type Reader interface {
 	CountReplies(botID, replyTo string) (int, error)
 	// CountProactive counts the bot's proactive messages to groupID created at or after since.
 	CountProactive(botID, groupID string, since time.Time) (int, error)
-
-	AccessToken(token string) (AccessToken, error)
-	// LatestAccessToken returns the bot's token that expires last.
-	LatestAccessToken(botID string) (AccessToken, error)
-	Session(id string) (Session, error)
-	OpenID(botID, openID string) (OpenID, error)
-	Setting(key string) (string, error)
 }
 
 // Tx reads and writes the model inside one transaction.
@@ -83,22 +76,9 @@ type Tx interface {
 	// (BotID, ReplyTo, MsgSeq) and a non-empty ReplyTo is EConflict.
 	AppendBotMessage(m BotMessage) error
 
-	PutAccessToken(t AccessToken) error
-	PutSession(s Session) error
-	// PutOpenID stores the mapping; storing an existing one again is not an error.
-	PutOpenID(o OpenID) error
-	PutSetting(key, value string) error
 	// UseNonce records a nonce until its expiry; it reports false if it was
 	// recorded already and has not expired (expired means expires <= now).
 	UseNonce(key string, expires, now time.Time) (bool, error)
-	// Prune deletes, oldest first and at most limit rows of each kind, the
-	// events created before eventsBefore, the sessions not updated since
-	// sessionsBefore, the bot messages created before botMessagesBefore, and
-	// the access tokens and nonces expired at now (expiry not after now). It
-	// returns how many rows it deleted in all; a limit below 1 deletes nothing.
-	// The limit keeps one transaction short: a caller clears a backlog with
-	// one Update per call until a call deletes fewer than limit rows.
-	Prune(eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (deleted int, err error)
 }
 
 // Store is where the model lives. Each call of Update is one transaction:

@@ -15,31 +15,15 @@ const openIDKeySetting = "openid_key"
 
 // loadOpenIDKey reads the server's openid key, creating it on first start.
 // The key lives in the store, so every node derives the same openids.
-func loadOpenIDKey(ctx context.Context, st group.Store) ([]byte, error) {
-	var v string
-	err := st.View(ctx, func(r group.Reader) (err error) {
-		v, err = r.Setting(openIDKeySetting)
-		return err
-	})
+func loadOpenIDKey(ctx context.Context, st Store) ([]byte, error) {
+	v, err := st.Setting(ctx, openIDKeySetting)
 	if group.IsNotExist(err) {
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, fmt.Errorf("openid key: %w", err)
 		}
-		fresh := hex.EncodeToString(b[:])
-		// Another node may have created it meanwhile: keep the first one.
-		err = st.Update(ctx, func(tx group.Tx) error {
-			cur, err := tx.Setting(openIDKeySetting)
-			if err == nil {
-				v = cur
-				return nil
-			}
-			if !group.IsNotExist(err) {
-				return err
-			}
-			v = fresh
-			return tx.PutSetting(openIDKeySetting, fresh)
-		})
+		// Another node may create it meanwhile: the first one is kept.
+		v, err = st.CreateSetting(ctx, openIDKeySetting, hex.EncodeToString(b[:]))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("openid key: %w", err)
@@ -72,7 +56,10 @@ func (s *Server) openID(botID, kind, internalID string) string {
 }
 
 // openIDs collects the openids rendered to one bot, so that their mappings
-// can be stored (once) before the bot sees them.
+// can be stored (once) before the bot sees them. Mappings are facts that
+// never change, so only those the store lacks are written: a node with a
+// cold cache reads them, in one batch, and writes nothing for a bot it
+// shows known ids to.
 type openIDs struct {
 	s     *Server
 	botID string
@@ -101,24 +88,39 @@ func (o *openIDs) add(kind, internalID, id string) string {
 	return id
 }
 
-// store writes the new mappings in one transaction and caches them.
+// store makes sure the mappings not cached yet are in the store: it reads
+// them in one batch and writes, in one transaction, those that are missing;
+// then it caches them all.
 func (o *openIDs) store(ctx context.Context) error {
 	if len(o.fresh) == 0 {
 		return nil
 	}
-	err := o.s.store.Update(ctx, func(tx group.Tx) error {
-		for _, m := range o.fresh {
-			if err := tx.PutOpenID(m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store openids: %w", err)
+	ids := make([]string, len(o.fresh))
+	for i, m := range o.fresh {
+		ids[i] = m.OpenID
 	}
-	for _, m := range o.fresh {
+	known, err := o.s.store.OpenIDs(ctx, o.botID, ids)
+	if err != nil {
+		return fmt.Errorf("read openids: %w", err)
+	}
+	stored := make(map[string]bool, len(known))
+	for _, m := range known {
+		stored[m.OpenID] = true
 		o.s.openids.put(openIDKey{m.BotID, m.OpenID}, m)
+	}
+	var missing []group.OpenID
+	for _, m := range o.fresh {
+		if !stored[m.OpenID] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) > 0 {
+		if err := o.s.store.PutOpenIDs(ctx, missing); err != nil {
+			return fmt.Errorf("store openids: %w", err)
+		}
+		for _, m := range missing {
+			o.s.openids.put(openIDKey{m.BotID, m.OpenID}, m)
+		}
 	}
 	o.fresh = o.fresh[:0]
 	return nil
@@ -133,16 +135,14 @@ func (s *Server) resolve(ctx context.Context, botID, kind, openID string) (strin
 	}
 	m, ok := s.openids.get(openIDKey{botID, openID})
 	if !ok {
-		err := s.store.View(ctx, func(r group.Reader) (err error) {
-			m, err = r.OpenID(botID, openID)
-			return err
-		})
-		if group.IsNotExist(err) {
-			return "", unknown
-		}
+		ms, err := s.store.OpenIDs(ctx, botID, []string{openID})
 		if err != nil {
 			return "", err
 		}
+		if len(ms) == 0 {
+			return "", unknown
+		}
+		m = ms[0]
 		s.openids.put(openIDKey{botID, openID}, m)
 	}
 	if m.Kind != kind {

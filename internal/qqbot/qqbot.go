@@ -6,8 +6,8 @@
 // The door parses requests, maps the bots' openids to internal ids, calls the
 // domain (internal/group) and renders its answers and events in the QQ shapes;
 // every group rule lives in the domain. Door state (access tokens, gateway
-// sessions, openid mappings) is kept in the group.Store, so that it survives a
-// restart and is shared by every node.
+// sessions, openid mappings) is kept in the door's own Store, so that it
+// survives a restart and is shared by every node.
 //
 // It imports the domain, internal/access (the access log and request
 // metrics), the standard library and github.com/coder/websocket; never a
@@ -89,10 +89,10 @@ const (
 	// DefaultPruneInterval is how often Run prunes expired events, sessions and tokens.
 	DefaultPruneInterval = 10 * time.Minute
 	// DefaultPruneBatch is how many rows of each kind (events, sessions, bot
-	// messages, tokens, nonces) one prune Update deletes at most; a pass runs
-	// Updates until a batch comes back short. It bounds how long one Update
+	// messages, tokens, nonces) one Store.Prune deletes at most; a pass runs
+	// batches until one comes back short. It bounds how long one batch
 	// holds SQLite's single writer (some tens of milliseconds) while keeping
-	// a large backlog to few Updates.
+	// a large backlog to few batches.
 	DefaultPruneBatch = 10_000
 	// DefaultWriteTimeout bounds one gateway frame write; a client that does
 	// not read is disconnected.
@@ -220,7 +220,7 @@ func (nopObserver) Pruned(int)                                    {}
 // Server is the Bot Open Platform door. It is safe for concurrent use.
 type Server struct {
 	svc   *group.Service
-	store group.Store
+	store Store
 	opts  Options
 	log   *slog.Logger
 
@@ -244,11 +244,11 @@ type Server struct {
 	wg     sync.WaitGroup // live gateway connections
 }
 
-// New returns the door over svc. It reads (or on first start creates) the
-// openid key in the store.
-func New(svc *group.Service, opts Options) (*Server, error) {
-	if svc == nil {
-		return nil, errors.New("qqbot: nil service")
+// New returns the door over svc, keeping its state in st (the store svc
+// works on). It reads (or on first start creates) the openid key in st.
+func New(svc *group.Service, st Store, opts Options) (*Server, error) {
+	if svc == nil || st == nil {
+		return nil, errors.New("qqbot: nil service or store")
 	}
 	opts = opts.withDefaults()
 	if opts.HeartbeatInterval < time.Millisecond {
@@ -265,7 +265,7 @@ func New(svc *group.Service, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		svc:           svc,
-		store:         svc.Store(),
+		store:         st,
 		opts:          opts,
 		log:           opts.Logger,
 		tokens:        newCache[string, tokenEntry](maxCachedTokens),
@@ -314,7 +314,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Prune deletes the events older than EventRetention, the sessions unseen
 // for SessionRetention, the bot messages that no send limit counts any more
 // and the expired access tokens and nonces, and forgets idle rate-limit
-// state. It deletes DefaultPruneBatch rows of each kind per Update, so that
+// state. It deletes DefaultPruneBatch rows of each kind per transaction, so that
 // no transaction (and no hold on SQLite's single writer) is long, until a
 // batch comes back short. It stops with the error when ctx ends or the server
 // is closed; the next pass goes on from there.
@@ -332,11 +332,7 @@ func (s *Server) Prune(ctx context.Context) error {
 	cfg := s.svc.Config()
 	botMessagesBefore := now.Add(-max(cfg.ProactivePeriod, cfg.PassiveWindow))
 	for {
-		var deleted int
-		err := s.store.Update(ctx, func(tx group.Tx) (err error) {
-			deleted, err = tx.Prune(eventsBefore, sessionsBefore, botMessagesBefore, now, DefaultPruneBatch)
-			return err
-		})
+		deleted, err := s.store.Prune(ctx, eventsBefore, sessionsBefore, botMessagesBefore, now, DefaultPruneBatch)
 		if err != nil {
 			return err
 		}
@@ -399,7 +395,7 @@ func (s *Server) untrack(c *conn) {
 
 // kickConn tells the connection of this node with id, if there is one, that
 // its session was resumed on another connection. A resume kicks exactly the
-// connection it took the session from, as its Update read it: two resumes
+// connection it took the session from, as its UpdateSession read it: two resumes
 // racing on one node each kick their own predecessor, never the winner.
 func (s *Server) kickConn(id string) {
 	if id == "" {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,11 +70,51 @@ type env struct {
 	cfg    group.Config
 	opts   Options
 
-	store group.Store
+	store *writeCounter // the store, counting its writes
 	svc   *group.Service
 	srv   *Server
 	hs    *httptest.Server
 	stop  context.CancelFunc
+}
+
+// testStore is what cmd/qun passes the door: one store, the domain's and the door's.
+type testStore interface {
+	group.Store
+	Store
+}
+
+// writeCounter is a testStore that counts the writes requests make through
+// it: the domain's Updates and the door's write methods. Prune, the
+// maintenance pass Run starts on its own, is not counted.
+type writeCounter struct {
+	testStore
+	writes atomic.Int64
+}
+
+func (w *writeCounter) Update(ctx context.Context, fn func(group.Tx) error) error {
+	w.writes.Add(1)
+	return w.testStore.Update(ctx, fn)
+}
+
+func (w *writeCounter) IssueAccessToken(ctx context.Context, t group.AccessToken, reuseAfter time.Time) (group.AccessToken, error) {
+	w.writes.Add(1)
+	return w.testStore.IssueAccessToken(ctx, t, reuseAfter)
+}
+
+func (w *writeCounter) UpdateSession(ctx context.Context, id string,
+	fn func(group.Reader, group.Session, bool) (group.Session, bool, error)) error {
+	w.writes.Add(1)
+	return w.testStore.UpdateSession(ctx, id, fn)
+}
+
+func (w *writeCounter) PutOpenIDs(ctx context.Context, ms []group.OpenID) error {
+	w.writes.Add(1)
+	return w.testStore.PutOpenIDs(ctx, ms)
+}
+
+func (w *writeCounter) CreateSetting(ctx context.Context, key, value string) (string, error) {
+	w.writes.Add(1)
+	return w.testStore.CreateSetting(ctx, key, value)
 }
 
 func quietLogger() *slog.Logger {
@@ -150,7 +191,7 @@ func (e *env) start() {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	var st group.Store
+	var st testStore
 	var err error
 	if e.dsn == "" {
 		st, err = sqlite.Open(ctx, e.path)
@@ -161,9 +202,9 @@ func (e *env) start() {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	e.store = st
-	e.svc = group.NewService(st, e.cfg)
-	e.srv, err = New(e.svc, e.opts)
+	e.store = &writeCounter{testStore: st}
+	e.svc = group.NewService(e.store, e.cfg)
+	e.srv, err = New(e.svc, e.store, e.opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -196,7 +237,7 @@ func (e *env) shutdown() {
 // of a cluster would run, and returns its base URL.
 func (e *env) node() string {
 	e.t.Helper()
-	srv, err := New(e.svc, e.opts)
+	srv, err := New(e.svc, e.store, e.opts)
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
 	}

@@ -154,11 +154,11 @@ func TestGatewayDiscovery(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"ftp://x", "http://", "::"} {
-		if _, err := New(e.svc, Options{PublicURL: bad, Logger: quietLogger()}); err == nil {
+		if _, err := New(e.svc, e.store, Options{PublicURL: bad, Logger: quietLogger()}); err == nil {
 			t.Errorf("PublicURL %q accepted", bad)
 		}
 	}
-	srv, err := New(e.svc, Options{PublicURL: "https://qq.example.com", Logger: quietLogger()})
+	srv, err := New(e.svc, e.store, Options{PublicURL: "https://qq.example.com", Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,9 +271,10 @@ func TestErrorCodeTable(t *testing.T) {
 	}
 }
 
-// panicStore panics in View once armed: a bug deep inside a call.
+// panicStore panics in View and in AccessToken once armed: a bug deep
+// inside a call (a REST call reads the domain, the gateway a token first).
 type panicStore struct {
-	group.Store
+	*sqlite.Store
 	armed atomic.Bool
 }
 
@@ -282,6 +283,13 @@ func (p *panicStore) View(ctx context.Context, fn func(group.Reader) error) erro
 		panic("test panic in View")
 	}
 	return p.Store.View(ctx, fn)
+}
+
+func (p *panicStore) AccessToken(ctx context.Context, token string) (group.AccessToken, error) {
+	if p.armed.Load() {
+		panic("test panic in AccessToken")
+	}
+	return p.Store.AccessToken(ctx, token)
 }
 
 // syncBuffer is a log sink the test reads while the server writes.
@@ -310,7 +318,7 @@ func TestRecoverPanics(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	ps := &panicStore{Store: st}
 	logs := &syncBuffer{}
-	srv, err := New(group.NewService(ps, group.Config{}), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	srv, err := New(group.NewService(ps, group.Config{}), ps, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

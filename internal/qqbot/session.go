@@ -240,21 +240,18 @@ func (c *conn) identify(d json.RawMessage) error {
 	// Wait before reading the last seq, so that no later event is missed.
 	wake := s.store.WaitEvents(b.bot.UserID)
 	var user group.User
-	err = s.store.Update(s.ctx, func(tx group.Tx) error {
-		last, err := tx.LastEventSeq(sess.BotID)
+	err = s.store.UpdateSession(s.ctx, sess.ID, func(r group.Reader, _ group.Session, _ bool) (group.Session, bool, error) {
+		last, err := r.LastEventSeq(sess.BotID)
 		if err != nil {
-			return err
+			return sess, false, err
 		}
 		// READY's s is last; no event has been sent on this session yet.
 		sess.Cursor, sess.Sent = last, 0
-		if err := tx.PutSession(sess); err != nil {
-			return err
-		}
-		user, err = tx.User(sess.BotID)
+		user, err = r.User(sess.BotID)
 		if group.IsNotExist(err) {
 			err = nil
 		}
-		return err
+		return sess, err == nil, err
 	})
 	if err != nil {
 		return fmt.Errorf("identify: %w", err)
@@ -338,15 +335,13 @@ func decideResume(st resumeState, sessionRetention, eventRetention time.Duration
 	return from, nil
 }
 
-// readResume reads what decideResume needs about session id.
-func readResume(r group.Reader, st resumeState, id string) (resumeState, error) {
-	sess, err := r.Session(id)
-	if group.IsNotExist(err) {
+// readResume reads what decideResume needs about the stored session sess
+// (found false if there is none).
+func readResume(r group.Reader, st resumeState, sess group.Session, found bool) (resumeState, error) {
+	if !found {
 		return st, nil
 	}
-	if err != nil {
-		return st, err
-	}
+	var err error
 	st.sess = sess
 	if sess.BotID != st.botID {
 		return st, nil // refused: nothing of the other bot is read
@@ -364,8 +359,8 @@ func readResume(r group.Reader, st resumeState, id string) (resumeState, error) 
 // after seq (see resumeStart), then sends RESUMED. An unknown, foreign or
 // expired session, or one whose missed events are gone, gets op 9 and a close.
 //
-// The decision and the claim (the session's ConnID) are one Update, which
-// reads the session locked (PostgreSQL) or inside the one writer (SQLite):
+// The decision and the claim (the session's ConnID) are one UpdateSession,
+// which reads the session locked (PostgreSQL) or inside the one writer (SQLite):
 // of two resumes of one session, the later claim takes the session from the
 // earlier one, exactly as from any connection holding it, and the holder it
 // took it from is closed with 4006.
@@ -392,17 +387,17 @@ func (c *conn) resume(d json.RawMessage) error {
 	var prev string // the connection the session is taken from
 	refused := errSessionUnknown
 	if rd.SessionID != nil && *rd.SessionID != "" {
-		err = s.store.Update(s.ctx, func(tx group.Tx) error {
-			st, err := readResume(tx, resumeState{botID: b.bot.UserID, seq: seq, now: now}, *rd.SessionID)
+		err = s.store.UpdateSession(s.ctx, *rd.SessionID, func(r group.Reader, cur group.Session, found bool) (group.Session, bool, error) {
+			st, err := readResume(r, resumeState{botID: b.bot.UserID, seq: seq, now: now}, cur, found)
 			if err != nil {
-				return err
+				return cur, false, err
 			}
 			if from, refused = decideResume(st, s.opts.SessionRetention, s.opts.EventRetention); refused != nil {
-				return nil
+				return cur, false, nil
 			}
 			claimed, prev = st.sess, st.sess.ConnID
 			claimed.UpdatedAt, claimed.Cursor, claimed.Sent, claimed.ConnID = now, from, seq, c.id
-			return tx.PutSession(claimed)
+			return claimed, true, nil
 		})
 		if err != nil {
 			return fmt.Errorf("resume: %w", err)
@@ -531,26 +526,22 @@ func (c *conn) touch(force bool) error {
 	sess := c.sess
 	sess.UpdatedAt, sess.Cursor, sess.Sent, sess.ConnID = now, c.cursor, c.sent, c.id
 	var taken bool
-	check := func(r group.Reader) error {
-		cur, err := r.Session(sess.ID)
-		taken = err == nil && cur.ConnID != c.id
-		if group.IsNotExist(err) { // pruned: a write stores it again
-			return nil
-		}
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
 	defer cancel()
 	var err error
 	if write {
-		err = s.store.Update(ctx, func(tx group.Tx) error {
-			if err := check(tx); err != nil || taken {
-				return err
-			}
-			return tx.PutSession(sess)
+		// A pruned session (not found) is stored again.
+		err = s.store.UpdateSession(ctx, sess.ID, func(_ group.Reader, cur group.Session, found bool) (group.Session, bool, error) {
+			taken = found && cur.ConnID != c.id
+			return sess, !taken, nil
 		})
 	} else {
-		err = s.store.View(ctx, check)
+		var cur group.Session
+		cur, err = s.store.Session(ctx, sess.ID)
+		taken = err == nil && cur.ConnID != c.id
+		if group.IsNotExist(err) { // pruned: the next write stores it again
+			err = nil
+		}
 	}
 	if err != nil {
 		s.log.Warn("qqbot: touch session", "bot", sess.BotID, "err", err)

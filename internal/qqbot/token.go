@@ -121,22 +121,20 @@ func (s *Server) getAppAccessToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // issueToken returns the bot's current token, or a new one when the latest
-// is in its overlap period or gone.
+// is in its overlap period or gone. Returning the current token is a read;
+// only a new one is written, and the write checks again that no other
+// request has stored one meanwhile.
 func (s *Server) issueToken(ctx context.Context, botID string, now time.Time) (group.AccessToken, error) {
-	var tok group.AccessToken
-	err := s.store.Update(ctx, func(tx group.Tx) error {
-		t, err := tx.LatestAccessToken(botID)
-		if err == nil && t.ExpiresAt.Sub(now) > DefaultTokenOverlap {
-			tok = t
-			return nil
-		}
-		if err != nil && !group.IsNotExist(err) {
-			return err
-		}
-		tok = group.AccessToken{Token: newToken(), BotID: botID, ExpiresAt: now.Add(s.opts.TokenTTL), CreatedAt: now}
-		return tx.PutAccessToken(tok)
-	})
-	return tok, err
+	reuseAfter := now.Add(DefaultTokenOverlap)
+	t, err := s.store.LatestAccessToken(ctx, botID)
+	if err == nil && t.ExpiresAt.After(reuseAfter) {
+		return t, nil
+	}
+	if err != nil && !group.IsNotExist(err) {
+		return group.AccessToken{}, err
+	}
+	fresh := group.AccessToken{Token: newToken(), BotID: botID, ExpiresAt: now.Add(s.opts.TokenTTL), CreatedAt: now}
+	return s.store.IssueAccessToken(ctx, fresh, reuseAfter)
 }
 
 // newToken returns a fresh random access token: 32 URL-safe characters.
@@ -181,13 +179,14 @@ func (s *Server) authenticate(ctx context.Context, cred string, rest bool) (auth
 	e, cached := s.tokens.get(tok)
 	if !cached || now.Sub(e.fetched) > DefaultTokenCache || now.Before(e.fetched) {
 		e = tokenEntry{fetched: now}
-		err := s.store.View(ctx, func(r group.Reader) (err error) {
-			if e.token, err = r.AccessToken(tok); err != nil {
+		var err error
+		e.token, err = s.store.AccessToken(ctx, tok)
+		if err == nil {
+			err = s.store.View(ctx, func(r group.Reader) (err error) {
+				e.bot, err = r.Bot(e.token.BotID)
 				return err
-			}
-			e.bot, err = r.Bot(e.token.BotID)
-			return err
-		})
+			})
+		}
 		if group.IsNotExist(err) {
 			s.tokens.remove(tok)
 			return authBot{}, errTokenInvalid.because("unknown token")

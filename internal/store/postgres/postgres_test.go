@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store/storetest"
 )
 
@@ -74,13 +73,13 @@ var suiteSlots = make(chan struct{}, 8)
 
 // opener gives each conformance test a schema of its own, once a slot is
 // free. The panics the suite provokes are logged to the test's output.
-func opener(t *testing.T) func() group.Store {
+func opener(t *testing.T) func() storetest.Store {
 	dsn := testDSN(t)
 	suiteSlots <- struct{}{}
 	t.Cleanup(func() { <-suiteSlots })
 	schema := testSchema(t, dsn)
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
-	return func() group.Store {
+	return func() storetest.Store {
 		s, err := Open(t.Context(), dsn, WithSchema(schema), WithChannel(schema), WithMaxConns(testMaxConns), WithLogger(logger))
 		if err != nil {
 			t.Fatalf("open: %v", err)

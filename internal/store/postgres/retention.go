@@ -1,6 +1,11 @@
 package postgres
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/qun-chat/qun/internal/store"
+)
 
 // Each prune statement deletes the oldest rows of one table past a cutoff
 // ($1), at most $2 of them: the subquery walks the index on the cutoff column
@@ -27,29 +32,26 @@ const (
 		SELECT ctid FROM nonces WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))`
 )
 
-// Prune implements group.Tx: up to limit rows of each kind, oldest first. A
-// token or nonce has expired when its expiry is not after now. Event seqs are
-// unaffected: the next event continues after the pruned ones.
-func (w *writer) Prune(eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (int, error) {
-	if limit < 1 {
-		return 0, nil
-	}
-	deleted := 0
-	for _, p := range []struct {
-		what, q string
-		t       time.Time
-	}{
-		{"events", pruneEvents, eventsBefore},
-		{"sessions", pruneSessions, sessionsBefore},
-		{"bot messages", pruneBotMessages, botMessagesBefore},
-		{"access tokens", pruneAccessTokens, now},
-		{"nonces", pruneNonces, now},
-	} {
-		tag, err := w.c.exec("prune "+p.what, p.q, millis(p.t), limit)
-		if err != nil {
-			return deleted, err
-		}
-		deleted += int(tag.RowsAffected())
-	}
-	return deleted, nil
+// pruneStatements are the statements of one prune batch.
+var pruneStatements = store.PruneStatements{
+	Events: pruneEvents, Sessions: pruneSessions, BotMessages: pruneBotMessages,
+	AccessTokens: pruneAccessTokens, Nonces: pruneNonces,
+}
+
+// Prune implements qqbot.Store: up to limit rows of each kind, oldest first,
+// in one Update. A token or nonce has expired when its expiry is not after
+// now. Event seqs are unaffected: the next event continues after the pruned
+// ones.
+func (s *Store) Prune(ctx context.Context, eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (int, error) {
+	cutoffs := store.PruneCutoffs{EventsBefore: eventsBefore, SessionsBefore: sessionsBefore,
+		BotMessagesBefore: botMessagesBefore, Now: now}
+	return updateOne(ctx, s, func(w *writer) (int, error) { return w.prune(cutoffs, limit) })
+}
+
+// prune runs one prune batch in w.
+func (w *writer) prune(cutoffs store.PruneCutoffs, limit int) (int, error) {
+	return store.PruneBatch(pruneStatements, cutoffs, limit, func(what, q string, cutoff time.Time, limit int) (int64, error) {
+		tag, err := w.c.exec("prune "+what, q, millis(cutoff), limit)
+		return tag.RowsAffected(), err
+	})
 }

@@ -19,32 +19,27 @@ func TestPruneSkipsLockedRows(t *testing.T) {
 	a := testOpen(t, dsn, schema)
 	b := testOpen(t, dsn, schema)
 	stale, cutoff, fresh := time.UnixMilli(1000), time.UnixMilli(2000), time.UnixMilli(3000)
-	mustUpdate(t, a, func(tx group.Tx) error {
-		for _, id := range []string{"resumed", "idle"} {
-			if err := tx.PutSession(group.Session{ID: id, BotID: "bot1", CreatedAt: stale, UpdatedAt: stale}); err != nil {
-				return err
-			}
+	for _, id := range []string{"resumed", "idle"} {
+		err := a.UpdateSession(t.Context(), id, func(group.Reader, group.Session, bool) (group.Session, bool, error) {
+			return group.Session{ID: id, BotID: "bot1", CreatedAt: stale, UpdatedAt: stale}, true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
+	}
 
 	held, release := make(chan struct{}), make(chan struct{})
 	signalHeld, releaseResume := sync.OnceFunc(func() { close(held) }), sync.OnceFunc(func() { close(release) })
 	defer releaseResume()
 	resumed := make(chan error, 1)
 	go func() {
-		resumed <- a.Update(context.Background(), func(tx group.Tx) error {
-			sess, err := tx.Session("resumed")
-			if err != nil {
-				return err
-			}
+		// As a resume does: the session is read (locked) and its refresh
+		// decided; the transaction stays open until release.
+		resumed <- a.UpdateSession(context.Background(), "resumed", func(_ group.Reader, sess group.Session, _ bool) (group.Session, bool, error) {
 			sess.UpdatedAt = fresh
-			if err := tx.PutSession(sess); err != nil {
-				return err
-			}
 			signalHeld()
 			<-release
-			return nil
+			return sess, true, nil
 		})
 	}()
 	<-held
@@ -52,10 +47,9 @@ func TestPruneSkipsLockedRows(t *testing.T) {
 	var deleted int
 	pruned := make(chan error, 1)
 	go func() {
-		pruned <- b.Update(context.Background(), func(tx group.Tx) (err error) {
-			deleted, err = tx.Prune(time.UnixMilli(0), cutoff, time.UnixMilli(0), time.UnixMilli(0), 10)
-			return err
-		})
+		var err error
+		deleted, err = b.Prune(context.Background(), time.UnixMilli(0), cutoff, time.UnixMilli(0), time.UnixMilli(0), 10)
+		pruned <- err
 	}()
 	select {
 	case err := <-pruned:
@@ -73,16 +67,10 @@ func TestPruneSkipsLockedRows(t *testing.T) {
 	if deleted != 1 {
 		t.Errorf("the prune deleted %d rows, want 1: the idle session", deleted)
 	}
-	err := b.View(t.Context(), func(r group.Reader) error {
-		if sess, err := r.Session("resumed"); err != nil || !sess.UpdatedAt.Equal(fresh) {
-			t.Errorf("the session resumed during the prune: %+v, %v; want it kept, updated at %v", sess, err, fresh)
-		}
-		if _, err := r.Session("idle"); !group.IsNotExist(err) {
-			t.Errorf("the idle session after the prune: %v, want ENotExist", err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	if sess, err := b.Session(t.Context(), "resumed"); err != nil || !sess.UpdatedAt.Equal(fresh) {
+		t.Errorf("the session resumed during the prune: %+v, %v; want it kept, updated at %v", sess, err, fresh)
+	}
+	if _, err := b.Session(t.Context(), "idle"); !group.IsNotExist(err) {
+		t.Errorf("the idle session after the prune: %v, want ENotExist", err)
 	}
 }

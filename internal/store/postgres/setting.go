@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"context"
 	"fmt"
 	"time"
+
+	"github.com/qun-chat/qun/internal/group"
 )
 
 var (
@@ -19,13 +22,28 @@ var (
 		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE n.expires_at <= $3`
 )
 
-// Setting implements group.Reader.
-func (r *reader) Setting(key string) (string, error) {
+// Setting implements qqbot.Store.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	return viewOne(ctx, s, func(r *reader) (string, error) { return r.setting(key) })
+}
+
+// CreateSetting implements qqbot.Store. The read of a missing key locks it,
+// so of several nodes creating one key only the first stores its value.
+func (s *Store) CreateSetting(ctx context.Context, key, value string) (string, error) {
+	return updateOne(ctx, s, func(w *writer) (string, error) {
+		cur, err := w.setting(key)
+		if !group.IsNotExist(err) {
+			return cur, err
+		}
+		return value, w.putSetting(key, value)
+	})
+}
+
+func (r *reader) setting(key string) (string, error) {
 	return getKeyed(r.c, text, fmt.Sprintf("setting %q", key), selectSetting, key, key)
 }
 
-// PutSetting implements group.Tx.
-func (w *writer) PutSetting(key, value string) error {
+func (w *writer) putSetting(key, value string) error {
 	_, err := w.c.exec(fmt.Sprintf("put setting %q", key), upsertSetting, key, value)
 	return err
 }

@@ -1,8 +1,10 @@
-// Package postgres is the group.Store for more than one node: every qun node
+// Package postgres is the store for more than one node: every qun node
 // opens the same PostgreSQL database (pgx, a connection pool), each Update is
 // one READ COMMITTED transaction whose counters and read-modify-writes are
 // ordered by row locks, and nodes wake each other's WaitEvents with
-// LISTEN/NOTIFY, backed by a slow poll.
+// LISTEN/NOTIFY, backed by a slow poll. It implements the domain's
+// group.Store and the QQ door's qqbot.Store (whose methods are each one
+// transaction); cmd/qun checks that it does.
 //
 // It needs PostgreSQL 11 or later. It imports the domain (internal/group),
 // what the stores share (internal/store), the standard library and pgx; never
@@ -73,7 +75,12 @@ type Store struct {
 	stop      context.CancelFunc // stops the listener and the poller
 	wg        sync.WaitGroup     // the listener and the poller
 
-	events   *notifier
+	// events holds this node's WaitEvents callers. Update wakes them after
+	// its own commit (with the seqs it appended), the listener for other
+	// nodes' commits (with the seq in the notification), and the poller when
+	// a bot's last seq in the database is past every seq woken for, which
+	// covers notifications that never came.
+	events   *store.Waiters
 	listener *listener
 	// ownPIDs holds the backend process ids of the pool's connections. A
 	// notification from one of them announces a commit of this Store, whose
@@ -163,7 +170,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		cfg.MaxConns = DefaultMaxConns
 	}
 
-	s := &Store{opts: o, events: newNotifier()}
+	s := &Store{opts: o, events: store.NewPolledWaiters()}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		s.ownPIDs.Store(c.PgConn().PID(), struct{}{})
 		return nil
@@ -179,7 +186,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	// The first LISTEN happens before Open returns: a waiter can then miss
 	// no notification, and a database that refuses it fails Open.
 	s.listener = &listener{cfg: cfg.ConnConfig.Copy(), channel: o.channel, check: o.listenerCheck,
-		reconnectDelay: o.reconnectDelay, logger: o.logger, notify: s.notified, reconnected: s.events.wakeAll}
+		reconnectDelay: o.reconnectDelay, logger: o.logger, notify: s.notified, reconnected: s.events.WakeAll}
 	if err := s.listener.connect(ctx); err != nil {
 		s.pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -201,6 +208,12 @@ const maxIdentifier = 63
 // to the store's max attempts: fn must not have effects outside tx other than
 // setting its results. fn must not use tx from another goroutine or keep it.
 func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
+	return s.update(ctx, func(w *writer) error { return fn(w) })
+}
+
+// update is Update for the store's own methods, which use the writer's
+// unexported statements.
+func (s *Store) update(ctx context.Context, fn func(*writer) error) error {
 	for attempt := 1; ; attempt++ {
 		if s.closed.Load() {
 			return ErrClosed
@@ -208,10 +221,10 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		w, retry, err := s.update(ctx, fn)
+		w, retry, err := s.attempt(ctx, fn)
 		if err == nil {
 			s.opts.observer.Committed(1, w.appended)
-			s.events.wake(w.evented)
+			s.events.Wake(w.evented)
 			return nil
 		}
 		if !retry || attempt >= s.opts.maxAttempts {
@@ -226,10 +239,10 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 	}
 }
 
-// update makes one attempt of Update. It returns the committed writer, which
-// holds the last seq it appended per bot, and whether PostgreSQL aborted the
-// transaction in a way that running fn again may fix.
-func (s *Store) update(ctx context.Context, fn func(group.Tx) error) (committed *writer, retry bool, err error) {
+// attempt makes one attempt of Update. It returns the committed writer,
+// which holds the last seq it appended per bot, and whether PostgreSQL
+// aborted the transaction in a way that running fn again may fix.
+func (s *Store) attempt(ctx context.Context, fn func(*writer) error) (committed *writer, retry bool, err error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return nil, false, s.beginError(err)
@@ -260,6 +273,11 @@ func (s *Store) update(ctx context.Context, fn func(group.Tx) error) (committed 
 // View runs fn in a REPEATABLE READ, READ ONLY transaction: one snapshot of
 // the database, taken at its first statement.
 func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
+	return s.view(ctx, func(r *reader) error { return fn(r) })
+}
+
+// view is View for the store's own methods.
+func (s *Store) view(ctx context.Context, fn func(*reader) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -273,6 +291,26 @@ func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only: nothing to lose
 	r := &reader{c: &dbtx{ctx: ctx, tx: tx}}
 	return s.call(func() error { return fn(r) })
+}
+
+// viewOne runs read in one View and returns what it read.
+func viewOne[T any](ctx context.Context, s *Store, read func(r *reader) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(r *reader) (err error) {
+		v, err = read(r)
+		return err
+	})
+	return v, err
+}
+
+// updateOne runs write in one Update and returns its result.
+func updateOne[T any](ctx context.Context, s *Store, write func(w *writer) (T, error)) (T, error) {
+	var v T
+	err := s.update(ctx, func(w *writer) (err error) {
+		v, err = write(w)
+		return err
+	})
+	return v, err
 }
 
 func (s *Store) beginError(err error) error {
@@ -297,7 +335,7 @@ func (s *Store) call(fn func() error) (err error) {
 // WaitEvents returns a channel closed after the next commit, on any node,
 // that appends an event for botID. After Close it returns a closed channel.
 func (s *Store) WaitEvents(botID string) <-chan struct{} {
-	return s.events.wait(botID)
+	return s.events.Wait(botID)
 }
 
 // Close stops the listener and the poller, wakes every WaitEvents channel and
@@ -308,7 +346,7 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		s.stop()
 		s.wg.Wait()
-		s.events.close()
+		s.events.Close()
 		s.pool.Close()
 	})
 	return nil

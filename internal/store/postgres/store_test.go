@@ -311,12 +311,6 @@ func TestConcurrentCreate(t *testing.T) {
 			}
 			return tx.PutUser(group.User{ID: "u", Name: who})
 		}},
-		{"Setting", func(tx group.Tx, who string) error {
-			if _, err := tx.Setting("server-key"); !group.IsNotExist(err) {
-				return errors.Join(errExists, err)
-			}
-			return tx.PutSetting("server-key", who)
-		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			const tries = 8
@@ -344,6 +338,32 @@ func TestConcurrentCreate(t *testing.T) {
 			}
 		})
 	}
+	// A setting is created by CreateSetting, which reads the key locked
+	// and puts it only if it is missing: one value wins on both nodes.
+	t.Run("Setting", func(t *testing.T) {
+		const tries = 8
+		var created atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range tries {
+			wg.Go(func() {
+				<-start
+				who := "w" + strconv.Itoa(i)
+				v, err := nodes[i%2].CreateSetting(t.Context(), "server-key", who)
+				switch {
+				case err != nil:
+					t.Errorf("create %d: %v", i, err)
+				case v == who:
+					created.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if c := created.Load(); c != 1 {
+			t.Errorf("created %d times, want once", c)
+		}
+	})
 }
 
 // countingObserver adds up what a store reports.
@@ -373,7 +393,7 @@ func TestDeadlockRetried(t *testing.T) {
 		tried := false
 		return s.Update(t.Context(), func(tx group.Tx) error {
 			attempts.Add(1)
-			if err := tx.PutSetting(first, "x"); err != nil {
+			if err := tx.PutUser(group.User{ID: first}); err != nil {
 				return err
 			}
 			if !tried { // both hold their first row before either takes its second
@@ -381,7 +401,7 @@ func TestDeadlockRetried(t *testing.T) {
 				firstWrites.Done()
 				firstWrites.Wait()
 			}
-			return tx.PutSetting(second, "x")
+			return tx.PutUser(group.User{ID: second})
 		})
 	}
 	errs := make(chan error, 2)
@@ -427,14 +447,14 @@ func TestStatementFailureKeepsTransaction(t *testing.T) {
 		if err := tx.PutBot(group.Bot{UserID: "bot2", AppID: "1002"}); err != nil {
 			return err
 		}
-		return tx.PutSetting("after", "conflicts")
+		return tx.PutUser(group.User{ID: "after", Name: "conflicts"})
 	})
 	err := s.View(t.Context(), func(r group.Reader) error {
 		if b, err := r.Bot("bot2"); err != nil || b.AppID != "1002" {
 			return fmt.Errorf("bot2 after the conflicts: %+v, %v", b, err)
 		}
-		if v, err := r.Setting("after"); err != nil || v != "conflicts" {
-			return fmt.Errorf("setting after the conflicts: %q, %v", v, err)
+		if u, err := r.User("after"); err != nil || u.Name != "conflicts" {
+			return fmt.Errorf("user after the conflicts: %+v, %v", u, err)
 		}
 		return nil
 	})
@@ -450,7 +470,7 @@ func TestSwallowedFailure(t *testing.T) {
 	dsn := testDSN(t)
 	s := testOpen(t, dsn, testSchema(t, dsn))
 	err := s.Update(t.Context(), func(tx group.Tx) error {
-		if err := tx.PutSetting("k", "v"); err != nil {
+		if err := tx.PutUser(group.User{ID: "k"}); err != nil {
 			return err
 		}
 		_ = tx.PutUser(group.User{ID: "u", Name: "nul\x00"}) // fails, ignored
@@ -460,7 +480,7 @@ func TestSwallowedFailure(t *testing.T) {
 		t.Fatal("Update committed after a failed statement")
 	}
 	err = s.View(t.Context(), func(r group.Reader) error {
-		_, err := r.Setting("k")
+		_, err := r.User("k")
 		return err
 	})
 	if !group.IsNotExist(err) {

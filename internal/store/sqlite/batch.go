@@ -13,7 +13,7 @@ import (
 // request is one Update waiting for the writer.
 type request struct {
 	ctx    context.Context
-	fn     func(group.Tx) error
+	fn     func(*writer) error
 	done   chan error // buffered, so that answering never blocks the writer
 	queued time.Time  // when Update queued it
 	// appended is how many events fn appended, once it succeeded.
@@ -83,7 +83,7 @@ func (s *Store) commit(batch []*request) {
 	}
 	c := newDBTx(ctx, sqlTx, s.wstmts)
 	errs := make([]error, len(live))
-	evented := make(map[string]struct{})
+	evented := make(map[string]int64)
 	for i, r := range live {
 		fnErr, txErr := s.apply(c, r, evented)
 		if txErr != nil {
@@ -125,7 +125,7 @@ func (s *Store) commit(batch []*request) {
 		}
 	}
 	s.opts.observer.Committed(len(live), events)
-	s.events.wake(evented) // before answering: see notifier.wake
+	s.events.Wake(evented) // before answering: see store.Waiters.Wake
 	answer(live, errs)
 }
 
@@ -138,7 +138,7 @@ func answer(rs []*request, errs []error) {
 // apply runs one request inside the savepoint. fnErr is what the request
 // answers; txErr means the shared transaction is broken. The bots of a
 // successful request's events are added to evented.
-func (s *Store) apply(c *dbtx, r *request, evented map[string]struct{}) (fnErr, txErr error) {
+func (s *Store) apply(c *dbtx, r *request, evented map[string]int64) (fnErr, txErr error) {
 	if _, err := c.exec(savepoint); err != nil {
 		return nil, fmt.Errorf("sqlite: savepoint: %w", err)
 	}
@@ -152,8 +152,8 @@ func (s *Store) apply(c *dbtx, r *request, evented map[string]struct{}) (fnErr, 
 		return fnErr, fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	if fnErr == nil {
-		for id := range w.evented {
-			evented[id] = struct{}{}
+		for id, seq := range w.evented {
+			evented[id] = seq
 		}
 		r.appended = w.appended
 	}
@@ -162,7 +162,7 @@ func (s *Store) apply(c *dbtx, r *request, evented map[string]struct{}) (fnErr, 
 
 // call runs fn, turning a panic into an EInternal error so that the writer
 // (and every other Update of the batch) survives a bug in one of them.
-func (s *Store) call(w *writer, fn func(group.Tx) error) (err error) {
+func (s *Store) call(w *writer, fn func(*writer) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.opts.logger.Error("sqlite: panic in update", "panic", v, "stack", string(debug.Stack()))

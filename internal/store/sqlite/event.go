@@ -70,9 +70,9 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 		return group.Event{}, fmt.Errorf("append event for bot %q: %w", e.BotID, err)
 	}
 	if w.evented == nil {
-		w.evented = make(map[string]struct{})
+		w.evented = make(map[string]int64)
 	}
-	w.evented[e.BotID] = struct{}{}
+	w.evented[e.BotID] = e.Seq
 	w.appended++
 	return e, nil
 }

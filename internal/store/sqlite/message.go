@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 func messageColumns(m *group.Message) columns {
@@ -47,7 +48,12 @@ func (r *reader) Messages(groupID string, line int, afterSeq int64, limit int) (
 
 // AppendMessage implements group.Tx.
 func (w *writer) AppendMessage(m group.Message) (group.Message, error) {
-	err := w.c.scanOne([]any{&m.UID, &m.Seq}, insertMessage,
+	p, err := store.MessagePayload(m)
+	if err != nil {
+		return group.Message{}, fmt.Errorf("append message to group %q line %d: %w", m.GroupID, m.Line, err)
+	}
+	m.Payload, m.Notification = p, nil
+	err = w.c.scanOne([]any{&m.UID, &m.Seq}, insertMessage,
 		m.GroupID, m.Line, m.Sender, payloadJSON{&m.Payload}, millis{&m.CreatedAt})
 	if err != nil {
 		return group.Message{}, fmt.Errorf("append message to group %q line %d: %w", m.GroupID, m.Line, err)

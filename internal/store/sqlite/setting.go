@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"time"
+
+	"github.com/qun-chat/qun/internal/group"
 )
 
 var (
@@ -15,17 +18,27 @@ var (
 		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?3`)
 )
 
-// Setting implements group.Reader.
-func (r *reader) Setting(key string) (string, error) {
-	return getOne(r.c, text, fmt.Sprintf("setting %q", key), selectSetting, key)
+// Setting implements qqbot.Store.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	return viewOne(ctx, s, func(r *reader) (string, error) { return r.setting(key) })
 }
 
-// PutSetting implements group.Tx.
-func (w *writer) PutSetting(key, value string) error {
-	if _, err := w.c.exec(upsertSetting, key, value); err != nil {
-		return fmt.Errorf("put setting %q: %w", key, err)
-	}
-	return nil
+// CreateSetting implements qqbot.Store.
+func (s *Store) CreateSetting(ctx context.Context, key, value string) (string, error) {
+	return updateOne(ctx, s, func(w *writer) (string, error) {
+		cur, err := w.setting(key)
+		if !group.IsNotExist(err) {
+			return cur, err
+		}
+		if _, err := w.c.exec(upsertSetting, key, value); err != nil {
+			return "", fmt.Errorf("put setting %q: %w", key, err)
+		}
+		return value, nil
+	})
+}
+
+func (r *reader) setting(key string) (string, error) {
+	return getOne(r.c, text, fmt.Sprintf("setting %q", key), selectSetting, key)
 }
 
 // UseNonce implements group.Tx.

@@ -1,6 +1,8 @@
-// Package sqlite is the embedded group.Store: one SQLite file in WAL mode,
+// Package sqlite is the embedded store: one SQLite file in WAL mode,
 // written by a single goroutine that commits concurrent Updates together
-// (group commit) and read through a pool of query-only connections.
+// (group commit) and read through a pool of query-only connections. It
+// implements the domain's group.Store and the QQ door's qqbot.Store (whose
+// methods are each one Update or View); cmd/qun checks that it does.
 //
 // It imports the domain (internal/group), what the stores share
 // (internal/store), the standard library and the modernc.org/sqlite driver;
@@ -64,7 +66,7 @@ type Store struct {
 	reqs   chan *request
 	done   chan struct{} // closed when the writer goroutine has returned
 
-	events notifier
+	events *store.Waiters
 
 	// Counters for benchmarks and tests: how many Updates ran and in how many commits.
 	updates atomic.Int64
@@ -128,7 +130,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.reqs = make(chan *request, o.maxBatch)
 	s.done = make(chan struct{})
-	s.events.init()
+	s.events = store.NewWaiters()
 	go s.write()
 	return s, nil
 }
@@ -206,6 +208,12 @@ func prepare(ctx context.Context, db *sql.DB, lists ...[]string) (map[string]*sq
 // writer goroutine: it must not call Update or View itself, keep the Tx after
 // returning, or call runtime.Goexit (t.FailNow).
 func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
+	return s.update(ctx, func(w *writer) error { return fn(w) })
+}
+
+// update is Update for the store's own methods, which use the writer's
+// unexported statements.
+func (s *Store) update(ctx context.Context, fn func(*writer) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -229,6 +237,11 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 
 // View runs fn in a read-only snapshot on the read pool.
 func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
+	return s.view(ctx, func(r *reader) error { return fn(r) })
+}
+
+// view is View for the store's own methods.
+func (s *Store) view(ctx context.Context, fn func(*reader) error) error {
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
@@ -246,10 +259,30 @@ func (s *Store) View(ctx context.Context, fn func(group.Reader) error) error {
 // QueueDepth returns how many Updates wait for the writer now, for metrics.
 func (s *Store) QueueDepth() int { return len(s.reqs) }
 
+// viewOne runs read in one View and returns what it read.
+func viewOne[T any](ctx context.Context, s *Store, read func(r *reader) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(r *reader) (err error) {
+		v, err = read(r)
+		return err
+	})
+	return v, err
+}
+
+// updateOne runs write in one Update and returns its result.
+func updateOne[T any](ctx context.Context, s *Store, write func(w *writer) (T, error)) (T, error) {
+	var v T
+	err := s.update(ctx, func(w *writer) (err error) {
+		v, err = write(w)
+		return err
+	})
+	return v, err
+}
+
 // WaitEvents returns a channel closed after the next commit that appends an
 // event for botID. After Close it returns a closed channel.
 func (s *Store) WaitEvents(botID string) <-chan struct{} {
-	return s.events.wait(botID)
+	return s.events.Wait(botID)
 }
 
 // Close stops accepting Updates, commits the ones already queued, wakes every
@@ -265,7 +298,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 
 	<-s.done
-	s.events.close()
+	s.events.Close()
 	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}

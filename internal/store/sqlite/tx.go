@@ -142,9 +142,9 @@ type reader struct {
 // writer implements group.Tx for one Update of a batch.
 type writer struct {
 	reader
-	// evented collects the bots this Update appended events for, to wake
-	// their waiters once the batch commits.
-	evented map[string]struct{}
+	// evented holds the last seq this Update appended per bot, to wake the
+	// bots' waiters once the batch commits.
+	evented map[string]int64
 	// appended counts the events this Update appended.
 	appended int
 }

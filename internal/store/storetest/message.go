@@ -90,3 +90,27 @@ func testMessage(t *testing.T, s group.Store) {
 		}
 	})
 }
+
+// testNotification checks that a message appended with a built-in
+// notification is kept, and read back, as the notification's Wildfire
+// payload: its content type and its {g,o,n,m,ms} JSON data.
+func testNotification(t *testing.T, s group.Store) {
+	n := group.Notification{Type: group.NotifySetManager, GroupID: "g", Operator: "alice", Value: "1", Members: []string{"bob", "carol"}}
+	var m group.Message
+	update(t, s, func(tx group.Tx) (err error) {
+		m, err = tx.AppendMessage(group.Message{GroupID: "g", Line: 2, Sender: "alice", Notification: &n, CreatedAt: t0})
+		return err
+	})
+	want := group.Message{UID: m.UID, GroupID: "g", Line: 2, Seq: 1, Sender: "alice", CreatedAt: t0,
+		Payload: group.Payload{Type: group.NotifySetManager, Data: []byte(`{"g":"g","o":"alice","n":"1","ms":["bob","carol"]}`)}}
+	diff(t, "AppendMessage result", want, m)
+	diff(t, "Message", want, read(t, s, func(r group.Reader) (group.Message, error) { return r.Message(m.UID) }))
+
+	err := s.Update(t.Context(), func(tx group.Tx) error {
+		_, err := tx.AppendMessage(group.Message{GroupID: "g", Sender: "alice", Notification: &group.Notification{Type: group.ContentText}, CreatedAt: t0})
+		return err
+	})
+	if err == nil {
+		t.Error("AppendMessage of a notification of content type 1: no error")
+	}
+}

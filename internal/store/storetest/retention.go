@@ -10,7 +10,7 @@ import (
 
 // testPrune checks that Prune deletes, oldest first and at most limit rows of
 // each kind per call, what is past its cutoff, and nothing newer.
-func testPrune(t *testing.T, s group.Store) {
+func testPrune(t *testing.T, s Store) {
 	// Each kind has three old rows, two hours apart and oldest first, and one
 	// row that is not old, around a base time of its own; its cutoff is half
 	// an hour before its base. The bases are ten days apart, so that a store
@@ -22,13 +22,15 @@ func testPrune(t *testing.T, s group.Store) {
 	sessions := []string{"s-5h", "s-3h", "s-1h", "s-new"}
 	tokens := []string{"tok-5h", "tok-3h", "tok-1h", "tok-valid"}
 	nonces := []string{"n-5h", "n-3h", "n-1h", "n-live"}
+	for i, d := range offsets {
+		updated := sessionsBase.Add(d)
+		putSession(t, s, group.Session{ID: sessions[i], BotID: "bot1", CreatedAt: updated.Add(-day), UpdatedAt: updated})
+		expires := expiryBase.Add(d)
+		putToken(t, s, group.AccessToken{Token: tokens[i], BotID: "bot1", ExpiresAt: expires, CreatedAt: expires.Add(-2 * time.Hour)})
+	}
 	update(t, s, func(tx group.Tx) error {
 		for i, d := range offsets {
 			if _, err := tx.AppendEvent(group.Event{BotID: "bot1", Type: group.EventAddRobot, GroupID: "g", CreatedAt: eventsBase.Add(d)}); err != nil {
-				return err
-			}
-			updated := sessionsBase.Add(d)
-			if err := tx.PutSession(group.Session{ID: sessions[i], BotID: "bot1", CreatedAt: updated.Add(-day), UpdatedAt: updated}); err != nil {
 				return err
 			}
 			// The second bot message is a reply, the others proactive.
@@ -40,9 +42,6 @@ func testPrune(t *testing.T, s group.Store) {
 				return err
 			}
 			expires := expiryBase.Add(d)
-			if err := tx.PutAccessToken(group.AccessToken{Token: tokens[i], BotID: "bot1", ExpiresAt: expires, CreatedAt: expires.Add(-2 * time.Hour)}); err != nil {
-				return err
-			}
 			if _, err := tx.UseNonce(nonces[i], expires, expires.Add(-2*time.Hour)); err != nil {
 				return err
 			}
@@ -52,12 +51,7 @@ func testPrune(t *testing.T, s group.Store) {
 
 	prune := func(t *testing.T, limit int) int {
 		t.Helper()
-		var n int
-		update(t, s, func(tx group.Tx) (err error) {
-			n, err = tx.Prune(cut(eventsBase), cut(sessionsBase), cut(botMessagesBase), cut(expiryBase), limit)
-			return err
-		})
-		return n
+		return must(s.Prune(t.Context(), cut(eventsBase), cut(sessionsBase), cut(botMessagesBase), cut(expiryBase), limit))(t, "Prune")
 	}
 	// kept checks which rows of each kind are left: the oldest gone of each
 	// kind are deleted, and nothing else.
@@ -71,9 +65,9 @@ func testPrune(t *testing.T, s group.Store) {
 		diff(t, "seqs of the events left", []int64{1, 2, 3, 4}[gone:], seqs)
 		for i := range 4 {
 			wantKept := i >= gone
-			_, err := readErr(t, s, func(r group.Reader) (group.Session, error) { return r.Session(sessions[i]) })
+			_, err := s.Session(t.Context(), sessions[i])
 			diff(t, "session "+sessions[i]+" kept", wantKept, err == nil)
-			_, err = readErr(t, s, func(r group.Reader) (group.AccessToken, error) { return r.AccessToken(tokens[i]) })
+			_, err = s.AccessToken(t.Context(), tokens[i])
 			diff(t, "access token "+tokens[i]+" kept", wantKept, err == nil)
 			diff(t, "nonce "+nonces[i]+" kept", wantKept, nonceRecorded(t, s, nonces[i]))
 		}
@@ -104,10 +98,7 @@ func testPrune(t *testing.T, s group.Store) {
 	t.Run("SeqContinues", func(t *testing.T) {
 		// Even with the whole log pruned, seqs never go back: a resume after
 		// seq N must not miss a new event numbered N or less.
-		update(t, s, func(tx group.Tx) error {
-			_, err := tx.Prune(eventsBase.Add(time.Hour), cut(sessionsBase), cut(botMessagesBase), cut(expiryBase), 100)
-			return err
-		})
+		must(s.Prune(t.Context(), eventsBase.Add(time.Hour), cut(sessionsBase), cut(botMessagesBase), cut(expiryBase), 100))(t, "Prune")
 		diff(t, "Events after pruning all", []group.Event(nil),
 			read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events("bot1", 0, 100) }))
 		diff(t, "LastEventSeq after pruning all", int64(4),
@@ -119,22 +110,6 @@ func testPrune(t *testing.T, s group.Store) {
 		})
 		diff(t, "seq of the next event", int64(5), e.Seq)
 	})
-}
-
-// readErr runs fn in one View and returns its result and error; a View that
-// fails for another reason fails the test.
-func readErr[T any](t *testing.T, s group.Store, fn func(r group.Reader) (T, error)) (T, error) {
-	t.Helper()
-	var v T
-	var fnErr error
-	err := s.View(t.Context(), func(r group.Reader) error {
-		v, fnErr = fn(r)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("view: %v", err)
-	}
-	return v, fnErr
 }
 
 // nonceRecorded reports whether the store still holds nonce key, whatever its

@@ -1,10 +1,13 @@
-// Package storetest is the conformance suite of group.Store: every store
+// Package storetest is the conformance suite of the stores: every store
 // implementation runs Run against empty databases of its own and must pass it
-// unchanged. It tests behaviour through the group interfaces only, so that a
-// store cannot pass by accident of its internals.
+// unchanged. It tests behaviour through the interfaces the domain and the
+// doors declare only (group.Store, qqbot.Store), so that a store cannot pass
+// by accident of its internals; passing a store to Run is the compile-time
+// check that it implements them.
 //
-// It imports the domain (internal/group), the standard library and go-cmp;
-// never a store.
+// It imports the domain (internal/group), the door whose store interface it
+// checks (internal/qqbot, for that interface only), the standard library and
+// go-cmp; never a store.
 package storetest
 
 import (
@@ -16,13 +19,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/qqbot"
 )
 
+// Store is what a store implements: the domain's store and the QQ door's.
+type Store interface {
+	group.Store
+	qqbot.Store
+}
+
 // An Opener prepares an empty database for one test and returns open, which
-// opens a group.Store on it. The suite may call open again after closing the
+// opens a Store on it. The suite may call open again after closing the
 // store it returned, and the new store must see the same data. Subtests call
 // the Opener in parallel.
-type Opener func(t *testing.T) (open func() group.Store)
+type Opener func(t *testing.T) (open func() Store)
 
 // Run runs the conformance suite against the stores opener opens: one
 // parallel subtest per behaviour, each on its own empty database.
@@ -40,14 +50,10 @@ func Run(t *testing.T, opener Opener) {
 		{"MembersPage", testMembersPage},
 		{"Proactive", testProactive},
 		{"Message", testMessage},
+		{"Notification", testNotification},
 		{"Event", testEvent},
 		{"BotMessage", testBotMessage},
-		{"AccessToken", testAccessToken},
-		{"Session", testSession},
-		{"OpenID", testOpenID},
-		{"Setting", testSetting},
 		{"Nonce", testNonce},
-		{"Prune", testPrune},
 		{"Time", testTime},
 		{"Rollback", testRollback},
 		{"ConcurrentUpdates", testConcurrentUpdates},
@@ -56,7 +62,28 @@ func Run(t *testing.T, opener Opener) {
 		{"View", testView},
 		{"WaitEvents", testWaitEvents},
 	}
+	// The door's state: each method is one transaction of its own.
+	doorTests := []struct {
+		name string
+		test func(t *testing.T, s Store)
+	}{
+		{"AccessToken", testAccessToken},
+		{"IssueAccessToken", testIssueAccessToken},
+		{"Session", testSession},
+		{"UpdateSession", testUpdateSession},
+		{"ConcurrentSessionClaims", testConcurrentSessionClaims},
+		{"OpenID", testOpenID},
+		{"Setting", testSetting},
+		{"ConcurrentCreateSetting", testConcurrentCreateSetting},
+		{"Prune", testPrune},
+	}
 	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.test(t, openStore(t, opener(t)))
+		})
+	}
+	for _, tt := range doorTests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.test(t, openStore(t, opener(t)))
@@ -73,7 +100,7 @@ func Run(t *testing.T, opener Opener) {
 }
 
 // openStore opens a store that is closed when the test ends.
-func openStore(t *testing.T, open func() group.Store) group.Store {
+func openStore(t *testing.T, open func() Store) Store {
 	t.Helper()
 	s := open()
 	t.Cleanup(func() {
@@ -138,6 +165,26 @@ func wantCode(t *testing.T, what string, err error, code group.Code) {
 	var e *group.Error
 	if !errors.As(err, &e) || e.Code != code {
 		t.Errorf("%s: error %v, want a domain error with code %s", what, err, code)
+	}
+}
+
+// must returns v, the result of a call, once the test has checked err:
+// must(s.Session(ctx, id))(t, "Session").
+func must[T any](v T, err error) func(t *testing.T, what string) T {
+	return func(t *testing.T, what string) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+}
+
+// noErr fails the test if err is not nil.
+func noErr(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 

@@ -39,18 +39,6 @@ func writeAll(tx group.Tx, id string) error {
 	if err := tx.AppendBotMessage(group.BotMessage{BotID: id, GroupID: "g-" + id, ReplyTo: "msg:1", MsgSeq: 1, CreatedAt: t0}); err != nil {
 		return err
 	}
-	if err := tx.PutAccessToken(group.AccessToken{Token: "tok-" + id, BotID: id, ExpiresAt: t0, CreatedAt: t0}); err != nil {
-		return err
-	}
-	if err := tx.PutSession(group.Session{ID: "sess-" + id, BotID: id, CreatedAt: t0, UpdatedAt: t0}); err != nil {
-		return err
-	}
-	if err := tx.PutOpenID(group.OpenID{BotID: id, OpenID: "OPEN-" + id, Kind: group.OpenIDMember, InternalID: id}); err != nil {
-		return err
-	}
-	if err := tx.PutSetting("setting-"+id, id); err != nil {
-		return err
-	}
 	if _, err := tx.UseNonce("nonce-"+id, at(24*time.Hour), t0); err != nil {
 		return err
 	}
@@ -88,10 +76,6 @@ func checkWritten(t *testing.T, s group.Store, id string, want bool) {
 				return err
 			}},
 			{"event", func() error { _, err := r.Event(id, 1); return err }},
-			{"access token", func() error { _, err := r.AccessToken("tok-" + id); return err }},
-			{"session", func() error { _, err := r.Session("sess-" + id); return err }},
-			{"openid", func() error { _, err := r.OpenID(id, "OPEN-"+id); return err }},
-			{"setting", func() error { _, err := r.Setting("setting-" + id); return err }},
 		}
 		for _, c := range checks {
 			switch err := c.err(); {
@@ -117,11 +101,45 @@ func checkWritten(t *testing.T, s group.Store, id string, want bool) {
 		t.Fatalf("view: %v", err)
 	}
 	switch {
-	case want && len(found) != 12:
+	case want && len(found) != 8:
 		t.Errorf("writes of %s: found only %v", id, found)
 	case !want && len(found) != 0:
 		t.Errorf("writes of %s were rolled back, but found %v", id, found)
 	}
+}
+
+// doorState is one row of each noun of the door's state.
+type doorState struct {
+	token   group.AccessToken
+	session group.Session
+	openID  group.OpenID
+	setting string
+}
+
+// writeDoor stores one row of each noun of the door's state, each in its
+// own transaction.
+func writeDoor(t *testing.T, s Store, id string) doorState {
+	t.Helper()
+	d := doorState{
+		token:   group.AccessToken{Token: "tok-" + id, BotID: id, ExpiresAt: t0, CreatedAt: t0},
+		session: group.Session{ID: "sess-" + id, BotID: id, CreatedAt: t0, UpdatedAt: t0, ConnID: "conn-" + id},
+		openID:  group.OpenID{BotID: id, OpenID: "OPEN-" + id, Kind: group.OpenIDMember, InternalID: id},
+		setting: "setting-" + id,
+	}
+	putToken(t, s, d.token)
+	putSession(t, s, d.session)
+	noErr(t, "PutOpenIDs", s.PutOpenIDs(t.Context(), []group.OpenID{d.openID}))
+	must(s.CreateSetting(t.Context(), d.setting, id))(t, "CreateSetting")
+	return d
+}
+
+// checkDoor checks that the door's state writeDoor stored reads back.
+func checkDoor(t *testing.T, s Store, d doorState) {
+	t.Helper()
+	diff(t, "access token", d.token, must(s.AccessToken(t.Context(), d.token.Token))(t, "AccessToken"))
+	diff(t, "session", d.session, must(s.Session(t.Context(), d.session.ID))(t, "Session"))
+	diff(t, "openids", []group.OpenID{d.openID}, must(s.OpenIDs(t.Context(), d.openID.BotID, []string{d.openID.OpenID}))(t, "OpenIDs"))
+	diff(t, "setting", d.openID.BotID, must(s.Setting(t.Context(), d.setting))(t, "Setting"))
 }
 
 func testRollback(t *testing.T, s group.Store) {
@@ -154,7 +172,7 @@ func testRollback(t *testing.T, s group.Store) {
 func testConcurrentUpdates(t *testing.T, s group.Store) {
 	const n = 50
 	fails := func(i int) bool { return i%2 == 1 }
-	update(t, s, func(tx group.Tx) error { return tx.PutSetting("counter", "0") })
+	update(t, s, func(tx group.Tx) error { return tx.PutGroup(group.Group{ID: "counter", Name: "0"}) })
 
 	errs := make([]error, n)
 	start := make(chan struct{})
@@ -174,15 +192,16 @@ func testConcurrentUpdates(t *testing.T, s group.Store) {
 				if _, err := tx.AppendEvent(group.Event{BotID: "shared-bot", Type: group.EventAtMessage, OperatorID: id, CreatedAt: t0}); err != nil {
 					return err
 				}
-				v, err := tx.Setting("counter")
+				counter, err := tx.Group("counter")
 				if err != nil {
 					return err
 				}
-				c, err := strconv.Atoi(v)
+				c, err := strconv.Atoi(counter.Name)
 				if err != nil {
 					return err
 				}
-				if err := tx.PutSetting("counter", strconv.Itoa(c+1)); err != nil {
+				counter.Name = strconv.Itoa(c + 1)
+				if err := tx.PutGroup(counter); err != nil {
 					return err
 				}
 				switch {
@@ -241,8 +260,8 @@ func testConcurrentUpdates(t *testing.T, s group.Store) {
 			read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq("shared-bot") }))
 	})
 	t.Run("Counter", func(t *testing.T) {
-		got := read(t, s, func(r group.Reader) (string, error) { return r.Setting("counter") })
-		diff(t, "counter", strconv.Itoa(len(committed)), got)
+		got := read(t, s, func(r group.Reader) (group.Group, error) { return r.Group("counter") })
+		diff(t, "counter", strconv.Itoa(len(committed)), got.Name)
 	})
 }
 
@@ -328,7 +347,7 @@ func testWaitEvents(t *testing.T, s group.Store) {
 	bot1, bot2 := s.WaitEvents("bot1"), s.WaitEvents("bot2")
 
 	// Neither a commit without events nor a rolled-back event wakes anyone.
-	update(t, s, func(tx group.Tx) error { return tx.PutSetting("k", "v") })
+	update(t, s, func(tx group.Tx) error { return tx.PutUser(group.User{ID: "k"}) })
 	err := s.Update(t.Context(), func(tx group.Tx) error {
 		if err := event("bot1")(tx); err != nil {
 			return err
@@ -361,7 +380,7 @@ func testWaitEvents(t *testing.T, s group.Store) {
 	<-again
 }
 
-func testClosed(t *testing.T, open func() group.Store) {
+func testClosed(t *testing.T, open func() Store) {
 	s := open()
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -373,11 +392,22 @@ func testClosed(t *testing.T, open func() group.Store) {
 	if err := s.View(t.Context(), func(group.Reader) error { return nil }); err == nil {
 		t.Error("View after Close: no error")
 	}
+	if _, err := s.Setting(t.Context(), "k"); err == nil {
+		t.Error("Setting after Close: no error")
+	}
+	err := s.UpdateSession(t.Context(), "sess", func(group.Reader, group.Session, bool) (group.Session, bool, error) {
+		ran = true
+		return group.Session{}, false, nil
+	})
+	if err == nil || ran {
+		t.Errorf("UpdateSession after Close: error %v, fn ran %v; want an error and no run", err, ran)
+	}
 }
 
-func testReopen(t *testing.T, open func() group.Store) {
+func testReopen(t *testing.T, open func() Store) {
 	s := open()
 	update(t, s, func(tx group.Tx) error { return writeAll(tx, "r") })
+	door := writeDoor(t, s, "r")
 	put(t, s, members, member("g-r", "bob", group.MemberNormal))
 	removed := member("g-r", "bob", group.MemberRemoved)
 	put(t, s, members, removed)
@@ -388,6 +418,7 @@ func testReopen(t *testing.T, open func() group.Store) {
 
 	s = openStore(t, open)
 	checkWritten(t, s, "r", true)
+	checkDoor(t, s, door)
 	removed.Pos = bobPos
 	diff(t, "removed member after reopen", removed,
 		read(t, s, func(r group.Reader) (group.Member, error) { return r.Member("g-r", "bob") }))
