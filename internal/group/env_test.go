@@ -88,6 +88,16 @@ var kinds = []kind{
 	{"user", userActor, group.AsUser(userActor), false},
 }
 
+// row picks a matrix row for k: robot when k is the robot and robot is not
+// empty, else want. Robots differ only where they own an organization group:
+// they manage it as the owner of a restricted group.
+func (k kind) row(want, robot string) string {
+	if k.bot && robot != "" {
+		return robot
+	}
+	return want
+}
+
 // role is the actor's member type in the seeded group; -1 means no row.
 type role struct {
 	name string

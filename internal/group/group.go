@@ -20,7 +20,7 @@ const (
 	GroupNormal       = 0 // members may add, quit and change name and portrait; the owner may do all
 	GroupFree         = 1 // every member may add, quit, kick and transfer
 	GroupRestricted   = 2 // members may only quit; the owner may do all
-	GroupOrganization = 3 // members may do nothing; only the server API manages it
+	GroupOrganization = 3 // members may do nothing; the server API manages it, and a robot owner
 )
 
 // Join types.
@@ -76,6 +76,17 @@ var modifyNotification = map[int]int{
 	ModifySearchable:  NotifyChangeSearchable,
 }
 
+// rulesType is the group type whose rules apply to a acting on g: a robot
+// acting through the Robot API on an organization group it owns manages it
+// as the owner of a restricted group (so a robot can run the organization
+// groups it creates); everyone else gets g's own type.
+func rulesType(a Actor, g Group) int {
+	if g.Type == GroupOrganization && a.Robot && g.Owner == a.UserID {
+		return GroupRestricted
+	}
+	return g.Type
+}
+
 // memberLimit is the member limit of g.
 func (s *Service) memberLimit(g Group) int {
 	if g.MaxMemberCount > 0 {
@@ -100,7 +111,8 @@ type CreateGroupInput struct {
 }
 
 // CreateGroup creates a group and returns its id. A robot or user creating a
-// group becomes its owner; every listed member joins as a normal member.
+// group becomes its owner; every listed member joins as a normal member. A
+// user may not create an organization group; a robot may, and it owns it.
 func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput) (string, error) {
 	gi := in.Group
 	if gi.Type < GroupNormal || gi.Type > GroupOrganization {
@@ -140,8 +152,8 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 		} else if !IsNotExist(err) {
 			return err
 		}
-		if gi.Type == GroupOrganization && !a.Admin {
-			return Errorf(ENotRight, "only the server creates organization groups")
+		if gi.Type == GroupOrganization && !a.Admin && !a.Robot {
+			return Errorf(ENotRight, "only the server and robots create organization groups")
 		}
 		g := Group{
 			ID: id, Name: gi.Name, Portrait: gi.Portrait, Owner: owner, Type: gi.Type, Extra: gi.Extra,
@@ -185,10 +197,11 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 }
 
 // DismissGroup deletes a group. A robot or user may dismiss only a normal or
-// restricted group it owns. The notification is sent before the members go.
+// restricted group it owns (a robot also an organization group it owns). The
+// notification is sent before the members go.
 func (s *Service) DismissGroup(ctx context.Context, a Actor, groupID string, n Notify) error {
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		if !a.Admin && !((g.Type == GroupNormal || g.Type == GroupRestricted) && g.Owner == a.UserID) {
+		if t := rulesType(a, g); !a.Admin && !((t == GroupNormal || t == GroupRestricted) && g.Owner == a.UserID) {
 			return Errorf(ENotRight, "only the owner dismisses a normal or restricted group")
 		}
 		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyDismissGroup, GroupID: g.ID, Operator: a.UserID}, n, now); err != nil {
@@ -217,14 +230,15 @@ func (s *Service) GetGroup(ctx context.Context, groupID string) (Group, error) {
 
 // TransferGroup makes newOwner the owner. In normal and restricted groups only
 // the owner may transfer, in free groups any member, in organization groups only
-// the server. The new owner need not be a member; one who is not joins.
+// the server and a robot owner. The new owner need not be a member; one who is
+// not joins.
 func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner string, n Notify) error {
 	if err := checkID("new_owner", newOwner); err != nil {
 		return err
 	}
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
-			switch g.Type {
+			switch rulesType(a, g) {
 			case GroupOrganization:
 				return Errorf(ENotRight, "only the server transfers an organization group")
 			case GroupNormal, GroupRestricted:
@@ -311,7 +325,8 @@ func (s *Service) ModifyGroup(ctx context.Context, a Actor, groupID string, typ 
 
 // mayModify applies Wildfire's modify rules for a robot or user.
 func (s *Service) mayModify(tx Reader, a Actor, g Group, typ int) error {
-	if g.Type == GroupOrganization && typ != ModifyExtra && typ != ModifyMute && typ != ModifyPrivateChat {
+	t := rulesType(a, g)
+	if t == GroupOrganization && typ != ModifyExtra && typ != ModifyMute && typ != ModifyPrivateChat {
 		return Errorf(ENotRight, "an organization group's field %d is the server's", typ)
 	}
 	m, err := activeMember(tx, g.ID, a.UserID)
@@ -319,7 +334,7 @@ func (s *Service) mayModify(tx Reader, a Actor, g Group, typ int) error {
 		return err
 	}
 	basic := typ == ModifyName || typ == ModifyPortrait || typ == ModifyExtra
-	switch g.Type {
+	switch t {
 	case GroupRestricted, GroupOrganization:
 		if !m.IsAdmin() {
 			return Errorf(ENotRight, "only the owner or a manager modifies this group")

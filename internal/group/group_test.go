@@ -31,7 +31,6 @@ func TestCreateGroup(t *testing.T) {
 		{"existing-id", group.Group{ID: existing.ID}, nil, group.Notify{}, group.EGroupExists},
 		// The id is checked before the organization rule.
 		{"existing-id/type=3", group.Group{ID: existing.ID, Type: group.GroupOrganization}, nil, group.Notify{}, group.EGroupExists},
-		{"type=3", group.Group{ID: "new", Type: group.GroupOrganization}, nil, group.Notify{}, group.ENotRight},
 		{"members-over-per-call-limit", group.Group{ID: "new"}, []group.Member{{UserID: mem}, {UserID: mgr}, {UserID: muted}, {UserID: allowed}}, group.Notify{}, group.EInvalidParam},
 		{"empty-member-id", group.Group{ID: "new"}, []group.Member{{UserID: ""}}, group.Notify{}, group.EInvalidParam},
 		{"long-group-id", group.Group{ID: strings.Repeat("g", group.MaxIDLen+1)}, nil, group.Notify{}, group.EInvalidParam},
@@ -49,13 +48,27 @@ func TestCreateGroup(t *testing.T) {
 			})
 		}
 	}
+	// A user may not create an organization group; a robot may (below).
+	t.Run("user/type=3", func(t *testing.T) {
+		t.Parallel()
+		e := e.with(t)
+		before := e.state("new")
+		_, err := e.svc.CreateGroup(t.Context(), group.AsUser(userActor), group.CreateGroupInput{Group: group.Group{ID: "new", Type: group.GroupOrganization}})
+		checkCode(t, err, group.ENotRight)
+		e.noTrace(before, "new")
+	})
 
-	// A robot or user may create normal, free and restricted groups; it
-	// becomes the owner whatever group_info.owner says, every listed member
-	// joins as a normal member, 0/1-style settings are kept only in 1..127
-	// and max_member_count only when positive.
+	// A robot or user may create normal, free and restricted groups, and a
+	// robot organization groups too; it becomes the owner whatever
+	// group_info.owner says, every listed member joins as a normal member,
+	// 0/1-style settings are kept only in 1..127 and max_member_count only
+	// when positive.
 	for _, k := range kinds {
-		for gt := group.GroupNormal; gt <= group.GroupRestricted; gt++ {
+		maxType := group.GroupRestricted
+		if k.bot {
+			maxType = group.GroupOrganization
+		}
+		for gt := group.GroupNormal; gt <= maxType; gt++ {
 			t.Run(fmt.Sprintf("%s/%s", k.name, groupTypes[gt]), func(t *testing.T) {
 				t.Parallel()
 				e := e.with(t)
@@ -228,14 +241,17 @@ func TestCreateGroupMemberLimit(t *testing.T) {
 func TestDismissGroup(t *testing.T) {
 	e := newEnv(t, group.Config{})
 	// Columns: owner, manager, member, silent, removed, allowed, outsider.
+	// robot: the robot's codes where they differ: it manages an
+	// organization group it owns as the owner of a restricted group.
 	matrix := []struct {
 		gtype int
 		want  string
+		robot string
 	}{
-		{group.GroupNormal, "orrrrrr"},
-		{group.GroupFree, "rrrrrrr"},
-		{group.GroupRestricted, "orrrrrr"},
-		{group.GroupOrganization, "rrrrrrr"},
+		{group.GroupNormal, "orrrrrr", ""},
+		{group.GroupFree, "rrrrrrr", ""},
+		{group.GroupRestricted, "orrrrrr", ""},
+		{group.GroupOrganization, "rrrrrrr", "orrrrrr"},
 	}
 	// check verifies a successful dismissal of f by actorID.
 	check := func(e *env, f fixture, actorID string, before state) {
@@ -266,7 +282,7 @@ func TestDismissGroup(t *testing.T) {
 	}
 	for _, k := range kinds {
 		for _, row := range matrix {
-			for i, want := range codes(t, row.want) {
+			for i, want := range codes(t, k.row(row.want, row.robot)) {
 				r := roles[i]
 				t.Run(fmt.Sprintf("%s/%s/%s", k.name, groupTypes[row.gtype], r.name), func(t *testing.T) {
 					t.Parallel()
@@ -329,14 +345,17 @@ func TestTransferGroup(t *testing.T) {
 	// Columns: owner, manager, member, silent, removed, allowed, outsider.
 	// Free groups: Wildfire lets anyone transfer; qun requires an active
 	// member (a deliberate deviation, see TransferGroup), so strangers get 9.
+	// robot: the robot's codes where they differ (a robot owner manages
+	// its organization group).
 	matrix := []struct {
 		gtype int
 		want  string
+		robot string
 	}{
-		{group.GroupNormal, "orrrrrr"},
-		{group.GroupFree, "oooonon"},
-		{group.GroupRestricted, "orrrrrr"},
-		{group.GroupOrganization, "rrrrrrr"},
+		{group.GroupNormal, "orrrrrr", ""},
+		{group.GroupFree, "oooonon", ""},
+		{group.GroupRestricted, "orrrrrr", ""},
+		{group.GroupOrganization, "rrrrrrr", "orrrrrr"},
 	}
 	// check verifies a transfer to mem, who is a normal member.
 	check := func(e *env, f fixture, actorID string, before state) {
@@ -351,7 +370,7 @@ func TestTransferGroup(t *testing.T) {
 	}
 	for _, k := range kinds {
 		for _, row := range matrix {
-			for i, want := range codes(t, row.want) {
+			for i, want := range codes(t, k.row(row.want, row.robot)) {
 				r := roles[i]
 				t.Run(fmt.Sprintf("%s/%s/%s", k.name, groupTypes[row.gtype], r.name), func(t *testing.T) {
 					t.Parallel()
@@ -490,21 +509,28 @@ func TestModifyGroup(t *testing.T) {
 	// 2, 3 and 5, checked before membership; then the actor must be an
 	// active member; restricted and organization groups need the owner or
 	// a manager; in normal groups plain members change only 0..2; in free
-	// groups everyone changes only 0..2; a type outside 0..6 is 251 last.
+	// groups everyone changes only 0..2; a type outside 0..6 is 251 last. A
+	// robot owning an organization group changes it as the owner of a
+	// restricted group (robotOwner: its owner row).
 	colTypes := []int{0, 1, 2, 3, 4, 5, 6, 7, -1}
 	matrix := []struct {
-		gtype int
-		want  [7]string // per role
+		gtype      int
+		want       [7]string // per role
+		robotOwner string
 	}{
-		{group.GroupNormal, [7]string{"ooooooopp", "ooooooopp", "ooorrrrrr", "ooorrrrrr", "nnnnnnnnn", "ooorrrrrr", "nnnnnnnnn"}},
-		{group.GroupFree, [7]string{"ooorrrrrr", "ooorrrrrr", "ooorrrrrr", "ooorrrrrr", "nnnnnnnnn", "ooorrrrrr", "nnnnnnnnn"}},
-		{group.GroupRestricted, [7]string{"ooooooopp", "ooooooopp", "rrrrrrrrr", "rrrrrrrrr", "nnnnnnnnn", "rrrrrrrrr", "nnnnnnnnn"}},
-		{group.GroupOrganization, [7]string{"rroororrr", "rroororrr", "rrrrrrrrr", "rrrrrrrrr", "rrnnrnrrr", "rrrrrrrrr", "rrnnrnrrr"}},
+		{group.GroupNormal, [7]string{"ooooooopp", "ooooooopp", "ooorrrrrr", "ooorrrrrr", "nnnnnnnnn", "ooorrrrrr", "nnnnnnnnn"}, ""},
+		{group.GroupFree, [7]string{"ooorrrrrr", "ooorrrrrr", "ooorrrrrr", "ooorrrrrr", "nnnnnnnnn", "ooorrrrrr", "nnnnnnnnn"}, ""},
+		{group.GroupRestricted, [7]string{"ooooooopp", "ooooooopp", "rrrrrrrrr", "rrrrrrrrr", "nnnnnnnnn", "rrrrrrrrr", "nnnnnnnnn"}, ""},
+		{group.GroupOrganization, [7]string{"rroororrr", "rroororrr", "rrrrrrrrr", "rrrrrrrrr", "rrnnrnrrr", "rrrrrrrrr", "rrnnrnrrr"}, "ooooooopp"},
 	}
 	for _, k := range kinds {
 		for _, row := range matrix {
 			for ri, r := range roles {
-				for ci, want := range codes(t, row.want[ri]) {
+				cells := row.want[ri]
+				if r.typ == group.MemberOwner {
+					cells = k.row(cells, row.robotOwner)
+				}
+				for ci, want := range codes(t, cells) {
 					typ := colTypes[ci]
 					t.Run(fmt.Sprintf("%s/%s/%s/type=%d", k.name, groupTypes[row.gtype], r.name, typ), func(t *testing.T) {
 						t.Parallel()

@@ -160,7 +160,8 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 
 // mayAdd applies Wildfire's member/add rules for a robot or user, in Wildfire's order.
 func mayAdd(tx Reader, a Actor, g Group, ids []string) error {
-	if g.Type == GroupOrganization {
+	t := rulesType(a, g)
+	if t == GroupOrganization {
 		return Errorf(ENotRight, "only the server adds members to an organization group")
 	}
 	selfJoin := len(ids) == 1 && ids[0] == a.UserID
@@ -175,7 +176,7 @@ func mayAdd(tx Reader, a Actor, g Group, ids []string) error {
 	if exists && am.Type == MemberSilent {
 		return Errorf(ENotRight, "a muted member may not add members")
 	}
-	if g.Type == GroupRestricted && !(exists && am.Active() && am.IsAdmin()) {
+	if t == GroupRestricted && !(exists && am.Active() && am.IsAdmin()) {
 		if g.JoinType == JoinManagers {
 			return Errorf(ENotRight, "only the owner or a manager adds members")
 		}
@@ -196,7 +197,7 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 		return err
 	}
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		if !a.Admin && g.Type == GroupOrganization {
+		if !a.Admin && rulesType(a, g) == GroupOrganization {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
 		}
 		for _, id := range ids {
@@ -253,7 +254,7 @@ func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Noti
 		return Errorf(EInvalidParam, "operator is empty: only a user quits")
 	}
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		if g.Type == GroupOrganization && !a.Admin {
+		if rulesType(a, g) == GroupOrganization && !a.Admin {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
 		}
 		// Wildfire does not check membership here; qun does, or anyone could
@@ -427,7 +428,7 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		byOwner := a.Admin || g.Owner == a.UserID
 		if !a.Admin {
-			if g.Type == GroupOrganization {
+			if rulesType(a, g) == GroupOrganization {
 				return Errorf(ENotRight, "only the server manages roles in an organization group")
 			}
 			am, err := activeMember(tx, g.ID, a.UserID)

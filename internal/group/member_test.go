@@ -182,31 +182,35 @@ func TestAddMembers(t *testing.T) {
 	// manager: join_type 2 → 248, join_type 1 and self-join → 248; actor not
 	// a member and not joining itself → 9; nobody new → 12.
 	// Columns: owner, manager, member, silent, removed, allowed, outsider.
+	// robot: the robot's codes where they differ (a robot owning an
+	// organization group adds as the owner of a restricted group).
 	matrix := []struct {
 		gtype    int
 		joinType int
 		self     bool
 		want     string
+		robot    string
 	}{
-		{group.GroupNormal, group.JoinAnyone, false, "ooornon"},
-		{group.GroupNormal, group.JoinManagers, false, "ooornon"},
-		{group.GroupFree, group.JoinAnyone, false, "ooornon"},
-		{group.GroupFree, group.JoinManagers, false, "ooornon"},
-		{group.GroupRestricted, group.JoinAnyone, false, "ooornon"},
-		{group.GroupRestricted, group.JoinMembers, false, "ooornon"},
-		{group.GroupRestricted, group.JoinManagers, false, "oorrnrr"},
-		{group.GroupOrganization, group.JoinAnyone, false, "rrrrrrr"},
-		{group.GroupNormal, group.JoinAnyone, true, "aaaroao"},
-		{group.GroupNormal, group.JoinManagers, true, "aaaroao"},
-		{group.GroupFree, group.JoinAnyone, true, "aaaroao"},
-		{group.GroupRestricted, group.JoinAnyone, true, "aaaroao"},
-		{group.GroupRestricted, group.JoinMembers, true, "aarrrrr"},
-		{group.GroupRestricted, group.JoinManagers, true, "aarrrrr"},
-		{group.GroupOrganization, group.JoinAnyone, true, "rrrrrrr"},
+		{group.GroupNormal, group.JoinAnyone, false, "ooornon", ""},
+		{group.GroupNormal, group.JoinManagers, false, "ooornon", ""},
+		{group.GroupFree, group.JoinAnyone, false, "ooornon", ""},
+		{group.GroupFree, group.JoinManagers, false, "ooornon", ""},
+		{group.GroupRestricted, group.JoinAnyone, false, "ooornon", ""},
+		{group.GroupRestricted, group.JoinMembers, false, "ooornon", ""},
+		{group.GroupRestricted, group.JoinManagers, false, "oorrnrr", ""},
+		{group.GroupOrganization, group.JoinAnyone, false, "rrrrrrr", "orrrrrr"},
+		{group.GroupOrganization, group.JoinManagers, false, "rrrrrrr", "orrrrrr"},
+		{group.GroupNormal, group.JoinAnyone, true, "aaaroao", ""},
+		{group.GroupNormal, group.JoinManagers, true, "aaaroao", ""},
+		{group.GroupFree, group.JoinAnyone, true, "aaaroao", ""},
+		{group.GroupRestricted, group.JoinAnyone, true, "aaaroao", ""},
+		{group.GroupRestricted, group.JoinMembers, true, "aarrrrr", ""},
+		{group.GroupRestricted, group.JoinManagers, true, "aarrrrr", ""},
+		{group.GroupOrganization, group.JoinAnyone, true, "rrrrrrr", "arrrrrr"},
 	}
 	for _, k := range kinds {
 		for _, row := range matrix {
-			for i, want := range codes(t, row.want) {
+			for i, want := range codes(t, k.row(row.want, row.robot)) {
 				r := roles[i]
 				how := "invite"
 				if row.self {
@@ -398,14 +402,17 @@ func TestKickMembers(t *testing.T) {
 	// Columns: owner, manager, member, silent, removed, allowed, outsider.
 	// Free groups: Wildfire lets anyone kick; qun requires an active member
 	// (a deliberate deviation, see KickMembers), so strangers get 9.
+	// robot: the robot's codes where they differ (a robot owner manages
+	// its organization group).
 	matrix := []struct {
 		gtype int
 		want  string
+		robot string
 	}{
-		{group.GroupNormal, "oorrrrr"},
-		{group.GroupFree, "oooonon"},
-		{group.GroupRestricted, "oorrrrr"},
-		{group.GroupOrganization, "rrrrrrr"},
+		{group.GroupNormal, "oorrrrr", ""},
+		{group.GroupFree, "oooonon", ""},
+		{group.GroupRestricted, "oorrrrr", ""},
+		{group.GroupOrganization, "rrrrrrr", "orrrrrr"},
 	}
 	// Members are not checked to exist; removed ones stay as they are.
 	kick := []string{mem, botA, nobody, gone}
@@ -428,7 +435,7 @@ func TestKickMembers(t *testing.T) {
 	}
 	for _, k := range kinds {
 		for _, row := range matrix {
-			for i, want := range codes(t, row.want) {
+			for i, want := range codes(t, k.row(row.want, row.robot)) {
 				r := roles[i]
 				t.Run(fmt.Sprintf("%s/%s/%s", k.name, groupTypes[row.gtype], r.name), func(t *testing.T) {
 					t.Parallel()
@@ -496,16 +503,17 @@ func TestKickMembers(t *testing.T) {
 
 func TestQuitGroup(t *testing.T) {
 	e := newEnv(t, group.Config{})
-	// Organization groups → 248 first. Wildfire does not check membership;
-	// qun does (a deliberate deviation, see QuitGroup: otherwise anyone could
-	// post a notification into any group), so a removed member or a stranger
-	// gets 9.
+	// Organization groups → 248 first, but for a robot owner, which leaves
+	// as the owner of a restricted group does. Wildfire does not check
+	// membership; qun does (a deliberate deviation, see QuitGroup: otherwise
+	// anyone could post a notification into any group), so a removed member
+	// or a stranger gets 9.
 	for _, k := range kinds {
 		for gt := range groupTypes {
 			for _, r := range roles {
 				want := ok
 				switch {
-				case gt == group.GroupOrganization:
+				case gt == group.GroupOrganization && !(k.bot && r.typ == group.MemberOwner):
 					want = group.ENotRight
 				case !r.isActive():
 					want = group.ENotInGroup
@@ -720,8 +728,10 @@ type roleOp struct {
 	notify int
 	call   func(s *group.Service, e *env, a group.Actor, gid string, ids []string, on bool) error
 	// want are the codes per group type (normal, free, restricted, org),
-	// columns as roles.
-	want [4]string
+	// columns as roles; robotOrg the robot's in an organization group (a
+	// robot owner manages it as the owner of a restricted group).
+	want     [4]string
+	robotOrg string
 	// on and off are the ids each direction changes and their new types.
 	on, off []idType
 }
@@ -732,27 +742,30 @@ var roleOps = []roleOp{
 		call: func(s *group.Service, e *env, a group.Actor, gid string, ids []string, on bool) error {
 			return s.SetManagers(e.t.Context(), a, gid, ids, on, group.Notify{})
 		},
-		want: [4]string{"orrrrrr", "orrrrrr", "orrrrrr", "rrrrrrr"},
-		on:   []idType{{mem, group.MemberManager}},
-		off:  []idType{{mgr, group.MemberNormal}},
+		want:     [4]string{"orrrrrr", "orrrrrr", "orrrrrr", "rrrrrrr"},
+		robotOrg: "orrrrrr",
+		on:       []idType{{mem, group.MemberManager}},
+		off:      []idType{{mgr, group.MemberNormal}},
 	},
 	{
 		name: "mute", notify: group.NotifyMuteMember,
 		call: func(s *group.Service, e *env, a group.Actor, gid string, ids []string, on bool) error {
 			return s.MuteMembers(e.t.Context(), a, gid, ids, on, group.Notify{})
 		},
-		want: [4]string{"oorrrrr", "oorrrrr", "oorrrrr", "rrrrrrr"},
-		on:   []idType{{mem, group.MemberSilent}, {allowed, group.MemberSilent}},
-		off:  []idType{{muted, group.MemberNormal}},
+		want:     [4]string{"oorrrrr", "oorrrrr", "oorrrrr", "rrrrrrr"},
+		robotOrg: "orrrrrr",
+		on:       []idType{{mem, group.MemberSilent}, {allowed, group.MemberSilent}},
+		off:      []idType{{muted, group.MemberNormal}},
 	},
 	{
 		name: "allow", notify: group.NotifyAllowMember,
 		call: func(s *group.Service, e *env, a group.Actor, gid string, ids []string, on bool) error {
 			return s.AllowMembers(e.t.Context(), a, gid, ids, on, group.Notify{})
 		},
-		want: [4]string{"oorrrrr", "oorrrrr", "oorrrrr", "rrrrrrr"},
-		on:   []idType{{mem, group.MemberAllowed}, {muted, group.MemberAllowed}},
-		off:  []idType{{allowed, group.MemberNormal}},
+		want:     [4]string{"oorrrrr", "oorrrrr", "oorrrrr", "rrrrrrr"},
+		robotOrg: "orrrrrr",
+		on:       []idType{{mem, group.MemberAllowed}, {muted, group.MemberAllowed}},
+		off:      []idType{{allowed, group.MemberNormal}},
 	},
 }
 
@@ -788,7 +801,11 @@ func TestMemberRoles(t *testing.T) {
 	for _, op := range roleOps {
 		for _, k := range kinds {
 			for gt := range groupTypes {
-				for i, want := range codes(t, op.want[gt]) {
+				cells := op.want[gt]
+				if gt == group.GroupOrganization {
+					cells = k.row(cells, op.robotOrg)
+				}
+				for i, want := range codes(t, cells) {
 					r := roles[i]
 					for _, on := range []bool{true, false} {
 						t.Run(fmt.Sprintf("%s/%s/%s/%s/on=%v", op.name, k.name, groupTypes[gt], r.name, on), func(t *testing.T) {

@@ -2,6 +2,7 @@ package wildfire_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -47,38 +48,53 @@ func TestSeedCreateExample(t *testing.T) {
 	req.Header.Set("sign", "b98f9b0717f59febccf1440067a7f50d9b31bdde")
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("rid", "robota")
-	// Only the server API creates organization groups (type 3).
-	if _, body := e.do(r, req); body != `{"code":248,"msg":"no right to operate: only the server creates organization groups"}` {
-		t.Fatalf("seed create: %s, want 248", body)
-	}
-	var groups struct {
-		GroupIDs []string `json:"groupIds"`
-	}
-	e.ok(e.admin, "/admin/group/of_user", map[string]any{"userId": "robota"}, &groups)
-	if len(groups.GroupIDs) != 0 {
-		t.Fatalf("a refused create left groups %v", groups.GroupIDs)
-	}
-
-	// The same body as a restricted group succeeds, and the robot is the owner.
+	// The docs answer code 0 with the new group's id: a robot creates the
+	// organization group (type 3) and owns it (Wildfire community: 248).
+	_, body := e.do(r, req)
 	var res struct {
-		GroupID string `json:"group_id"`
+		Code   int    `json:"code"`
+		Msg    string `json:"msg"`
+		Result struct {
+			GroupID string `json:"group_id"`
+		} `json:"result"`
 	}
-	e.ok(r, "/robot/group/create", jsonRaw(strings.Replace(seedCreateBody, `"type": 3`, `"type": 2`, 1)), &res)
-	if res.GroupID == "" {
-		t.Fatal("no group_id")
+	if err := json.Unmarshal([]byte(body), &res); err != nil || res.Code != 0 || res.Result.GroupID == "" ||
+		body != fmt.Sprintf(`{"code":0,"msg":"success","result":{"group_id":%q}}`, res.Result.GroupID) {
+		t.Fatalf("seed create: %s, want code 0 and a group_id", body)
 	}
+	gid := res.Result.GroupID
 	var info struct {
 		Name  string `json:"name"`
 		Owner string `json:"owner"`
 		Type  int    `json:"type"`
 	}
-	e.ok(r, "/robot/group/get_info", map[string]any{"groupId": res.GroupID}, &info)
-	if info.Owner != "robota" || info.Name != "老王的朋友们" || info.Type != 2 {
-		t.Errorf("get_info = %+v", info)
+	e.ok(r, "/robot/group/get_info", map[string]any{"groupId": gid}, &info)
+	if info.Owner != "robota" || info.Name != "老王的朋友们" || info.Type != 3 {
+		t.Errorf("get_info = %+v, want owner robota, type 3", info)
 	}
-	if got, want := fmt.Sprint(e.members(res.GroupID)), "map[memberId1:0 robota:2]"; got != want {
+	if got, want := fmt.Sprint(e.members(gid)), "map[memberId1:0 robota:2]"; got != want {
 		t.Errorf("members %s, want %s (laowang ignored)", got, want)
 	}
+
+	// Its members can do nothing (through the Admin API's operator, as an app
+	// server acts for them); the robot owner manages it; so does the server.
+	e.user("memberId1")
+	e.want(248, e.admin, "/admin/group/modify", map[string]any{"operator": "memberId1", "group_id": gid, "type": 0, "value": "mine"})
+	e.want(248, e.admin, "/admin/group/member/add", map[string]any{"operator": "memberId1", "group_id": gid, "members": []any{map[string]any{"member_id": "x"}}})
+	e.want(248, e.admin, "/admin/group/member/quit", map[string]any{"operator": "memberId1", "group_id": gid})
+	e.ok(r, "/robot/group/modify", map[string]any{"group_id": gid, "type": 0, "value": "renamed"}, nil)
+	e.ok(r, "/robot/group/member/add", map[string]any{"group_id": gid, "members": []any{map[string]any{"member_id": "m2"}}}, nil)
+	e.ok(r, "/robot/group/manager/set", map[string]any{"group_id": gid, "members": []string{"m2"}, "is_manager": true}, nil)
+	e.ok(r, "/robot/group/member/del", map[string]any{"group_id": gid, "members": []string{"memberId1"}}, nil)
+	e.ok(e.admin, "/admin/group/member/add", map[string]any{"group_id": gid, "members": []any{map[string]any{"member_id": "m3"}}}, nil)
+	if got, want := fmt.Sprint(e.members(gid)), "map[m2:1 m3:0 robota:2]"; got != want {
+		t.Errorf("members %s, want %s", got, want)
+	}
+	// A manager of an organization group still does nothing.
+	e.user("m2")
+	e.want(248, e.admin, "/admin/group/member/del", map[string]any{"operator": "m2", "group_id": gid, "members": []string{"m3"}})
+	e.ok(r, "/robot/group/del", map[string]any{"group_id": gid}, nil)
+	e.want(253, r, "/robot/group/get_info", map[string]any{"groupId": gid})
 }
 
 // jsonRaw is a body already in JSON; the client marshals it as is.
