@@ -141,8 +141,13 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 			return "", err
 		}
 	}
+	done, err := s.bulkTurn(ctx, len(in.Members))
+	if err != nil {
+		return "", err
+	}
+	defer done()
 	var id string
-	err := s.update(ctx, func(tx Tx, now time.Time) error {
+	err = s.update(ctx, func(tx Tx, now time.Time) error {
 		id = gi.ID
 		if id == "" {
 			id = s.cfg.NewID()
@@ -174,15 +179,17 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 			seen[m.UserID] = len(members)
 			members = append(members, Member{GroupID: id, UserID: m.UserID, Alias: m.Alias, Extra: m.Extra, Type: MemberNormal, JoinedAt: now, UpdatedAt: now})
 		}
-		// No member limit here: Wildfire checks it on member/add only
-		// (reference §4 group/create); MaxMembersPerCall bounds the call.
+		// Wildfire checks the member limit on member/add only (reference §4
+		// group/create); qun checks it here too, or one create could make a
+		// group that no add could ever join.
+		if limit := s.memberLimit(g); len(members) > limit {
+			return Errorf(EExceedMax, "%d members exceed the group's limit of %d", len(members), limit)
+		}
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
-		for _, m := range members {
-			if err := tx.PutMember(m); err != nil {
-				return err
-			}
+		if err := tx.PutMembers(members); err != nil {
+			return err
 		}
 		if err := notify(tx, id, a.UserID, &Notification{Type: NotifyCreateGroup, GroupID: id, Operator: a.UserID, Value: g.Name}, in.Notify, now); err != nil {
 			return err

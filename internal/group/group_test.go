@@ -212,28 +212,41 @@ func TestCreateGroupSettings(t *testing.T) {
 	}
 }
 
-// "No max-member check at create" (§4 group/create): neither the group's
-// max_member_count nor the platform limit refuses a create; the next add does.
+// The member limit holds at create too (Wildfire checks it on add only): the
+// owner and every distinct listed member count, against the group's
+// max_member_count when given, else the platform's limit.
 func TestCreateGroupMemberLimit(t *testing.T) {
-	e := newEnv(t, group.Config{MaxGroupMembers: 2})
-	members := []group.Member{{UserID: mem}, {UserID: mgr}}
-	for _, tt := range []struct {
-		name string
-		max  int
-	}{{"platform-limit", 0}, {"group-limit", 1}} {
+	e := newEnv(t, group.Config{MaxGroupMembers: 3})
+	tests := []struct {
+		name    string
+		max     int // the group's own limit
+		members []string
+		want    group.Code
+	}{
+		{"platform/reaches", 0, []string{mem, mgr}, ok},
+		{"platform/exceeds", 0, []string{mem, mgr, muted}, group.EExceedMax},
+		{"platform/repeats-count-once", 0, []string{mem, mgr, mem, robotActor}, ok},
+		{"group/reaches", 2, []string{mem}, ok},
+		{"group/exceeds", 2, []string{mem, mgr}, group.EExceedMax},
+		{"group/above-platform", 4, []string{mem, mgr, muted}, ok},
+	}
+	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := e.with(t)
-			id := "big-" + tt.name
+			id := "big-" + strings.ReplaceAll(tt.name, "/", "-")
+			var members []group.Member
+			for _, m := range tt.members {
+				members = append(members, group.Member{UserID: m})
+			}
+			before := e.state(id)
 			_, err := e.svc.CreateGroup(t.Context(), group.Robot(robotActor), group.CreateGroupInput{
 				Group: group.Group{ID: id, MaxMemberCount: tt.max}, Members: members,
 			})
-			checkCode(t, err, ok)
-			e.checkMemberTypes(id, []idType{{robotActor, group.MemberOwner}, {mem, group.MemberNormal}, {mgr, group.MemberNormal}})
-			before := e.state(id)
-			err = e.svc.AddMembers(t.Context(), group.Robot(robotActor), id, []group.Member{{UserID: newbie}}, group.Notify{})
-			checkCode(t, err, group.EExceedMax)
-			e.noTrace(before, id)
+			checkCode(t, err, tt.want)
+			if tt.want != ok {
+				e.noTrace(before, id)
+			}
 		})
 	}
 }

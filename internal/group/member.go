@@ -106,11 +106,20 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 	if err := s.checkMemberIDs(ids); err != nil {
 		return err
 	}
+	done, err := s.bulkTurn(ctx, len(ids))
+	if err != nil {
+		return err
+	}
+	defer done()
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
 			if err := mayAdd(tx, a, g, ids); err != nil {
 				return err
 			}
+		}
+		rows, err := memberRows(tx, g.ID, ids)
+		if err != nil {
+			return err
 		}
 		var added []Member
 		seen := make(map[string]bool, len(members))
@@ -119,12 +128,8 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 				continue
 			}
 			seen[m.UserID] = true
-			old, err := tx.Member(g.ID, m.UserID)
-			if err == nil && old.Active() {
+			if old, ok := rows[m.UserID]; ok && old.Active() {
 				continue
-			}
-			if err != nil && !IsNotExist(err) {
-				return err
 			}
 			typ := MemberNormal
 			if m.UserID == g.Owner {
@@ -142,10 +147,8 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 		if limit := s.memberLimit(g); count+len(added) > limit {
 			return Errorf(EExceedMax, "%d members exceed the group's limit of %d", count+len(added), limit)
 		}
-		for _, m := range added {
-			if err := tx.PutMember(m); err != nil {
-				return err
-			}
+		if err := tx.PutMembers(added); err != nil {
+			return err
 		}
 		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyAddMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
 			return err
@@ -196,6 +199,11 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 	if err := s.checkMemberIDs(ids); err != nil {
 		return err
 	}
+	done, err := s.bulkTurn(ctx, len(ids))
+	if err != nil {
+		return err
+	}
+	defer done()
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin && rulesType(a, g) == GroupOrganization {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
@@ -227,22 +235,38 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 
 // removeMembers turns the active rows of ids into tombstones.
 func removeMembers(tx Tx, groupID string, ids []string, operator string, now time.Time) error {
-	var removed []string
-	for _, id := range ids {
-		m, err := tx.Member(groupID, id)
-		if IsNotExist(err) || (err == nil && !m.Active()) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		m.Type, m.UpdatedAt = MemberRemoved, now
-		if err := tx.PutMember(m); err != nil {
-			return err
-		}
-		removed = append(removed, id)
+	rows, err := tx.MembersOf(groupID, ids)
+	if err != nil {
+		return err
 	}
-	return botsLeft(tx, groupID, removed, operator, now)
+	var removed []Member
+	for _, m := range rows {
+		if m.Active() {
+			m.Type, m.UpdatedAt = MemberRemoved, now
+			removed = append(removed, m)
+		}
+	}
+	if err := tx.PutMembers(removed); err != nil {
+		return err
+	}
+	gone := make([]string, len(removed))
+	for i, m := range removed {
+		gone[i] = m.UserID
+	}
+	return botsLeft(tx, groupID, gone, operator, now)
+}
+
+// memberRows reads the rows of ids in groupID, by user id.
+func memberRows(r Reader, groupID string, ids []string) (map[string]Member, error) {
+	rows, err := r.MembersOf(groupID, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]Member, len(rows))
+	for _, m := range rows {
+		byID[m.UserID] = m
+	}
+	return byID, nil
 }
 
 // QuitGroup makes the actor leave a group; only a member may (Wildfire does
@@ -425,6 +449,11 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 	if err := s.checkMemberIDs(ids); err != nil {
 		return err
 	}
+	done, err := s.bulkTurn(ctx, len(ids))
+	if err != nil {
+		return err
+	}
+	defer done()
 	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		byOwner := a.Admin || g.Owner == a.UserID
 		if !a.Admin {
@@ -444,22 +473,22 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 				return Errorf(ENotRight, "the owner's role cannot change")
 			}
 		}
-		for _, id := range ids {
-			m, err := tx.Member(g.ID, id)
-			if IsNotExist(err) || (err == nil && !m.Active()) {
+		rows, err := tx.MembersOf(g.ID, ids)
+		if err != nil {
+			return err
+		}
+		var changed []Member
+		for _, m := range rows {
+			if !m.Active() {
 				continue
 			}
-			if err != nil {
-				return err
+			if t, ok := role.apply(m.Type, on, byOwner); ok {
+				m.Type, m.UpdatedAt = t, now
+				changed = append(changed, m)
 			}
-			t, changed := role.apply(m.Type, on, byOwner)
-			if !changed {
-				continue
-			}
-			m.Type, m.UpdatedAt = t, now
-			if err := tx.PutMember(m); err != nil {
-				return err
-			}
+		}
+		if err := tx.PutMembers(changed); err != nil {
+			return err
 		}
 		v := "0"
 		if on {

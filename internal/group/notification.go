@@ -2,6 +2,7 @@ package group
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -106,17 +107,28 @@ func inLockOrder(ids []string) []string {
 	return slices.Compact(sorted)
 }
 
+// botsAmong returns the bots among userIDs in lock order, read in one go.
+func botsAmong(r Reader, userIDs []string) ([]Bot, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	bots, err := r.BotsOf(userIDs)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(bots, func(a, b Bot) int { return strings.Compare(a.UserID, b.UserID) })
+	return bots, nil
+}
+
 // botsJoined records that userIDs became members of groupID: each bot among
 // them gets GROUP_ADD_ROBOT, and its ice-breaker, if enabled, is posted as the bot.
 func botsJoined(tx Tx, groupID string, userIDs []string, operator string, now time.Time) error {
-	for _, id := range inLockOrder(userIDs) {
-		bot, err := tx.Bot(id)
-		if IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
+	bots, err := botsAmong(tx, userIDs)
+	if err != nil {
+		return err
+	}
+	for _, bot := range bots {
+		id := bot.UserID
 		if _, err := tx.AppendEvent(Event{BotID: id, Type: EventAddRobot, GroupID: groupID, OperatorID: operator, CreatedAt: now}); err != nil {
 			return err
 		}
@@ -133,12 +145,12 @@ func botsJoined(tx Tx, groupID string, userIDs []string, operator string, now ti
 // botsLeft records that userIDs stopped being members of groupID: each bot
 // among them gets GROUP_DEL_ROBOT.
 func botsLeft(tx Tx, groupID string, userIDs []string, operator string, now time.Time) error {
-	for _, id := range inLockOrder(userIDs) {
-		if _, err := tx.Bot(id); IsNotExist(err) {
-			continue
-		} else if err != nil {
-			return err
-		}
+	bots, err := botsAmong(tx, userIDs)
+	if err != nil {
+		return err
+	}
+	for _, bot := range bots {
+		id := bot.UserID
 		if _, err := tx.AppendEvent(Event{BotID: id, Type: EventDelRobot, GroupID: groupID, OperatorID: operator, CreatedAt: now}); err != nil {
 			return err
 		}

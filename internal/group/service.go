@@ -14,6 +14,15 @@ const (
 	// DefaultMaxMembersPerCall bounds the members of one create, add, kick or
 	// manager call, so one request cannot hold the writer for long.
 	DefaultMaxMembersPerCall = 2000
+	// DefaultBulkMembers is the most members a write may name and still not
+	// be a bulk write.
+	DefaultBulkMembers = 100
+	// DefaultMaxBulkWrites is how many bulk writes run at once; more wait
+	// their turn before they reach the store. A store with one writer (SQLite)
+	// runs every Update queued in one batch before it answers any of them, so
+	// a few callers sending 2,000-member writes back to back would otherwise
+	// keep one in every batch and make every other write wait behind them.
+	DefaultMaxBulkWrites = 1
 	// DefaultMaxLines bounds the lines of one to_lines list.
 	DefaultMaxLines = 16
 	// MaxLine is the highest line number a conversation may have.
@@ -38,6 +47,8 @@ const (
 type Config struct {
 	MaxGroupMembers   int
 	MaxMembersPerCall int
+	BulkMembers       int // writes naming more members are bulk writes
+	MaxBulkWrites     int // bulk writes running at once
 	PassiveWindow     time.Duration
 	PassiveReplies    int
 	ProactiveQuota    int // 0: DefaultProactiveQuota; negative: unlimited
@@ -54,6 +65,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMembersPerCall <= 0 {
 		c.MaxMembersPerCall = DefaultMaxMembersPerCall
+	}
+	if c.BulkMembers <= 0 {
+		c.BulkMembers = DefaultBulkMembers
+	}
+	if c.MaxBulkWrites <= 0 {
+		c.MaxBulkWrites = DefaultMaxBulkWrites
 	}
 	if c.PassiveWindow <= 0 {
 		c.PassiveWindow = DefaultPassiveWindow
@@ -81,11 +98,13 @@ func (c Config) withDefaults() Config {
 type Service struct {
 	store Store
 	cfg   Config
+	bulk  chan struct{} // one token per bulk write running
 }
 
 // NewService returns a Service over store.
 func NewService(store Store, cfg Config) *Service {
-	return &Service{store: store, cfg: cfg.withDefaults()}
+	cfg = cfg.withDefaults()
+	return &Service{store: store, cfg: cfg, bulk: make(chan struct{}, cfg.MaxBulkWrites)}
 }
 
 // Config returns the service's configuration, defaults filled in.
@@ -99,6 +118,21 @@ func (s *Service) now() time.Time { return s.cfg.Now().Truncate(time.Millisecond
 func (s *Service) update(ctx context.Context, fn func(tx Tx, now time.Time) error) error {
 	now := s.now()
 	return s.store.Update(ctx, func(tx Tx) error { return fn(tx, now) })
+}
+
+// bulkTurn waits, if a write naming n members is a bulk write, until fewer
+// than MaxBulkWrites bulk writes run, and returns the function that ends its
+// turn. A caller that gives up while waiting gets ctx's error.
+func (s *Service) bulkTurn(ctx context.Context, n int) (done func(), err error) {
+	if n <= s.cfg.BulkMembers {
+		return func() {}, nil
+	}
+	select {
+	case s.bulk <- struct{}{}:
+		return func() { <-s.bulk }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // writeGroup checks a write's notification override, then runs fn in one

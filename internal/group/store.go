@@ -16,10 +16,17 @@ type Reader interface {
 	UserByMobile(mobile string) (User, error)
 	Bot(userID string) (Bot, error)
 	BotByAppID(appID string) (Bot, error)
+	// BotsOf returns the Bot records of those of userIDs that have one, each
+	// once, in user id order: one read for all the members of a write.
+	BotsOf(userIDs []string) ([]Bot, error)
 
 	Group(id string) (Group, error)
 	// Member returns the member row of any type, removed included.
 	Member(groupID, userID string) (Member, error)
+	// MembersOf returns the rows, of any type, of those of userIDs that have
+	// one in groupID, each once, in Pos order: one read for all the members
+	// of a write.
+	MembersOf(groupID string, userIDs []string) ([]Member, error)
 	// Members returns the active members of a group in Pos order.
 	Members(groupID string) ([]Member, error)
 	// MembersPage returns up to limit active members with Pos > afterPos, in Pos order.
@@ -65,6 +72,11 @@ type Tx interface {
 	DeleteGroup(id string) error
 	// PutMember creates or replaces a member row; Pos is assigned on first insert and kept after.
 	PutMember(m Member) error
+	// PutMembers leaves what PutMember of each row in turn leaves (new rows
+	// get Pos in the order given; a row given twice keeps its first Pos and
+	// its last values), in a few multi-row statements rather than one per
+	// row, so a write of thousands of members holds the store briefly.
+	PutMembers(ms []Member) error
 	SetProactive(groupID, botID string, allowed bool) error
 
 	// AppendMessage appends to the (GroupID, Line) timeline and returns the

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 // The partial indexes of 0001_init.sql and the queries below write
@@ -22,10 +23,16 @@ func memberFields(m *group.Member) []any {
 }
 
 var (
-	selectMember = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = $2`
-	// pos is the identity's on first insert; the update leaves it alone.
-	upsertMember = `INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	selectMember    = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = $2`
+	selectMembersOf = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = ANY($2) ORDER BY pos`
+	// One statement for any number of rows: a column array each. pos is the
+	// identity's on first insert, handed out in the rows' order (ORDER BY
+	// ord); the update leaves it alone. A row may appear once per statement.
+	upsertMembers = `INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at)
+		SELECT g, u, a, t, e, j, up
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[])
+			WITH ORDINALITY AS r(g, u, a, t, e, j, up, ord)
+		ORDER BY ord
 		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
 			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at`
 
@@ -46,6 +53,14 @@ var (
 // Member implements group.Reader.
 func (r *reader) Member(groupID, userID string) (group.Member, error) {
 	return getOne(r.c, memberFields, fmt.Sprintf("member %q of group %q", userID, groupID), selectMember, groupID, userID)
+}
+
+// MembersOf implements group.Reader.
+func (r *reader) MembersOf(groupID string, userIDs []string) ([]group.Member, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	return getAll(r.c, memberFields, fmt.Sprintf("members of group %q", groupID), selectMembersOf, groupID, userIDs)
 }
 
 // Members implements group.Reader.
@@ -89,8 +104,27 @@ func (r *reader) Proactive(groupID, botID string) (bool, error) {
 
 // PutMember implements group.Tx.
 func (w *writer) PutMember(m group.Member) error {
-	_, err := w.c.exec(fmt.Sprintf("put member %q of group %q", m.UserID, m.GroupID), upsertMember,
-		m.GroupID, m.UserID, m.Alias, m.Type, m.Extra, millis(m.JoinedAt), millis(m.UpdatedAt))
+	return w.PutMembers([]group.Member{m})
+}
+
+// PutMembers implements group.Tx in one statement, of merged rows
+// (store.MergeMembers): PostgreSQL refuses to upsert a row twice in one.
+func (w *writer) PutMembers(ms []group.Member) error {
+	ms = store.MergeMembers(ms)
+	if len(ms) == 0 {
+		return nil
+	}
+	n := len(ms)
+	gs, us, as, es := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ts, js, ups := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, m := range ms {
+		gs[i], us[i], as[i], ts[i], es[i], js[i], ups[i] = m.GroupID, m.UserID, m.Alias, int64(m.Type), m.Extra, millis(m.JoinedAt), millis(m.UpdatedAt)
+	}
+	what := fmt.Sprintf("put member %q of group %q", ms[0].UserID, ms[0].GroupID)
+	if n > 1 {
+		what = fmt.Sprintf("put %d members, the first of group %q", n, ms[0].GroupID)
+	}
+	_, err := w.c.exec(what, upsertMembers, gs, us, as, ts, es, js, ups)
 	return err
 }
 

@@ -36,9 +36,12 @@ var (
 
 	// A bot's row is locked when read in an Update (SetCallback,
 	// SetIceBreaker read, change and put it back); a missing one is not: the
-	// domain probes every joining member with Bot, and creates bots only
-	// after reading, and so locking, their user.
-	selectBot      = keyed(`SELECT `+botColumns+` FROM bots WHERE user_id = $1`, 0)
+	// domain creates bots only after reading, and so locking, their user.
+	selectBot = keyed(`SELECT `+botColumns+` FROM bots WHERE user_id = $1`, 0)
+	// The joining and leaving members' bots are read without locks: only
+	// their ice-breaker is read, nothing is written back. COLLATE "C" is the
+	// domain's (byte) order of ids.
+	selectBotsOf   = `SELECT ` + botColumns + ` FROM bots WHERE user_id = ANY($1) ORDER BY user_id COLLATE "C"`
 	selectBotByApp = `SELECT ` + botColumns + ` FROM bots WHERE app_id = $1 AND app_id <> ''`
 	upsertBot      = `INSERT INTO bots (` + botColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -67,6 +70,14 @@ func (r *reader) UserByMobile(mobile string) (group.User, error) {
 // Bot implements group.Reader.
 func (r *reader) Bot(userID string) (group.Bot, error) {
 	return getKeyed(r.c, botFields, fmt.Sprintf("bot %q", userID), selectBot, userID, userID)
+}
+
+// BotsOf implements group.Reader.
+func (r *reader) BotsOf(userIDs []string) ([]group.Bot, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	return getAll(r.c, botFields, "bots", selectBotsOf, userIDs)
 }
 
 // BotByAppID implements group.Reader.

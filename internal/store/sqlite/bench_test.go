@@ -120,3 +120,44 @@ func BenchmarkPrune(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPutMembers measures one Update that writes the rows of a new
+// 2,000-member group (how long a large group/create holds the writer): with
+// PutMembers, and with one PutMember per row as the domain wrote them before.
+func BenchmarkPutMembers(b *testing.B) {
+	const n = group.DefaultMaxMembersPerCall
+	for _, bc := range []struct {
+		name string
+		put  func(tx group.Tx, ms []group.Member) error
+	}{
+		{"bulk", func(tx group.Tx, ms []group.Member) error { return tx.PutMembers(ms) }},
+		{"per-row", func(tx group.Tx, ms []group.Member) error {
+			for _, m := range ms {
+				if err := tx.PutMember(m); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ms := make([]group.Member, n)
+			g := 0
+			for b.Loop() {
+				g++
+				for i := range ms {
+					ms[i] = group.Member{GroupID: "g" + strconv.Itoa(g), UserID: "made-up-member-" + strconv.Itoa(i), Type: group.MemberNormal}
+				}
+				if err := s.Update(b.Context(), func(tx group.Tx) error { return bc.put(tx, ms) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+		})
+	}
+}

@@ -35,6 +35,7 @@ var (
 	deleteGroup          = writeSQL(`DELETE FROM groups WHERE id = ?`)
 	deleteGroupMembers   = writeSQL(`DELETE FROM members WHERE group_id = ?`)
 	deleteGroupBotGroups = writeSQL(`DELETE FROM bot_groups WHERE group_id = ?`)
+	deleteGroupCount     = writeSQL(`DELETE FROM member_counts WHERE group_id = ?`)
 )
 
 // Group implements group.Reader.
@@ -62,7 +63,7 @@ func (w *writer) DeleteGroup(id string) error {
 	} else if n == 0 {
 		return group.Errorf(group.ENotExist, "group %q not found", id)
 	}
-	for _, q := range []string{deleteGroupMembers, deleteGroupBotGroups} {
+	for _, q := range []string{deleteGroupMembers, deleteGroupBotGroups, deleteGroupCount} {
 		if _, err := w.c.exec(q, id); err != nil {
 			return fmt.Errorf("delete group %q: %w", id, err)
 		}

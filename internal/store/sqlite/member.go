@@ -1,11 +1,14 @@
 package sqlite
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 // The partial indexes of 0001_init.sql and the queries below write
@@ -33,10 +36,19 @@ var (
 	memberCols      = memberColumns(new(group.Member))
 	memberWriteCols = memberWriteColumns(new(group.Member))
 
-	selectMember = readSQL(`SELECT ` + memberCols.list() + ` FROM members WHERE group_id = ? AND user_id = ?`)
-	// An upsert, never REPLACE: REPLACE deletes the row and would assign a new pos.
-	upsertMember = writeSQL(`INSERT INTO members (` + memberWriteCols.list() + `) VALUES (` + memberWriteCols.marks() + `)
-		ON CONFLICT (group_id, user_id) DO UPDATE SET ` + memberWriteCols.except("group_id", "user_id").assign())
+	selectMember    = readSQL(`SELECT ` + memberCols.list() + ` FROM members WHERE group_id = ? AND user_id = ?`)
+	selectMembersOf = bulk(readSQL, `SELECT `+memberCols.list()+` FROM members WHERE group_id = ? AND user_id IN (`, `?`, `)`)
+	// An upsert, never REPLACE: REPLACE deletes the row and would assign a
+	// new pos. Rows are inserted in VALUES order, so new rows get pos in the
+	// order given.
+	upsertMembers = bulk(writeSQL, `INSERT INTO members (`+memberWriteCols.list()+`) VALUES `, `(`+memberWriteCols.marks()+`)`,
+		` ON CONFLICT (group_id, user_id) DO UPDATE SET `+memberWriteCols.except("group_id", "user_id").assign())
+	// PutMembers keeps member_counts (0005): it counts the active rows a
+	// chunk replaces and the ones it writes, and adds the difference once per
+	// group.
+	countActiveOf  = bulk(readSQL, `SELECT count(*) FROM members WHERE group_id = ? AND type <> 4 AND user_id IN (`, `?`, `)`)
+	addMemberCount = writeSQL(`INSERT INTO member_counts (group_id, active) VALUES (?, ?)
+		ON CONFLICT (group_id) DO UPDATE SET active = active + excluded.active`)
 
 	selectMembers = readSQL(`SELECT ` + memberCols.list() + ` FROM members
 		WHERE group_id = ? AND type <> 4 ORDER BY pos`)
@@ -55,6 +67,28 @@ var (
 // Member implements group.Reader.
 func (r *reader) Member(groupID, userID string) (group.Member, error) {
 	return getOne(r.c, memberColumns, fmt.Sprintf("member %q of group %q", userID, groupID), selectMember, groupID, userID)
+}
+
+// MembersOf implements group.Reader.
+func (r *reader) MembersOf(groupID string, userIDs []string) ([]group.Member, error) {
+	ids := distinct(userIDs)
+	var ms []group.Member
+	err := selectMembersOf.chunks(len(ids), func(q string, from, to int) error {
+		args := []any{groupID}
+		for _, id := range ids[from:to] {
+			args = append(args, id)
+		}
+		got, err := getAll(r.c, memberColumns, fmt.Sprintf("members of group %q", groupID), q, args...)
+		ms = append(ms, got...)
+		return err
+	})
+	slices.SortFunc(ms, func(a, b group.Member) int { return cmp.Compare(a.Pos, b.Pos) })
+	return ms, err
+}
+
+// distinct returns ids sorted, each once.
+func distinct(ids []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(ids)))
 }
 
 // Members implements group.Reader.
@@ -104,8 +138,74 @@ func (r *reader) Proactive(groupID, botID string) (bool, error) {
 
 // PutMember implements group.Tx.
 func (w *writer) PutMember(m group.Member) error {
-	if _, err := w.c.exec(upsertMember, memberWriteColumns(&m).ptrs()...); err != nil {
-		return fmt.Errorf("put member %q of group %q: %w", m.UserID, m.GroupID, err)
+	return w.PutMembers([]group.Member{m})
+}
+
+// PutMembers implements group.Tx: the merged rows (store.MergeMembers) of
+// each group go in multi-row upserts, and the group's member count changes
+// once by the active rows written less the active rows replaced. Only a
+// group that had active members needs the rows it replaces counted; a new
+// group's 2,000 rows need no reads.
+func (w *writer) PutMembers(ms []group.Member) error {
+	ms = store.MergeMembers(ms)
+	var groups []string // in first-seen order, so count rows are written in a fixed order
+	byGroup := make(map[string][]group.Member)
+	for _, m := range ms {
+		if _, seen := byGroup[m.GroupID]; !seen {
+			groups = append(groups, m.GroupID)
+		}
+		byGroup[m.GroupID] = append(byGroup[m.GroupID], m)
+	}
+	for _, gid := range groups {
+		if err := w.putMembersOfGroup(gid, byGroup[gid]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putMembersOfGroup upserts distinct rows of group gid and keeps its count.
+func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
+	active, err := w.MemberCount(gid)
+	if err != nil {
+		return err
+	}
+	delta := 0
+	err = upsertMembers.chunks(len(ms), func(q string, from, to int) error {
+		chunk := ms[from:to]
+		if active > 0 {
+			keys := make([]any, 0, len(chunk)+1)
+			keys = append(keys, gid)
+			for _, m := range chunk {
+				keys = append(keys, m.UserID)
+			}
+			var replaced int
+			count, keys := countActiveOf.in(1, keys)
+			if err := w.c.scanOne([]any{&replaced}, count, keys...); err != nil {
+				return fmt.Errorf("count members of group %q: %w", gid, err)
+			}
+			delta -= replaced
+		}
+		args := make([]any, 0, len(chunk)*len(memberWriteCols))
+		for i := range chunk {
+			args = append(args, memberWriteColumns(&chunk[i]).ptrs()...)
+			if chunk[i].Active() {
+				delta++
+			}
+		}
+		if _, err := w.c.exec(q, args...); err != nil {
+			if len(chunk) == 1 {
+				return fmt.Errorf("put member %q of group %q: %w", chunk[0].UserID, gid, err)
+			}
+			return fmt.Errorf("put %d members of group %q: %w", len(chunk), gid, err)
+		}
+		return nil
+	})
+	if err != nil || delta == 0 {
+		return err
+	}
+	if _, err := w.c.exec(addMemberCount, gid, delta); err != nil {
+		return fmt.Errorf("count members of group %q: %w", gid, err)
 	}
 	return nil
 }

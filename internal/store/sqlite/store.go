@@ -39,6 +39,13 @@ const (
 	// DefaultBusyTimeout is how long a connection waits for a lock held by
 	// another process (a backup, the sqlite3 shell) before failing.
 	DefaultBusyTimeout = 5 * time.Second
+	// DefaultWriterCache is the writer's page cache, in KiB (SQLite's default
+	// is 2,000). A 2,000-member write touches a leaf of the by-user member
+	// index per member once users are in many groups; in 2 MB those pages
+	// were spilled and read back within the same write (measured: 200–270 ms
+	// against 125–160 ms per such write with 32 MiB). It fills only as the
+	// writer touches pages.
+	DefaultWriterCache = 32 << 10
 )
 
 // ErrClosed is returned by Update and View after Close.
@@ -80,6 +87,7 @@ type options struct {
 	maxBatch    int
 	readConns   int
 	busyTimeout time.Duration
+	writerCache int // KiB
 	logger      *slog.Logger
 	observer    store.Observer
 }
@@ -92,6 +100,9 @@ func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
 
 // WithBusyTimeout sets how long to wait for another process's lock (DefaultBusyTimeout).
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// WithWriterCache sets the writer's page cache in KiB (DefaultWriterCache).
+func WithWriterCache(kib int) Option { return func(o *options) { o.writerCache = kib } }
 
 // WithLogger sets where migrations applied, and a panic inside an Update
 // with its stack, are logged (slog.Default()).
@@ -108,15 +119,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		maxBatch:    DefaultMaxBatch,
 		readConns:   DefaultReadConns,
 		busyTimeout: DefaultBusyTimeout,
+		writerCache: DefaultWriterCache,
 		logger:      slog.Default(),
 		observer:    store.NopObserver{},
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.maxBatch < 1 || o.readConns < 1 || o.busyTimeout < 0 || o.logger == nil || o.observer == nil {
-		return nil, fmt.Errorf("sqlite: invalid options: max batch %d, read conns %d, busy timeout %v",
-			o.maxBatch, o.readConns, o.busyTimeout)
+	if o.maxBatch < 1 || o.readConns < 1 || o.busyTimeout < 0 || o.writerCache < 1 || o.logger == nil || o.observer == nil {
+		return nil, fmt.Errorf("sqlite: invalid options: max batch %d, read conns %d, busy timeout %v, writer cache %d KiB",
+			o.maxBatch, o.readConns, o.busyTimeout, o.writerCache)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -140,10 +152,15 @@ func (s *Store) open(ctx context.Context, path string) error {
 	// WAL lets View read a snapshot while the writer commits; synchronous=FULL
 	// makes every commit durable, and group commit pays for that fsync once
 	// per batch. _txlock=immediate takes the write lock at BEGIN.
+	// temp_store=memory keeps the sub-journal in memory: every Update runs in
+	// a savepoint, which copies each page it first changes to the
+	// sub-journal, and in a temporary file that is two write(2) calls a page
+	// (a quarter of the writer's time in a 2,000-member create).
 	s.wdb, err = sql.Open("sqlite", dsn(path, s.opts, url.Values{
 		"_journal_mode": {"WAL"},
 		"_synchronous":  {"FULL"},
 		"_txlock":       {"immediate"},
+		"_pragma":       {"temp_store(memory)", fmt.Sprintf("cache_size(-%d)", s.opts.writerCache)},
 	}))
 	if err != nil {
 		return err

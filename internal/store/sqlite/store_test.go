@@ -345,3 +345,24 @@ func TestMigrationsLogged(t *testing.T) {
 		}
 	}
 }
+
+// The writer keeps its sub-journal in memory and a page cache of
+// WithWriterCache KiB: the settings a 2,000-member write needs (see Open).
+func TestWriterPragmas(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "qun.db"), WithWriterCache(4096))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer s.Close()
+	// The writer goroutine is idle, so the one writer connection is free.
+	var cache, tempStore int
+	if err := s.wdb.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&cache); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.wdb.QueryRowContext(t.Context(), "PRAGMA temp_store").Scan(&tempStore); err != nil {
+		t.Fatal(err)
+	}
+	if cache != -4096 || tempStore != 2 {
+		t.Errorf("cache_size %d, temp_store %d; want -4096 (KiB) and 2 (memory)", cache, tempStore)
+	}
+}

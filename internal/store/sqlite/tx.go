@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/qun-chat/qun/internal/group"
 	"modernc.org/sqlite"
@@ -25,6 +26,58 @@ func readSQL(q string) string {
 func writeSQL(q string) string {
 	writeQueries = append(writeQueries, q)
 	return q
+}
+
+// bulkRows is the most rows one multi-row statement carries. A bulk
+// statement is prepared for every power of two rows up to it, so n rows take
+// at most n/bulkRows + log2(bulkRows) statements, all prepared at Open. 256
+// rows of the widest (members: 7 columns) bind 1,792 variables, far under
+// SQLite's limit of 32,766; larger statements save little more.
+const bulkRows = 256
+
+// bulkSQL is one statement over a list of rows, in every size it is
+// prepared in: head, then the row text n times joined by ", ", then tail.
+type bulkSQL map[int]string
+
+// bulk registers, with register (readSQL or writeSQL), the statement head
+// row, row, ... tail for every power of two rows up to bulkRows.
+func bulk(register func(string) string, head, row, tail string) bulkSQL {
+	b := make(bulkSQL)
+	for n := 1; n <= bulkRows; n *= 2 {
+		b[n] = register(head + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail)
+	}
+	return b
+}
+
+// in returns the statement of an IN list for args, of which the first
+// fixed are not the list's, and the args padded to its size: a list between
+// two powers of two repeats its last value, which IN ignores. The list holds
+// 1 to bulkRows values.
+func (b bulkSQL) in(fixed int, args []any) (string, []any) {
+	size := 1
+	for size < len(args)-fixed {
+		size *= 2
+	}
+	for len(args) < fixed+size {
+		args = append(args, args[len(args)-1])
+	}
+	return b[size], args
+}
+
+// chunks splits n rows into the sizes b is prepared in, largest first, and
+// calls fn with each piece's statement and its rows [from, to).
+func (b bulkSQL) chunks(n int, fn func(q string, from, to int) error) error {
+	for from := 0; from < n; {
+		size := bulkRows
+		for size > n-from {
+			size /= 2
+		}
+		if err := fn(b[size], from, from+size); err != nil {
+			return err
+		}
+		from += size
+	}
+	return nil
 }
 
 // dbtx runs the package's prepared statements inside one *sql.Tx. It is used

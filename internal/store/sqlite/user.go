@@ -52,6 +52,7 @@ var (
 		ON CONFLICT (id) DO UPDATE SET ` + userCols.except("id").assign())
 
 	selectBot      = readSQL(`SELECT ` + botCols.list() + ` FROM bots WHERE user_id = ?`)
+	selectBotsOf   = bulk(readSQL, `SELECT `+botCols.list()+` FROM bots WHERE user_id IN (`, `?`, `) ORDER BY user_id`)
 	selectBotByApp = readSQL(`SELECT ` + botCols.list() + ` FROM bots WHERE app_id = ? AND app_id <> ''`)
 	upsertBot      = writeSQL(`INSERT INTO bots (` + botCols.list() + `) VALUES (` + botCols.marks() + `)
 		ON CONFLICT (user_id) DO UPDATE SET ` + botCols.except("user_id").assign())
@@ -75,6 +76,23 @@ func (r *reader) UserByMobile(mobile string) (group.User, error) {
 // Bot implements group.Reader.
 func (r *reader) Bot(userID string) (group.Bot, error) {
 	return getOne(r.c, botColumns, fmt.Sprintf("bot %q", userID), selectBot, userID)
+}
+
+// BotsOf implements group.Reader. The chunks are of sorted ids, each in
+// user id order, so their concatenation is too.
+func (r *reader) BotsOf(userIDs []string) ([]group.Bot, error) {
+	ids := distinct(userIDs)
+	var bs []group.Bot
+	err := selectBotsOf.chunks(len(ids), func(q string, from, to int) error {
+		args := make([]any, 0, to-from)
+		for _, id := range ids[from:to] {
+			args = append(args, id)
+		}
+		got, err := getAll(r.c, botColumns, "bots", q, args...)
+		bs = append(bs, got...)
+		return err
+	})
+	return bs, err
 }
 
 // BotByAppID implements group.Reader.

@@ -48,6 +48,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Member", testMember},
 		{"MemberListing", testMemberListing},
 		{"MembersPage", testMembersPage},
+		{"BulkMembers", testBulkMembers},
 		{"Proactive", testProactive},
 		{"Message", testMessage},
 		{"Notification", testNotification},
