@@ -27,7 +27,7 @@ import (
 // numbers mean something on a shared, noisy machine.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: qun bench robot|events|memory [flags]")
+		fmt.Fprintln(stderr, "usage: qun bench robot|events|memory|create [flags]")
 		return 2
 	}
 	if args[0] == "memory" { // its own flags: it runs qun as a child process
@@ -42,6 +42,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	db := fs.String("db", "", "a postgres:// URL: run on a new database created on that server (dropped after); empty: SQLite")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	nodes := fs.Int("nodes", 1, "events: qun nodes on the database (2: writes go to one node, the bot is connected to the other; needs -db)")
+	sameMembers := fs.Bool("same-members", false, "create: every big create names the same made-up ids (each then a member of ever more groups), not new ones")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -87,6 +88,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = benchRobot(ctx, stdout, b, *duration, *rounds, *conc)
 	case "events":
 		err = benchEvents(ctx, stdout, b, *nodes, *duration, *rounds, *conc)
+	case "create":
+		err = benchCreate(ctx, stdout, b, *duration, *rounds, *conc, *sameMembers)
 	default:
 		fmt.Fprintf(stderr, "qun bench: unknown benchmark %q\n", args[0])
 		return 2

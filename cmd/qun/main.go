@@ -51,6 +51,7 @@ Usage:
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
   qun bench memory    measure qun's peak memory under concurrent hostile request bodies
+  qun bench create    benchmark a 2,000-member group/create and what it costs other writers
 
 Client commands, which sign Admin API calls to a running qun serve (secret: --admin-secret,
 QUN_ADMIN_SECRET or the data directory's generated one; address: --admin-addr):

@@ -372,3 +372,22 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("%d timeline entries, want %d", got, 1+2*perRobot)
 	}
 }
+
+// A create over the member limit is refused with 240 (Wildfire checks the
+// limit on member/add only) and leaves no group.
+func TestCreateMemberLimit(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	r := e.robot("robota", "secret")
+	body := func(max int) map[string]any {
+		return map[string]any{"group": map[string]any{
+			"group_info": map[string]any{"target_id": fmt.Sprint("g", max), "name": "n", "type": 2, "max_member_count": max},
+			"members":    []any{map[string]any{"member_id": "m1"}, map[string]any{"member_id": "m2"}},
+		}}
+	}
+	e.want(240, r, "/robot/group/create", body(2))
+	e.want(253, r, "/robot/group/get_info", map[string]any{"groupId": "g2"})
+	e.ok(r, "/robot/group/create", body(3), nil)
+	if got, want := fmt.Sprint(e.members("g3")), "map[m1:0 m2:0 robota:2]"; got != want {
+		t.Errorf("members %s, want %s", got, want)
+	}
+}
