@@ -25,6 +25,9 @@ func (s *Service) CreateRobot(ctx context.Context, in RobotInput) (User, Bot, er
 	if err := checkUser(u); err != nil {
 		return User{}, Bot{}, err
 	}
+	if err := checkText("robot", in.Owner, in.Secret, in.Callback, in.RobotExtra); err != nil {
+		return User{}, Bot{}, err
+	}
 	if u.ID != "" {
 		if err := checkID("userId", u.ID); err != nil {
 			return User{}, Bot{}, err
@@ -107,6 +110,9 @@ func (s *Service) BotByAppID(ctx context.Context, appID string) (Bot, error) {
 
 // SetCallback sets (or with "" clears) a robot's message callback URL.
 func (s *Service) SetCallback(ctx context.Context, robotID, url string) error {
+	if err := checkText("callback", url); err != nil {
+		return err
+	}
 	return s.update(ctx, func(tx Tx, now time.Time) error {
 		b, err := tx.Bot(robotID)
 		if err != nil {
@@ -125,6 +131,9 @@ func (s *Service) SetIceBreaker(ctx context.Context, robotID string, ib IceBreak
 	if ib.Enabled && IsNotification(ib.Payload.Type) {
 		return Errorf(EInvalidParam, "content type %d is the server's", ib.Payload.Type)
 	}
+	if err := checkPayload("ice-breaker", ib.Payload); err != nil {
+		return err
+	}
 	return s.update(ctx, func(tx Tx, now time.Time) error {
 		b, err := tx.Bot(robotID)
 		if err != nil {
@@ -139,6 +148,9 @@ func (s *Service) SetIceBreaker(ctx context.Context, robotID string, ib IceBreak
 // or on. The owner or a manager may; the bot gets GROUP_MSG_REJECT or
 // GROUP_MSG_RECEIVE. Setting the current value again changes nothing.
 func (s *Service) SetProactive(ctx context.Context, a Actor, groupID, botID string, allow bool) error {
+	if err := checkRead(a, groupID, botID); err != nil {
+		return err
+	}
 	return s.update(ctx, func(tx Tx, now time.Time) error {
 		g, err := tx.Group(groupID)
 		if err != nil {
@@ -196,6 +208,9 @@ type BotSendInput struct {
 func (s *Service) BotSend(ctx context.Context, in BotSendInput) (Message, error) {
 	if in.Payload.Type <= 0 || IsNotification(in.Payload.Type) {
 		return Message{}, Errorf(EInvalidParam, "content type %d may not be sent", in.Payload.Type)
+	}
+	if err := checkPayload("message", in.Payload); err != nil {
+		return Message{}, err
 	}
 	var msg Message
 	err := s.update(ctx, func(tx Tx, now time.Time) error {

@@ -121,6 +121,12 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 	if err := checkNotify(in.Notify); err != nil {
 		return "", err
 	}
+	if err := checkActor(a); err != nil {
+		return "", err
+	}
+	if err := checkText("group_info", gi.Name, gi.Portrait, gi.Extra); err != nil {
+		return "", err
+	}
 	if len(in.Members) > s.cfg.MaxMembersPerCall {
 		return "", Errorf(EInvalidParam, "more than %d members in one call", s.cfg.MaxMembersPerCall)
 	}
@@ -138,6 +144,9 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 	}
 	for _, m := range in.Members {
 		if err := checkID("member_id", m.UserID); err != nil {
+			return "", err
+		}
+		if err := checkText("member alias and extra", m.Alias, m.Extra); err != nil {
 			return "", err
 		}
 	}
@@ -207,7 +216,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 // restricted group it owns (a robot also an organization group it owns). The
 // notification is sent before the members go.
 func (s *Service) DismissGroup(ctx context.Context, a Actor, groupID string, n Notify) error {
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if t := rulesType(a, g); !a.Admin && !((t == GroupNormal || t == GroupRestricted) && g.Owner == a.UserID) {
 			return Errorf(ENotRight, "only the owner dismisses a normal or restricted group")
 		}
@@ -227,6 +236,9 @@ func (s *Service) DismissGroup(ctx context.Context, a Actor, groupID string, n N
 
 // GetGroup returns a group. Anyone may read any group, as in Wildfire.
 func (s *Service) GetGroup(ctx context.Context, groupID string) (Group, error) {
+	if err := checkText("group id", groupID); err != nil {
+		return Group{}, err
+	}
 	var g Group
 	err := s.view(ctx, func(r Reader) (err error) {
 		g, err = r.Group(groupID)
@@ -243,7 +255,7 @@ func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner 
 	if err := checkID("new_owner", newOwner); err != nil {
 		return err
 	}
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
 			switch rulesType(a, g) {
 			case GroupOrganization:
@@ -304,7 +316,10 @@ func (s *Service) ModifyGroup(ctx context.Context, a Actor, groupID string, typ 
 	if a.Admin {
 		maxType = ModifyGroupType
 	}
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	if err := checkText("value", value); err != nil {
+		return err
+	}
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
 			if err := s.mayModify(tx, a, g, typ); err != nil {
 				return err
@@ -417,6 +432,9 @@ func parseRange(s string, lo, hi int) (int, error) {
 
 // GroupsOfUser returns the groups userID is a member of.
 func (s *Service) GroupsOfUser(ctx context.Context, userID string) ([]string, error) {
+	if err := checkText("user id", userID); err != nil {
+		return nil, err
+	}
 	var ids []string
 	err := s.view(ctx, func(r Reader) (err error) {
 		ids, err = r.GroupsOfUser(userID)

@@ -39,6 +39,9 @@ func (m Member) IsAdmin() bool { return m.Type == MemberOwner || m.Type == Membe
 // ListMembers returns a group's active members. A robot or user that is not a
 // member gets an empty list, as in Wildfire.
 func (s *Service) ListMembers(ctx context.Context, a Actor, groupID string) ([]Member, error) {
+	if err := checkRead(a, groupID); err != nil {
+		return nil, err
+	}
 	var ms []Member
 	err := s.view(ctx, func(r Reader) error {
 		if _, err := r.Group(groupID); err != nil {
@@ -60,6 +63,9 @@ func (s *Service) ListMembers(ctx context.Context, a Actor, groupID string) ([]M
 
 // GetMember returns one active member. A robot or user must be a member itself.
 func (s *Service) GetMember(ctx context.Context, a Actor, groupID, memberID string) (Member, error) {
+	if err := checkRead(a, groupID, memberID); err != nil {
+		return Member{}, err
+	}
 	var m Member
 	err := s.view(ctx, func(r Reader) error {
 		if _, err := r.Group(groupID); err != nil {
@@ -78,6 +84,14 @@ func (s *Service) GetMember(ctx context.Context, a Actor, groupID, memberID stri
 		return err
 	})
 	return m, err
+}
+
+// checkRead validates the actor and the ids of a read.
+func checkRead(a Actor, ids ...string) error {
+	if err := checkActor(a); err != nil {
+		return err
+	}
+	return checkText("id", ids...)
 }
 
 // checkMemberIDs validates the member ids of one call.
@@ -102,6 +116,9 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 	ids := make([]string, len(members))
 	for i, m := range members {
 		ids[i] = m.UserID
+		if err := checkText("member alias and extra", m.Alias, m.Extra); err != nil {
+			return err
+		}
 	}
 	if err := s.checkMemberIDs(ids); err != nil {
 		return err
@@ -111,7 +128,7 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 		return err
 	}
 	defer done()
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
 			if err := mayAdd(tx, a, g, ids); err != nil {
 				return err
@@ -204,7 +221,7 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 		return err
 	}
 	defer done()
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin && rulesType(a, g) == GroupOrganization {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
 		}
@@ -277,7 +294,7 @@ func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Noti
 	if a.UserID == "" {
 		return Errorf(EInvalidParam, "operator is empty: only a user quits")
 	}
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if rulesType(a, g) == GroupOrganization && !a.Admin {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
 		}
@@ -355,7 +372,12 @@ func (s *Service) setMemberField(ctx context.Context, a Actor, groupID, memberID
 	if err := checkID("memberId", target); err != nil {
 		return err
 	}
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	var probe Member
+	set(&probe)
+	if err := checkText("alias and extra", probe.Alias, probe.Extra); err != nil {
+		return err
+	}
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		row := func(id string) (Member, error) {
 			m, err := tx.Member(g.ID, id)
 			if IsNotExist(err) || (err == nil && activeOnly && !m.Active()) {
@@ -454,7 +476,7 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 		return err
 	}
 	defer done()
-	return s.writeGroup(ctx, groupID, n, func(tx Tx, g Group, now time.Time) error {
+	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		byOwner := a.Admin || g.Owner == a.UserID
 		if !a.Admin {
 			if rulesType(a, g) == GroupOrganization {
@@ -511,6 +533,9 @@ func (s *Service) MembersPage(ctx context.Context, a Actor, groupID string, afte
 	}
 	if afterPos < 0 {
 		return nil, 0, Errorf(EInvalidParam, "start %d is negative", afterPos)
+	}
+	if err := checkRead(a, groupID); err != nil {
+		return nil, 0, err
 	}
 	var ms []Member
 	err := s.view(ctx, func(r Reader) error {

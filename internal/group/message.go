@@ -106,6 +106,12 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 	if in.Target == "" {
 		return Message{}, Errorf(EInvalidParam, "conversation target is empty")
 	}
+	if err := checkText("conversation target", in.Target); err != nil {
+		return Message{}, err
+	}
+	if err := checkPayload("payload", in.Payload); err != nil {
+		return Message{}, err
+	}
 	if err := checkID("sender", in.Sender); err != nil {
 		return Message{}, err
 	}
@@ -185,6 +191,9 @@ func (s *Service) Timeline(ctx context.Context, groupID string, line int, afterS
 	}
 	if afterSeq < 0 {
 		return nil, 0, Errorf(EInvalidParam, "after %d is negative", afterSeq)
+	}
+	if err := checkText("group id", groupID); err != nil {
+		return nil, 0, err
 	}
 	var ms []Message
 	err := s.view(ctx, func(r Reader) error {

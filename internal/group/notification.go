@@ -66,6 +66,9 @@ func checkNotify(n Notify) error {
 			return Errorf(EInvalidParam, "line %d is out of 0..%d", l, MaxLine)
 		}
 	}
+	if n.Message != nil {
+		return checkPayload("notify_message", *n.Message)
+	}
 	return nil
 }
 

@@ -3,7 +3,6 @@ package group_test
 import (
 	"encoding/json"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -142,8 +141,9 @@ func TestNotify(t *testing.T) {
 }
 
 // FuzzNotify feeds arbitrary names and aliases, as a stranger would send
-// them, through modify and set_alias: the value must be stored as given and
-// the notification must carry it in valid JSON.
+// them, through modify and set_alias: valid text must be stored as given and
+// the notification must carry it in valid JSON; anything else (a NUL,
+// invalid UTF-8) is refused with EInvalidParam and leaves no trace.
 func FuzzNotify(f *testing.F) {
 	for _, s := range []string{"new name", "", "v-alias", `"quoted" \ back`, "<&>", "名字", "\u2028\u2029", "\x00nul", "\xff\xfe"} {
 		f.Add(s)
@@ -153,6 +153,12 @@ func FuzzNotify(f *testing.F) {
 		e := e.with(t)
 		fx := e.seed(group.GroupNormal, robotActor, group.MemberOwner)
 		before := e.state(fx.ID)
+		if !group.ValidText(value) {
+			checkCode(t, e.svc.ModifyGroup(t.Context(), group.Robot(robotActor), fx.ID, group.ModifyName, value, group.Notify{}), group.EInvalidParam)
+			checkCode(t, e.svc.SetMemberAlias(t.Context(), group.Robot(robotActor), fx.ID, mem, value, group.Notify{}), group.EInvalidParam)
+			e.noTrace(before, fx.ID)
+			return
+		}
 		checkCode(t, e.svc.ModifyGroup(t.Context(), group.Robot(robotActor), fx.ID, group.ModifyName, value, group.Notify{}), ok)
 		checkCode(t, e.svc.SetMemberAlias(t.Context(), group.Robot(robotActor), fx.ID, mem, value, group.Notify{}), ok)
 		if g, _ := e.group(fx.ID); g.Name != value {
@@ -170,10 +176,7 @@ func FuzzNotify(f *testing.F) {
 			if err := json.Unmarshal(msgs[i].Payload.Data, &d); err != nil {
 				t.Fatalf("notification %d data %q is not JSON: %v", i, msgs[i].Payload.Data, err)
 			}
-			want := map[string]string{"g": fx.ID, "o": robotActor, "n": d["n"], "m": wantM}
-			if utf8.ValidString(value) {
-				want["n"] = value
-			}
+			want := map[string]string{"g": fx.ID, "o": robotActor, "n": value, "m": wantM}
 			if diff := cmp.Diff(want, d); diff != "" {
 				t.Errorf("notification %d data (-want +got):\n%s", i, diff)
 			}

@@ -135,9 +135,15 @@ func (s *Service) bulkTurn(ctx context.Context, n int) (done func(), err error) 
 	}
 }
 
-// writeGroup checks a write's notification override, then runs fn in one
-// transaction on the existing group groupID.
-func (s *Service) writeGroup(ctx context.Context, groupID string, n Notify, fn func(tx Tx, g Group, now time.Time) error) error {
+// writeGroup checks a write's actor, group id and notification override,
+// then runs fn in one transaction on the existing group groupID.
+func (s *Service) writeGroup(ctx context.Context, a Actor, groupID string, n Notify, fn func(tx Tx, g Group, now time.Time) error) error {
+	if err := checkActor(a); err != nil {
+		return err
+	}
+	if err := checkText("group id", groupID); err != nil {
+		return err
+	}
 	if err := checkNotify(n); err != nil {
 		return err
 	}
@@ -208,12 +214,13 @@ func RandomString(n int) string {
 	return string(out)
 }
 
-// checkUser validates the looked-up fields of a user given by a client.
+// checkUser validates the fields of a user given by a client.
 func checkUser(u User) error {
 	if len(u.Name) > MaxNameLen || len(u.Mobile) > MaxNameLen {
 		return Errorf(EInvalidParam, "name and mobile are limited to %d bytes", MaxNameLen)
 	}
-	return nil
+	return checkText("user", u.ID, u.Name, u.Password, u.DisplayName, u.Portrait, u.Mobile, u.Email,
+		u.Address, u.Company, u.Social, u.Extra)
 }
 
 // checkID validates an id given by a client.
@@ -224,5 +231,5 @@ func checkID(what, id string) error {
 	if len(id) > MaxIDLen {
 		return Errorf(EInvalidParam, "%s is longer than %d bytes", what, MaxIDLen)
 	}
-	return nil
+	return checkText(what, id)
 }

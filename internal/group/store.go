@@ -8,7 +8,9 @@ import (
 // Reader reads the model inside one transaction. A missing row is an *Error
 // with ENotExist, never a zero value with a nil error. Listings of an unknown
 // group, bot or user are empty, not errors; a limit below 1 lists nothing.
-// Times are kept at millisecond precision.
+// Times are kept at millisecond precision. Every text is valid UTF-8 without
+// NUL (ValidText): a write of other text is EInvalidParam, writes nothing and
+// leaves the transaction usable; a read by it finds nothing.
 type Reader interface {
 	User(id string) (User, error)
 	// UserByName and UserByMobile return the first user (by id) with that name or mobile.

@@ -88,6 +88,9 @@ type UserQuery struct {
 
 // FindUser returns the user a query names.
 func (s *Service) FindUser(ctx context.Context, q UserQuery) (User, error) {
+	if err := checkText("userId, name and mobile", q.UserID, q.Name, q.Mobile); err != nil {
+		return User{}, err
+	}
 	var u User
 	err := s.view(ctx, func(r Reader) (err error) {
 		switch {
@@ -121,6 +124,9 @@ const (
 // UpdateProfile sets one profile field of a user. Unknown fields and the
 // mobile are accepted and ignored, as in Wildfire.
 func (s *Service) UpdateProfile(ctx context.Context, userID string, field int, value string) error {
+	if err := checkText("value", userID, value); err != nil {
+		return err
+	}
 	return s.update(ctx, func(tx Tx, now time.Time) error {
 		u, err := tx.User(userID)
 		if err != nil {

@@ -48,6 +48,9 @@ func (j *payloadJSON) MarshalJSON() ([]byte, error) {
 	return store.EncodePayload(*j.p)
 }
 
+// ValidText reports whether the payload's text may be stored (store.ValidArgs).
+func (j *payloadJSON) ValidText() bool { return j.p.ValidText() }
+
 // Scan implements sql.Scanner.
 func (j *payloadJSON) Scan(src any) error {
 	p, err := store.ScanPayload(src)

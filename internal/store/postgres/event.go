@@ -59,7 +59,7 @@ func (r *reader) LastEventSeq(botID string) (int64, error) {
 
 // AppendEvent implements group.Tx. The commit notifies every node (see writer.notify).
 func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
-	err := w.c.scanOne(fmt.Sprintf("append event for bot %q", e.BotID), []any{&e.Seq}, insertEvent,
+	err := w.c.writeRow(fmt.Sprintf("append event for bot %q", e.BotID), []any{&e.Seq}, insertEvent,
 		e.BotID, e.Type, e.GroupID, e.OperatorID, e.MessageUID, millis(e.CreatedAt))
 	if err != nil {
 		return group.Event{}, err

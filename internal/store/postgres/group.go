@@ -49,8 +49,8 @@ func (w *writer) PutGroup(g group.Group) error {
 // DeleteGroup implements group.Tx. The timeline and its seq counters stay, so
 // a group created again with the same id continues its sequence numbers.
 func (w *writer) DeleteGroup(id string) error {
-	n, err := w.c.count(fmt.Sprintf("delete group %q", id), deleteGroup, id)
-	if err != nil {
+	var n int
+	if err := w.c.writeRow(fmt.Sprintf("delete group %q", id), []any{&n}, deleteGroup, id); err != nil {
 		return err
 	}
 	if n == 0 {

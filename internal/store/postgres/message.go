@@ -52,7 +52,7 @@ func (w *writer) AppendMessage(m group.Message) (group.Message, error) {
 		return group.Message{}, fmt.Errorf("postgres: append message to group %q line %d: %w", m.GroupID, m.Line, err)
 	}
 	m.Payload, m.Notification = p, nil
-	err = w.c.scanOne(fmt.Sprintf("append message to group %q line %d", m.GroupID, m.Line),
+	err = w.c.writeRow(fmt.Sprintf("append message to group %q line %d", m.GroupID, m.Line),
 		[]any{&m.UID, &m.Seq}, insertMessage, m.GroupID, m.Line, m.Sender, payload(&m.Payload), millis(m.CreatedAt))
 	if err != nil {
 		return group.Message{}, err

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 // SQLSTATE codes the store tells apart; every other error is wrapped as is.
@@ -71,7 +72,16 @@ func (c *dbtx) fail(what string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", what, err)
 }
 
+// Text PostgreSQL refuses (a NUL, invalid UTF-8) never reaches it: a failed
+// statement would abort the whole transaction. exec and writeRow, which
+// write, refuse it with EInvalidParam (store.ValidArgs); the reads find
+// nothing by it, as no row can hold it (readArgs).
+
+// exec runs a write.
 func (c *dbtx) exec(what, q string, args ...any) (pgconn.CommandTag, error) {
+	if !store.ValidArgs(args...) {
+		return pgconn.CommandTag{}, store.InvalidText(what)
+	}
 	tag, err := c.tx.Exec(c.ctx, q, args...)
 	if err != nil {
 		return tag, c.fail(what, err)
@@ -79,8 +89,42 @@ func (c *dbtx) exec(what, q string, args ...any) (pgconn.CommandTag, error) {
 	return tag, nil
 }
 
-// scanOne scans the first row of q into dest; no row is pgx.ErrNoRows, unwrapped.
+// readArgs returns the arguments of a read with the keys that cannot name a
+// row left out of its lists (a []string of ids), or false if a single key
+// cannot name a row, so that the read finds nothing.
+func readArgs(args []any) ([]any, bool) {
+	out, copied := args, false
+	for i, a := range args {
+		if list, ok := a.([]string); ok && !store.ValidArgs(list) {
+			if !copied {
+				out, copied = append([]any(nil), args...), true
+			}
+			valid := make([]string, 0, len(list))
+			for _, s := range list {
+				if group.ValidText(s) {
+					valid = append(valid, s)
+				}
+			}
+			out[i] = valid
+		}
+	}
+	return out, store.ValidArgs(out...)
+}
+
+// writeRow runs a write that returns a row and scans it into dest.
+func (c *dbtx) writeRow(what string, dest []any, q string, args ...any) error {
+	if !store.ValidArgs(args...) {
+		return store.InvalidText(what)
+	}
+	return c.scanOne(what, dest, q, args...)
+}
+
+// scanOne scans the first row of a read into dest; no row is pgx.ErrNoRows, unwrapped.
 func (c *dbtx) scanOne(what string, dest []any, q string, args ...any) error {
+	args, ok := readArgs(args)
+	if !ok {
+		return pgx.ErrNoRows
+	}
 	err := c.tx.QueryRow(c.ctx, q, args...).Scan(dest...)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return c.fail(what, err)
@@ -88,10 +132,10 @@ func (c *dbtx) scanOne(what string, dest []any, q string, args ...any) error {
 	return err
 }
 
-// count scans the single integer q returns.
+// count scans the single integer a read returns; no row counts 0.
 func (c *dbtx) count(what, q string, args ...any) (int, error) {
 	var n int
-	if err := c.scanOne(what, []any{&n}, q, args...); err != nil {
+	if err := c.scanOne(what, []any{&n}, q, args...); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return 0, err
 	}
 	return n, nil
@@ -114,6 +158,10 @@ func getOne[T any](c *dbtx, fields func(*T) []any, what, q string, args ...any) 
 
 // getAll reads every row of q as a T; no rows is a nil slice.
 func getAll[T any](c *dbtx, fields func(*T) []any, what, q string, args ...any) ([]T, error) {
+	args, ok := readArgs(args)
+	if !ok {
+		return nil, nil
+	}
 	rows, err := c.tx.Query(c.ctx, q, args...)
 	if err != nil {
 		return nil, c.fail("list "+what, err)
@@ -170,7 +218,7 @@ const lockKey = `SELECT pg_advisory_xact_lock($1, hashtext($2))`
 
 // getKeyed is getOne for a keyed read: locking, as above, inside an Update.
 func getKeyed[T any](c *dbtx, fields func(*T) []any, what string, r lockedRead, key string, args ...any) (T, error) {
-	if !c.write {
+	if !c.write || !store.ValidArgs(key) {
 		return getOne(c, fields, what, r.q, args...)
 	}
 	v, err := getOne(c, fields, what, r.locked, args...)

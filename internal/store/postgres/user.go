@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 const userColumns = `id, name, password, display_name, portrait, gender, mobile, email,
@@ -97,6 +98,9 @@ func (w *writer) PutUser(u group.User) error {
 // decides what the EConflict means.
 func (w *writer) PutBot(b group.Bot) error {
 	what := fmt.Sprintf("put bot %q", b.UserID)
+	if !store.ValidArgs(botFields(&b)...) {
+		return store.InvalidText(what)
+	}
 	sp, err := w.c.tx.Begin(w.c.ctx)
 	if err != nil {
 		return w.c.fail(what, err)

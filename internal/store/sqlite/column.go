@@ -99,6 +99,9 @@ func (j payloadJSON) Scan(src any) error {
 	return nil
 }
 
+// ValidText reports whether the payload's text may be stored (store.ValidArgs).
+func (j payloadJSON) ValidText() bool { return j.p.ValidText() }
+
 // Value implements driver.Valuer.
 func (j payloadJSON) Value() (driver.Value, error) {
 	b, err := store.EncodePayload(*j.p)

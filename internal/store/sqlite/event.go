@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 func eventColumns(e *group.Event) columns {
@@ -61,8 +62,12 @@ func (r *reader) LastEventSeq(botID string) (int64, error) {
 	return seq, nil
 }
 
-// AppendEvent implements group.Tx.
+// AppendEvent implements group.Tx. Its text is checked before the seq is
+// taken, so a refused event leaves no trace.
 func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
+	if !store.ValidArgs(eventColumns(&e).ptrs()...) {
+		return group.Event{}, store.InvalidText(fmt.Sprintf("append event for bot %q", e.BotID))
+	}
 	if err := w.c.scanOne([]any{&e.Seq}, nextEventSeq, e.BotID); err != nil {
 		return group.Event{}, fmt.Errorf("append event for bot %q: %w", e.BotID, err)
 	}

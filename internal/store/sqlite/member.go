@@ -147,6 +147,13 @@ func (w *writer) PutMember(m group.Member) error {
 // group that had active members needs the rows it replaces counted; a new
 // group's 2,000 rows need no reads.
 func (w *writer) PutMembers(ms []group.Member) error {
+	// Every row's text is checked before the first is written, so a refused
+	// call writes none of them.
+	for i := range ms {
+		if !store.ValidArgs(memberWriteColumns(&ms[i]).ptrs()...) {
+			return store.InvalidText(fmt.Sprintf("put member %q of group %q", ms[i].UserID, ms[i].GroupID))
+		}
+	}
 	ms = store.MergeMembers(ms)
 	var groups []string // in first-seen order, so count rows are written in a fixed order
 	byGroup := make(map[string][]group.Member)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -15,6 +16,12 @@ import (
 // The package's statements, registered by readSQL and writeSQL as the noun
 // files declare them. Open prepares them all once; transactions bind them.
 var readQueries, writeQueries []string
+
+// writes holds the statements writeSQL registered: their text arguments are
+// checked (store.ValidArgs) before they run. A read needs no check: no row
+// can hold text that no write lets in, so a read by it finds nothing, as the
+// group.Reader contract says.
+var writes = map[string]bool{}
 
 // readSQL registers a statement that only reads and returns it.
 func readSQL(q string) string {
@@ -25,6 +32,7 @@ func readSQL(q string) string {
 // writeSQL registers a statement that writes and returns it.
 func writeSQL(q string) string {
 	writeQueries = append(writeQueries, q)
+	writes[q] = true
 	return q
 }
 
@@ -93,7 +101,12 @@ func newDBTx(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) *db
 	return &dbtx{ctx: ctx, tx: tx, prepared: prepared, bound: make(map[string]*sql.Stmt)}
 }
 
-func (c *dbtx) stmt(q string) (*sql.Stmt, error) {
+// stmt returns q bound to the transaction, or EInvalidParam if q writes
+// and args hold text that is not valid.
+func (c *dbtx) stmt(q string, args []any) (*sql.Stmt, error) {
+	if writes[q] && !store.ValidArgs(args...) {
+		return nil, store.InvalidText("write")
+	}
 	if st, ok := c.bound[q]; ok {
 		return st, nil
 	}
@@ -107,7 +120,7 @@ func (c *dbtx) stmt(q string) (*sql.Stmt, error) {
 }
 
 func (c *dbtx) exec(q string, args ...any) (sql.Result, error) {
-	st, err := c.stmt(q)
+	st, err := c.stmt(q, args)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +129,7 @@ func (c *dbtx) exec(q string, args ...any) (sql.Result, error) {
 
 // scanOne scans the first row of q into dest; no row is sql.ErrNoRows.
 func (c *dbtx) scanOne(dest []any, q string, args ...any) error {
-	st, err := c.stmt(q)
+	st, err := c.stmt(q, args)
 	if err != nil {
 		return err
 	}
@@ -125,7 +138,7 @@ func (c *dbtx) scanOne(dest []any, q string, args ...any) error {
 
 // eachRow calls scan for every row of q.
 func (c *dbtx) eachRow(scan func(*sql.Rows) error, q string, args ...any) error {
-	st, err := c.stmt(q)
+	st, err := c.stmt(q, args)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,7 @@ func Run(t *testing.T, opener Opener) {
 		{"MemberListing", testMemberListing},
 		{"MembersPage", testMembersPage},
 		{"BulkMembers", testBulkMembers},
+		{"Text", testText},
 		{"Proactive", testProactive},
 		{"Message", testMessage},
 		{"Notification", testNotification},
@@ -77,6 +78,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Setting", testSetting},
 		{"ConcurrentCreateSetting", testConcurrentCreateSetting},
 		{"Prune", testPrune},
+		{"DoorText", testDoorText},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
