@@ -346,6 +346,9 @@ func firstOtherMember(r Reader, groupID, userID string) (Member, error) {
 
 // SetMemberAlias sets a member's alias; an empty memberID means the actor's own.
 func (s *Service) SetMemberAlias(ctx context.Context, a Actor, groupID, memberID, alias string, n Notify) error {
+	if err := checkText("alias", alias); err != nil {
+		return err
+	}
 	return s.setMemberField(ctx, a, groupID, memberID, n, true, func(m *Member) { m.Alias = alias },
 		func(g, o, m string) *Notification {
 			return &Notification{Type: NotifyMemberAlias, GroupID: g, Operator: o, Value: alias, Member: m}
@@ -354,6 +357,9 @@ func (s *Service) SetMemberAlias(ctx context.Context, a Actor, groupID, memberID
 
 // SetMemberExtra sets a member's extra; an empty memberID means the actor's own.
 func (s *Service) SetMemberExtra(ctx context.Context, a Actor, groupID, memberID, extra string, n Notify) error {
+	if err := checkText("extra", extra); err != nil {
+		return err
+	}
 	return s.setMemberField(ctx, a, groupID, memberID, n, false, func(m *Member) { m.Extra = extra },
 		func(g, o, m string) *Notification {
 			return &Notification{Type: NotifyMemberExtra, GroupID: g, Operator: o, Value: extra, Member: m}
@@ -370,11 +376,6 @@ func (s *Service) setMemberField(ctx context.Context, a Actor, groupID, memberID
 		target = a.UserID
 	}
 	if err := checkID("memberId", target); err != nil {
-		return err
-	}
-	var probe Member
-	set(&probe)
-	if err := checkText("alias and extra", probe.Alias, probe.Extra); err != nil {
 		return err
 	}
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
