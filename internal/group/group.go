@@ -77,14 +77,27 @@ var modifyNotification = map[int]int{
 }
 
 // rulesType is the group type whose rules apply to a acting on g: a robot
-// acting through the Robot API on an organization group it owns manages it
-// as the owner of a restricted group (so a robot can run the organization
-// groups it creates); everyone else gets g's own type.
-func rulesType(a Actor, g Group) int {
-	if g.Type == GroupOrganization && a.Robot && g.Owner == a.UserID {
-		return GroupRestricted
+// acting on an organization group it owns manages it as the owner of a
+// restricted group (so a robot can run the organization groups it creates);
+// everyone else gets g's own type.
+func rulesType(r Reader, a Actor, g Group) (int, error) {
+	if g.Type != GroupOrganization || a.Admin || g.Owner != a.UserID {
+		return g.Type, nil
 	}
-	return g.Type
+	robot, err := isRobot(r, a.UserID)
+	if err != nil || !robot {
+		return g.Type, err
+	}
+	return GroupRestricted, nil
+}
+
+// isRobot reports whether userID is a robot's (has a Bot record).
+func isRobot(r Reader, userID string) (bool, error) {
+	_, err := r.Bot(userID)
+	if IsNotExist(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // memberLimit is the member limit of g.
@@ -166,8 +179,12 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 		} else if !IsNotExist(err) {
 			return err
 		}
-		if gi.Type == GroupOrganization && !a.Admin && !a.Robot {
-			return Errorf(ENotRight, "only the server and robots create organization groups")
+		if gi.Type == GroupOrganization && !a.Admin {
+			if robot, err := isRobot(tx, a.UserID); err != nil {
+				return err
+			} else if !robot {
+				return Errorf(ENotRight, "only the server and robots create organization groups")
+			}
 		}
 		g := Group{
 			ID: id, Name: gi.Name, Portrait: gi.Portrait, Owner: owner, Type: gi.Type, Extra: gi.Extra,
@@ -217,7 +234,11 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 // notification is sent before the members go.
 func (s *Service) DismissGroup(ctx context.Context, a Actor, groupID string, n Notify) error {
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		if t := rulesType(a, g); !a.Admin && !((t == GroupNormal || t == GroupRestricted) && g.Owner == a.UserID) {
+		t, err := rulesType(tx, a, g)
+		if err != nil {
+			return err
+		}
+		if !a.Admin && !((t == GroupNormal || t == GroupRestricted) && g.Owner == a.UserID) {
 			return Errorf(ENotRight, "only the owner dismisses a normal or restricted group")
 		}
 		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyDismissGroup, GroupID: g.ID, Operator: a.UserID}, n, now); err != nil {
@@ -257,7 +278,11 @@ func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner 
 	}
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		if !a.Admin {
-			switch rulesType(a, g) {
+			t, err := rulesType(tx, a, g)
+			if err != nil {
+				return err
+			}
+			switch t {
 			case GroupOrganization:
 				return Errorf(ENotRight, "only the server transfers an organization group")
 			case GroupNormal, GroupRestricted:
@@ -347,7 +372,10 @@ func (s *Service) ModifyGroup(ctx context.Context, a Actor, groupID string, typ 
 
 // mayModify applies Wildfire's modify rules for a robot or user.
 func (s *Service) mayModify(tx Reader, a Actor, g Group, typ int) error {
-	t := rulesType(a, g)
+	t, err := rulesType(tx, a, g)
+	if err != nil {
+		return err
+	}
 	if t == GroupOrganization && typ != ModifyExtra && typ != ModifyMute && typ != ModifyPrivateChat {
 		return Errorf(ENotRight, "an organization group's field %d is the server's", typ)
 	}

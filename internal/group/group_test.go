@@ -48,6 +48,21 @@ func TestCreateGroup(t *testing.T) {
 			})
 		}
 	}
+	// The Admin API acting for a robot (its operator) has the robot's rights:
+	// it creates an organization group, owns it and runs it.
+	t.Run("admin-operator-robot/type=3", func(t *testing.T) {
+		t.Parallel()
+		e := e.with(t)
+		a := group.AsUser(robotActor)
+		id, err := e.svc.CreateGroup(t.Context(), a, group.CreateGroupInput{Group: group.Group{ID: "org-by-operator", Type: group.GroupOrganization}, Members: []group.Member{{UserID: mem}}})
+		checkCode(t, err, ok)
+		if g, _ := e.group(id); g.Owner != robotActor || g.Type != group.GroupOrganization {
+			t.Errorf("group %+v, want an organization group owned by %s", g, robotActor)
+		}
+		checkCode(t, e.svc.ModifyGroup(t.Context(), a, id, group.ModifyName, "renamed", group.Notify{}), ok)
+		checkCode(t, e.svc.KickMembers(t.Context(), a, id, []string{mem}, group.Notify{}), ok)
+		checkCode(t, e.svc.DismissGroup(t.Context(), a, id, group.Notify{}), ok)
+	})
 	// A user may not create an organization group; a robot may (below).
 	t.Run("user/type=3", func(t *testing.T) {
 		t.Parallel()

@@ -180,7 +180,10 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 
 // mayAdd applies Wildfire's member/add rules for a robot or user, in Wildfire's order.
 func mayAdd(tx Reader, a Actor, g Group, ids []string) error {
-	t := rulesType(a, g)
+	t, err := rulesType(tx, a, g)
+	if err != nil {
+		return err
+	}
 	if t == GroupOrganization {
 		return Errorf(ENotRight, "only the server adds members to an organization group")
 	}
@@ -222,8 +225,12 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 	}
 	defer done()
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		if !a.Admin && rulesType(a, g) == GroupOrganization {
-			return Errorf(ENotRight, "only the server removes members of an organization group")
+		if !a.Admin {
+			if t, err := rulesType(tx, a, g); err != nil {
+				return err
+			} else if t == GroupOrganization {
+				return Errorf(ENotRight, "only the server removes members of an organization group")
+			}
 		}
 		for _, id := range ids {
 			if id == g.Owner {
@@ -295,7 +302,9 @@ func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Noti
 		return Errorf(EInvalidParam, "operator is empty: only a user quits")
 	}
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		if rulesType(a, g) == GroupOrganization && !a.Admin {
+		if t, err := rulesType(tx, a, g); err != nil {
+			return err
+		} else if t == GroupOrganization && !a.Admin {
 			return Errorf(ENotRight, "only the server removes members of an organization group")
 		}
 		// Wildfire does not check membership here; qun does, or anyone could
@@ -480,7 +489,9 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
 		byOwner := a.Admin || g.Owner == a.UserID
 		if !a.Admin {
-			if rulesType(a, g) == GroupOrganization {
+			if t, err := rulesType(tx, a, g); err != nil {
+				return err
+			} else if t == GroupOrganization {
 				return Errorf(ENotRight, "only the server manages roles in an organization group")
 			}
 			am, err := activeMember(tx, g.ID, a.UserID)

@@ -166,20 +166,17 @@ func (s *Service) view(ctx context.Context, fn func(r Reader) error) error {
 // A robot (Robot API) and a user the Admin API acts for (its operator field)
 // have the rights their member row gives them in the group, and nothing more:
 // Wildfire evaluates robot requests with isAdmin=false, as a normal user. One
-// exception: a robot may create an organization group through the Robot API,
-// and manages one it owns as the owner of a restricted group (see
-// Service.rulesOf). The Admin API without an operator acts as the server
-// itself, with full rights; then UserID is empty and notifications carry an
-// empty operator.
+// exception: a robot may create an organization group, and manages one it
+// owns as the owner of a restricted group (see rulesType). The Admin API
+// without an operator acts as the server itself, with full rights; then
+// UserID is empty and notifications carry an empty operator.
 type Actor struct {
 	UserID string
 	Admin  bool
-	// Robot is set for a robot's own call through the Robot API.
-	Robot bool
 }
 
 // Robot returns the actor for a robot's own call.
-func Robot(id string) Actor { return Actor{UserID: id, Robot: true} }
+func Robot(id string) Actor { return Actor{UserID: id} }
 
 // AsUser returns the actor for the Admin API acting for a user.
 func AsUser(id string) Actor { return Actor{UserID: id} }
