@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/qun-chat/qun/internal/access"
+	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/metrics"
 	"github.com/qun-chat/qun/internal/qqbot"
@@ -133,10 +134,11 @@ type Main struct {
 	Logger *slog.Logger
 	stdout io.Writer
 
-	Store   Store
-	Service *group.Service
-	QQ      *qqbot.Server
-	Server  *server.Server
+	Store    Store
+	Service  *group.Service
+	QQ       *qqbot.Server
+	Delivery *delivery.Engine
+	Server   *server.Server
 	// Metrics is served at GET /metrics on the admin listener.
 	Metrics *metrics.Metrics
 }
@@ -195,12 +197,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Nonces:     nonces,
 		Observer:   m.Metrics,
 	})
-	admin := wildfire.NewAdminAPI(m.Service, secret, wildfire.AdminOptions{
+	adminOpts := wildfire.AdminOptions{
 		Logger:     m.Logger,
 		SignWindow: cfg.SignWindow,
 		Nonces:     nonces,
 		Observer:   m.Metrics,
-	})
+	}
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
 		PublicURL:        cfg.PublicURL,
 		Logger:           m.Logger,
@@ -215,6 +217,11 @@ func (m *Main) Open(ctx context.Context) error {
 		st.Close()
 		return fmt.Errorf("bot open platform: %w", err)
 	}
+	if adminOpts.Deliveries, err = m.openDelivery(); err != nil {
+		st.Close()
+		return err
+	}
+	admin := wildfire.NewAdminAPI(m.Service, secret, adminOpts)
 	m.Server = &server.Server{
 		PublicAddr: cfg.Addr,
 		AdminAddr:  cfg.AdminAddr,
@@ -266,8 +273,11 @@ func (m *Main) Run(ctx context.Context) error {
 	defer func() { <-logged }()
 	qqErr := make(chan error, 1)
 	go func() { qqErr <- m.QQ.Run(ctx) }()
+	deliveryDone := make(chan struct{})
+	go func() { m.Delivery.Run(ctx); close(deliveryDone) }()
 	err := m.Server.Serve(ctx)
 	cancel()
+	<-deliveryDone // its progress is recorded before the store closes
 	if qerr := <-qqErr; err == nil && qerr != nil && !errors.Is(qerr, context.Canceled) {
 		err = qerr
 	}

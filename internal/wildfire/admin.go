@@ -87,7 +87,15 @@ func (a *api) getRobotInfo(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newRobotInfoJSON(u, b), nil
+	out := newRobotInfoJSON(u, b)
+	if a.deliveries != nil {
+		w, err := a.deliveries.Webhook(r.ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out.Webhook = &webhookJSON{URL: w.URL, Intents: w.Intents, Validated: w.Validated}
+	}
+	return out, nil
 }
 
 // setIceBreaker serves /admin/robot/ice_breaker: {robotId, enabled, payload}.

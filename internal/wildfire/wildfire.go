@@ -101,6 +101,8 @@ type AdminOptions struct {
 	MaxBody int64
 	// Observer receives every answered call, for metrics; nil counts nothing.
 	Observer access.Observer
+	// Deliveries serves the outbound delivery calls; nil answers them with 254.
+	Deliveries Deliveries
 }
 
 // api is one door: its settings and the service it calls.
@@ -120,6 +122,7 @@ type api struct {
 	admin       bool
 	adminSecret string
 	observer    access.Observer
+	deliveries  Deliveries // Admin API only; nil: not served
 }
 
 func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces NonceCache, window time.Duration, maxBody int64) *api {
@@ -164,7 +167,7 @@ func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 func NewAdminAPI(svc *group.Service, adminSecret string, opts AdminOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.admin, a.adminSecret = true, adminSecret
-	a.observer = opts.Observer
+	a.observer, a.deliveries = opts.Observer, opts.Deliveries
 	return a.handler(adminRoutes)
 }
 
@@ -226,6 +229,9 @@ var adminRoutes = []route{
 	{"/admin/group/robot/proactive", (*api).setProactive},
 	{"/admin/group/messages", (*api).groupMessages},
 	{"/admin/message/send", (*api).adminSendMessage},
+	{"/admin/robot/webhook", (*api).setWebhook},
+	{"/admin/robot/deliveries", (*api).robotDeliveries},
+	{"/admin/robot/redeliver", (*api).redeliver},
 }
 
 // handler builds the door's handler from its routes. Every answer is
