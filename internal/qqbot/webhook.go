@@ -219,6 +219,10 @@ func (s *Server) NewWebhookValidation(ctx context.Context, botID string) (Webhoo
 			PlainToken string `json:"plain_token"`
 			Signature  string `json:"signature"`
 		}
+		if len(bytes.TrimSpace(answer)) == 0 {
+			// botgo answers so when the request's signature does not verify.
+			return errors.New("validation answered an empty body: does the receiver have the bot's app secret?")
+		}
 		if err := json.Unmarshal(answer, &a); err != nil {
 			return fmt.Errorf("validation answer is not {plain_token, signature}: %.100q", answer)
 		}
