@@ -35,6 +35,7 @@ type hookReceiver struct {
 	srv      *http.Server
 	mode     string // "500", "d1" or "hang" for the next fails requests
 	fails    int
+	delay    time.Duration // before each answer
 	requests []http.Header // with Content-Length, of every request
 }
 
@@ -102,7 +103,9 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		mode = h.mode
 		h.fails--
 	}
+	delay := h.delay
 	h.mu.Unlock()
+	time.Sleep(delay)
 	switch mode {
 	case "500":
 		w.WriteHeader(http.StatusInternalServerError)
