@@ -12,6 +12,11 @@ const (
 	EventMsgReject EventType = "GROUP_MSG_REJECT"        // proactive messages turned off
 	EventMsgAccept EventType = "GROUP_MSG_RECEIVE"       // proactive messages turned back on
 	EventAtMessage EventType = "GROUP_AT_MESSAGE_CREATE" // a message mentioned the bot
+	// EventRobotMessage records, for a robot with a Wildfire callback, a
+	// message (chat or notification) posted to a group it is an active
+	// member of, by someone else. It is no QQ gateway event: only the
+	// robot's callback carries it.
+	EventRobotMessage EventType = "WILDFIRE_MESSAGE"
 )
 
 // Event is one entry of a bot's event log. It records domain facts with

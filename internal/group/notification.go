@@ -90,11 +90,35 @@ func notify(tx Tx, groupID, sender string, builtin *Notification, n Notify, now 
 		}
 		seen[line] = true
 		m.Line = line
-		if _, err := tx.AppendMessage(m); err != nil {
+		if _, err := appendMessage(tx, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appendMessage appends m to its timeline and, in the same transaction,
+// records it in the event log of every robot member with a Wildfire
+// callback but its sender, which the callback delivers from.
+func appendMessage(tx Tx, m Message) (Message, error) {
+	m, err := tx.AppendMessage(m)
+	if err != nil {
+		return m, err
+	}
+	bots, err := tx.CallbackBots(m.GroupID)
+	if err != nil {
+		return m, err
+	}
+	for _, b := range bots {
+		if b == m.Sender {
+			continue
+		}
+		e := Event{BotID: b, Type: EventRobotMessage, GroupID: m.GroupID, OperatorID: m.Sender, MessageUID: m.UID, CreatedAt: m.CreatedAt}
+		if _, err := tx.AppendEvent(e); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
 }
 
 // inLockOrder returns a sorted copy of ids. Operations visit bots in this
@@ -123,7 +147,7 @@ func botsJoined(tx Tx, groupID string, userIDs []string, operator string, now ti
 		if !bot.IceBreaker.Enabled || bot.IceBreaker.Payload.Type <= 0 {
 			continue
 		}
-		if _, err := tx.AppendMessage(Message{GroupID: groupID, Line: 0, Sender: id, Payload: bot.IceBreaker.Payload, CreatedAt: now}); err != nil {
+		if _, err := appendMessage(tx, Message{GroupID: groupID, Line: 0, Sender: id, Payload: bot.IceBreaker.Payload, CreatedAt: now}); err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,7 @@ func RunDelivery(t *testing.T, opener Opener) {
 		{"Lease", testDeliveryLease},
 		{"Record", testDeliveryRecord},
 		{"Redeliver", testRedeliver},
+		{"CallbackBots", testCallbackBots},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,4 +268,28 @@ func testRedeliver(t *testing.T, s group.Store, ds delivery.Store) {
 	wantCode(t, "Redeliver(off)", err, group.ENotExist)
 	_, err = ds.Redeliver(ctx, "bot9", group.DeliveryWebhook, 1, t0)
 	wantCode(t, "Redeliver(unknown)", err, group.ENotExist)
+}
+
+// testCallbackBots: the robots a group's messages are recorded for.
+func testCallbackBots(t *testing.T, s group.Store, _ delivery.Store) {
+	put(t, s, users, group.User{ID: "alice", Name: "alice", UpdatedAt: t0})
+	for _, b := range []struct{ id, callback string }{{"bot1", "http://a/"}, {"bot2", "http://b/"}, {"bot3", ""}, {"bot4", "http://d/"}} {
+		put(t, s, users, group.User{ID: b.id, Name: b.id, Type: group.UserRobot, UpdatedAt: t0})
+		put(t, s, bots, group.Bot{UserID: b.id, Secret: "s", Callback: b.callback, AppID: "app-" + b.id, UpdatedAt: t0})
+	}
+	put(t, s, groups, group.Group{ID: "g", Name: "g", Owner: "alice", CreatedAt: t0, UpdatedAt: t0})
+	put(t, s, members, member("g", "alice", group.MemberOwner), member("g", "bot2", group.MemberNormal), member("g", "bot1", group.MemberManager),
+		member("g", "bot3", group.MemberNormal), member("g", "bot4", group.MemberRemoved))
+	for _, tt := range []struct {
+		group string
+		want  []string
+	}{{"g", []string{"bot1", "bot2"}}, {"nope", nil}} {
+		diff(t, "CallbackBots("+tt.group+")", tt.want, read(t, s, func(r group.Reader) ([]string, error) { return r.CallbackBots(tt.group) }))
+	}
+	// Inside an Update too, as the domain reads it.
+	update(t, s, func(tx group.Tx) error {
+		got, err := tx.CallbackBots("g")
+		diff(t, "CallbackBots(g) in an Update", []string{"bot1", "bot2"}, got)
+		return err
+	})
 }
