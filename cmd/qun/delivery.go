@@ -65,6 +65,41 @@ func (d qqWebhookDoor) Items(ctx context.Context, st group.DeliveryStream, after
 // Check implements delivery.Door.
 func (qqWebhookDoor) Check(body []byte) error { return qqbot.CheckWebhookAck(body) }
 
+// wildfireCallbackDoor renders a robot's Wildfire callback stream through the Wildfire door.
+type wildfireCallbackDoor struct{ store group.Store }
+
+// Items implements delivery.Door.
+func (d wildfireCallbackDoor) Items(ctx context.Context, st group.DeliveryStream, after int64, limit int) ([]delivery.Item, int64, error) {
+	its, last, err := wildfire.CallbackItems(ctx, d.store, st.BotID, after, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]delivery.Item, len(its))
+	for i, it := range its {
+		out[i] = delivery.Item{Seq: it.Seq, ID: it.ID, Type: it.Type, Body: it.Body, URL: it.URL, CreatedAt: it.CreatedAt, Header: it.Header}
+	}
+	return out, last, nil
+}
+
+// Check implements delivery.Door: Wildfire receivers answer as they like;
+// any 2xx is delivered.
+func (wildfireCallbackDoor) Check([]byte) error { return nil }
+
+// CheckCallback implements wildfire.Callbacks.
+func (d *deliveries) CheckCallback(ctx context.Context, url string) error {
+	return d.engine.CheckURL(ctx, url)
+}
+
+// CallbackSet implements wildfire.Callbacks: the robot's callback stream
+// follows its callback URL, from the end of its log when it starts.
+func (d *deliveries) CallbackSet(ctx context.Context, robotID, url string) error {
+	if _, err := d.store.SetDeliveryTarget(ctx, robotID, group.DeliveryCallback, url, 0, d.now().Truncate(time.Millisecond)); err != nil {
+		return err
+	}
+	d.engine.Notify(robotID, group.DeliveryCallback)
+	return nil
+}
+
 // deliveries serves the Admin API's delivery calls over the engine, its
 // store and the QQ door.
 type deliveries struct {
@@ -76,7 +111,10 @@ type deliveries struct {
 	now    func() time.Time
 }
 
-var _ wildfire.Deliveries = (*deliveries)(nil)
+var (
+	_ wildfire.Deliveries = (*deliveries)(nil)
+	_ wildfire.Callbacks  = (*deliveries)(nil)
+)
 
 // SetWebhook implements wildfire.Deliveries: the URL must be allowed and
 // pass op 13 validation before it is set.
@@ -217,7 +255,8 @@ func (m *Main) openDelivery() (*deliveries, error) {
 		return nil, err
 	}
 	m.Delivery = delivery.New(ds, m.Store, map[group.DeliveryKind]delivery.Door{
-		group.DeliveryWebhook: qqWebhookDoor{m.QQ},
+		group.DeliveryWebhook:  qqWebhookDoor{m.QQ},
+		group.DeliveryCallback: wildfireCallbackDoor{m.Store},
 	}, delivery.Options{
 		Node:      node,
 		Logger:    m.Logger,

@@ -190,19 +190,6 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxGroupMembers: cfg.MaxGroupMembers,
 		ProactiveQuota:  cfg.ProactiveQuota,
 	})
-	robot := wildfire.NewRobotAPI(m.Service, wildfire.RobotOptions{
-		Logger:     m.Logger,
-		RobotRate:  cfg.RobotRate,
-		SignWindow: cfg.SignWindow,
-		Nonces:     nonces,
-		Observer:   m.Metrics,
-	})
-	adminOpts := wildfire.AdminOptions{
-		Logger:     m.Logger,
-		SignWindow: cfg.SignWindow,
-		Nonces:     nonces,
-		Observer:   m.Metrics,
-	}
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
 		PublicURL:        cfg.PublicURL,
 		Logger:           m.Logger,
@@ -217,11 +204,27 @@ func (m *Main) Open(ctx context.Context) error {
 		st.Close()
 		return fmt.Errorf("bot open platform: %w", err)
 	}
-	if adminOpts.Deliveries, err = m.openDelivery(); err != nil {
+	deliveries, err := m.openDelivery()
+	if err != nil {
 		st.Close()
 		return err
 	}
-	admin := wildfire.NewAdminAPI(m.Service, secret, adminOpts)
+	robot := wildfire.NewRobotAPI(m.Service, wildfire.RobotOptions{
+		Logger:     m.Logger,
+		RobotRate:  cfg.RobotRate,
+		SignWindow: cfg.SignWindow,
+		Nonces:     nonces,
+		Observer:   m.Metrics,
+		Callbacks:  deliveries,
+	})
+	admin := wildfire.NewAdminAPI(m.Service, secret, wildfire.AdminOptions{
+		Logger:     m.Logger,
+		SignWindow: cfg.SignWindow,
+		Nonces:     nonces,
+		Observer:   m.Metrics,
+		Deliveries: deliveries,
+		Callbacks:  deliveries,
+	})
 	m.Server = &server.Server{
 		PublicAddr: cfg.Addr,
 		AdminAddr:  cfg.AdminAddr,

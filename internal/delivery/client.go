@@ -132,6 +132,9 @@ func (e *Engine) post(ctx context.Context, target string, it Item, door Door) (i
 	if it.Header != nil {
 		h = it.Header(e.opts.Now())
 	}
+	if it.URL != "" {
+		target = it.URL
+	}
 	status, body, err := e.Post(ctx, target, h, it.Body)
 	if err != nil {
 		return status, err

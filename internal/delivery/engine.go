@@ -70,6 +70,7 @@ type Item struct {
 	ID        string // the id the receiver sees; the same on every attempt
 	Type      string
 	Body      []byte // nil: the event is not the stream's and is skipped
+	URL       string // where it goes; "": the stream's URL
 	CreatedAt time.Time
 	// Header returns the headers of an attempt made at now (its signature).
 	Header func(now time.Time) http.Header

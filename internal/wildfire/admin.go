@@ -55,6 +55,9 @@ func (a *api) createRobot(r *request) (any, error) {
 	if body.Name == "" {
 		return nil, invalid("name is missing")
 	}
+	if err := a.checkCallback(r.ctx, string(body.Callback)); err != nil {
+		return nil, err
+	}
 	u, b, err := a.svc.CreateRobot(r.ctx, group.RobotInput{
 		User:       body.domain(),
 		Owner:      string(body.Owner),
@@ -63,6 +66,9 @@ func (a *api) createRobot(r *request) (any, error) {
 		RobotExtra: string(body.RobotExtra),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := a.callbackSet(r.ctx, u.ID, b.Callback); err != nil {
 		return nil, err
 	}
 	return robotCreatedResult{UserID: u.ID, Secret: b.Secret, AppID: b.AppID, AppSecret: b.AppSecret}, nil

@@ -84,6 +84,8 @@ type RobotOptions struct {
 	MaxBody int64
 	// Observer receives every answered call, for metrics; nil counts nothing.
 	Observer access.Observer
+	// Callbacks checks and delivers robots' callback URLs; nil: neither.
+	Callbacks Callbacks
 }
 
 // AdminOptions configures the Admin API. Zero values mean the defaults. The
@@ -103,6 +105,8 @@ type AdminOptions struct {
 	Observer access.Observer
 	// Deliveries serves the outbound delivery calls; nil answers them with 254.
 	Deliveries Deliveries
+	// Callbacks checks and delivers robots' callback URLs; nil: neither.
+	Callbacks Callbacks
 }
 
 // api is one door: its settings and the service it calls.
@@ -123,6 +127,7 @@ type api struct {
 	adminSecret string
 	observer    access.Observer
 	deliveries  Deliveries // Admin API only; nil: not served
+	callbacks   Callbacks  // nil: callback URLs are kept unchecked
 }
 
 func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces NonceCache, window time.Duration, maxBody int64) *api {
@@ -156,7 +161,7 @@ func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces N
 func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.limiter = newRateLimiter(opts.RobotRate, a.now)
-	a.observer = opts.Observer
+	a.observer, a.callbacks = opts.Observer, opts.Callbacks
 	return a.handler(robotRoutes)
 }
 
@@ -167,7 +172,7 @@ func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 func NewAdminAPI(svc *group.Service, adminSecret string, opts AdminOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.admin, a.adminSecret = true, adminSecret
-	a.observer, a.deliveries = opts.Observer, opts.Deliveries
+	a.observer, a.deliveries, a.callbacks = opts.Observer, opts.Deliveries, opts.Callbacks
 	return a.handler(adminRoutes)
 }
 
