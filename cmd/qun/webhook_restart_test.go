@@ -11,7 +11,7 @@ import (
 
 	"github.com/tencent-connect/botgo/token"
 
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+	"github.com/qun-chat/qun/client"
 )
 
 // startQun starts `qun serve` on SQLite in data with extra flags, as a
@@ -122,7 +122,7 @@ func TestWebhookRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := wfclient.NewAdmin(n.Admin, strings.TrimSpace(string(secret)))
+	admin := client.NewAdmin(n.Admin, strings.TrimSpace(string(secret)))
 	var bot struct {
 		AppID     string `json:"appId"`
 		AppSecret string `json:"appSecret"`
@@ -162,7 +162,7 @@ func TestWebhookRestart(t *testing.T) {
 			t.Logf("%s: the receiver had the whole backlog before the stop", stop)
 		}
 		n = startQun(t, bin, fmt.Sprintf("qun after %s", stop), data, flags...)
-		admin = wfclient.NewAdmin(n.Admin, strings.TrimSpace(string(secret)))
+		admin = client.NewAdmin(n.Admin, strings.TrimSpace(string(secret)))
 		write("after "+stop, 10)
 		b.until("the backlog after "+stop, first+batch+10-1, 0)
 		if i == 0 && b.repeated() != 0 {
@@ -188,7 +188,7 @@ func TestWebhookMultiNode(t *testing.T) {
 	secret := mnWaitSecret(t, a)
 	bn := c.start("B", "b")
 	nodes := map[string]*qunNode{nodeNameOf(t, a): a, nodeNameOf(t, bn): bn}
-	adminA := wfclient.NewAdmin(a.Admin, secret)
+	adminA := client.NewAdmin(a.Admin, secret)
 	var bot struct {
 		AppID     string `json:"appId"`
 		AppSecret string `json:"appSecret"`
@@ -211,7 +211,7 @@ func TestWebhookMultiNode(t *testing.T) {
 	if holder == a {
 		other = bn
 	}
-	admin := wfclient.NewAdmin(other.Admin, secret)
+	admin := client.NewAdmin(other.Admin, secret)
 
 	// Writes through the other node; the holder is killed in the middle of the backlog.
 	rcv.mu.Lock()

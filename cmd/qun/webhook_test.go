@@ -19,7 +19,7 @@ import (
 	"github.com/tencent-connect/botgo/interaction/webhook"
 	"github.com/tencent-connect/botgo/token"
 
-	"github.com/qun-chat/qun/internal/wildfire/wfclient"
+	"github.com/qun-chat/qun/client"
 )
 
 // hookReceiver is a bot in webhook mode: botgo's own webhook.HTTPHandler,
@@ -168,7 +168,7 @@ type deliveriesResult struct {
 }
 
 // waitDeliveries polls /admin/robot/deliveries until ok.
-func waitDeliveries(t *testing.T, what string, admin *wfclient.Client, ok func(deliveriesResult) bool) deliveriesResult {
+func waitDeliveries(t *testing.T, what string, admin *client.Client, ok func(deliveriesResult) bool) deliveriesResult {
 	t.Helper()
 	deadline := time.Now().Add(mnWait)
 	for {
@@ -193,7 +193,7 @@ func TestWebhookBotgo(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.DeliveryRetryMin, cfg.DeliveryRetryMax, cfg.DeliveryTimeout = time.Millisecond, 20*time.Millisecond, 300*time.Millisecond
 	tm := startMain(t, cfg)
-	admin := wfclient.NewAdmin(tm.Admin, tm.Secret)
+	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	var bot struct {
 		AppID     string `json:"appId"`
 		AppSecret string `json:"appSecret"`
@@ -219,7 +219,7 @@ func TestWebhookBotgo(t *testing.T) {
 		{map[string]any{"robotId": "nobody", "url": rcv.URL()}, 253, ""},
 	} {
 		code, err := admin.Call(t.Context(), "/admin/robot/webhook", tc.body, nil)
-		var we *wfclient.Error
+		var we *client.Error
 		if code != tc.code || !errors.As(err, &we) || !strings.Contains(we.Msg, tc.msg) {
 			t.Errorf("webhook %v: code %d, %v; want %d with %q", tc.body, code, err, tc.code, tc.msg)
 		}
