@@ -47,3 +47,11 @@ CREATE TABLE delivery_drops (
 );
 
 CREATE INDEX delivery_drops_stream ON delivery_drops (bot_id, kind, id);
+
+-- Robots that had a callback before: their callback streams start now, at
+-- the end of their logs. -62135596800000 is the zero time in milliseconds.
+INSERT INTO delivery_streams (bot_id, kind, url, intents, delivered_seq, epoch, last_error, next_attempt,
+	dropped, lease_node, lease_until, updated_at)
+SELECT b.user_id, 'callback', b.callback, 0, COALESCE((SELECT s.seq FROM event_seqs s WHERE s.bot_id = b.user_id), 0),
+	1, '', -62135596800000, 0, '', -62135596800000, 0
+FROM bots b WHERE b.callback <> '';
