@@ -86,7 +86,7 @@ func (e *Engine) CheckURL(ctx context.Context, raw string) error {
 		return group.Errorf(group.EInvalidParam, "callback host %q does not resolve: %v", u.Hostname(), err)
 	}
 	for _, a := range addrs {
-		if denied(e.opts.Deny, a) {
+		if a = a.Unmap(); denied(e.opts.Deny, a) {
 			return group.Errorf(group.EInvalidParam, "callback host %q resolves to %s, which the callback deny list refuses", u.Hostname(), a)
 		}
 	}
