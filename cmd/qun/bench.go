@@ -27,7 +27,7 @@ import (
 // numbers mean something on a shared, noisy machine.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: qun bench robot|events|memory [flags]")
+		fmt.Fprintln(stderr, "usage: qun bench robot|events|webhook|memory [flags]")
 		return 2
 	}
 	if args[0] == "memory" { // its own flags: it runs qun as a child process
@@ -87,6 +87,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = benchRobot(ctx, stdout, b, *duration, *rounds, *conc)
 	case "events":
 		err = benchEvents(ctx, stdout, b, *nodes, *duration, *rounds, *conc)
+	case "webhook":
+		err = benchWebhook(ctx, stdout, b, *duration, *rounds, *conc)
 	default:
 		fmt.Fprintf(stderr, "qun bench: unknown benchmark %q\n", args[0])
 		return 2

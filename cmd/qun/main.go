@@ -51,6 +51,7 @@ Usage:
   qun backup FILE     copy the SQLite database to FILE, safe while qun serve runs (qun backup -h)
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
+  qun bench webhook   benchmark QQ webhook delivery against the gateway in the same run
   qun bench memory    measure qun's peak memory under concurrent hostile request bodies
 
 Client commands, which sign Admin API calls to a running qun serve (secret: --admin-secret,
