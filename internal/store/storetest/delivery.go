@@ -20,6 +20,7 @@ func RunDelivery(t *testing.T, opener Opener) {
 		{"Record", testDeliveryRecord},
 		{"Redeliver", testRedeliver},
 		{"CallbackBots", testCallbackBots},
+		{"ServerLog", testServerLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,4 +293,26 @@ func testCallbackBots(t *testing.T, s group.Store, _ delivery.Store) {
 		diff(t, "CallbackBots(g) in an Update", []string{"bot1", "bot2"}, got)
 		return err
 	})
+}
+
+// testServerLog: the server's own log (BotID "") keeps events with data like
+// any bot's, and wakes its waiters.
+func testServerLog(t *testing.T, s group.Store, _ delivery.Store) {
+	wake := s.WaitEvents(group.ServerLog)
+	e := group.Event{BotID: group.ServerLog, Type: group.EventGroupMember, GroupID: "g", OperatorID: "alice",
+		Data: `{"type":2,"memberIds":["bob","carol"]}`, CreatedAt: t0}
+	update(t, s, func(tx group.Tx) (err error) {
+		e, err = tx.AppendEvent(e)
+		return err
+	})
+	select {
+	case <-wake:
+	case <-time.After(30 * time.Second):
+		t.Fatal("WaitEvents of the server log did not wake")
+	}
+	got := read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events(group.ServerLog, 0, 10) })
+	diff(t, "the server log", []group.Event{e}, got)
+	if e.Seq != 1 || read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq(group.ServerLog) }) != 1 {
+		t.Errorf("seq %d", e.Seq)
+	}
 }

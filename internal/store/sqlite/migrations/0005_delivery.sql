@@ -1,7 +1,9 @@
 -- 0005: outbound delivery (QQ webhooks, Wildfire callbacks). A stream per
 -- bot and kind: its target, its progress through the bot's event log and the
 -- lease of the node delivering it; a bounded list of recent attempts and the
--- events given up on.
+-- events given up on. An event may carry data: a server event's group change.
+
+ALTER TABLE events ADD COLUMN data TEXT NOT NULL DEFAULT '';
 
 CREATE TABLE delivery_streams (
 	bot_id        TEXT    NOT NULL,
