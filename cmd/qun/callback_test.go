@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -255,5 +257,138 @@ func waitCallbackError(t *testing.T, admin *client.Client) {
 			t.Fatalf("the callback stream never failed: %+v", d)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// signedReceiver collects the bodies of Standard Webhooks requests signed with secret.
+type signedReceiver struct {
+	t      *testing.T
+	url    string
+	secret string
+	got    chan []byte
+}
+
+func newSignedReceiver(t *testing.T, secret string) *signedReceiver {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &signedReceiver{t: t, url: "http://" + l.Addr().String() + "/group/callback", secret: secret, got: make(chan []byte, 100)}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		id, ts := req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp")
+		mac := hmac.New(sha256.New, []byte(r.secret))
+		mac.Write([]byte(id + "." + ts + "." + string(body)))
+		if req.Header.Get("webhook-signature") != "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)) || id == "" {
+			t.Errorf("group callback with id %q, signature %q", id, req.Header.Get("webhook-signature"))
+		}
+		r.got <- body
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return r
+}
+
+// next decodes the next body into v, refusing unknown fields.
+func (r *signedReceiver) next(what string, v any) {
+	r.t.Helper()
+	select {
+	case b := <-r.got:
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			r.t.Fatalf("%s: %s: %v", what, b, err)
+		}
+	case <-time.After(mnWait):
+		r.t.Fatalf("%s: no group callback within %v", what, mnWait)
+	}
+}
+
+// wfGroupUpdateEvent and wfGroupMemberUpdateEvent are Wildfire's pojos
+// (cn.wildfirechat.pojos), field names exactly.
+type wfGroupUpdateEvent struct {
+	OperatorID string `json:"operatorId"`
+	GroupID    string `json:"groupId"`
+	Type       int    `json:"type"`
+	GroupInfo  struct {
+		TargetID       string `json:"target_id"`
+		Name           string `json:"name"`
+		Portrait       string `json:"portrait"`
+		Owner          string `json:"owner"`
+		Type           int    `json:"type"`
+		Extra          string `json:"extra"`
+		Mute           int    `json:"mute"`
+		JoinType       int    `json:"join_type"`
+		PrivateChat    int    `json:"private_chat"`
+		Searchable     int    `json:"searchable"`
+		MaxMemberCount int    `json:"max_member_count"`
+		HistoryMessage int    `json:"history_message"`
+		SuperGroup     bool   `json:"super_group"`
+	} `json:"groupInfo"`
+}
+
+type wfGroupMemberUpdateEvent struct {
+	OperatorID string   `json:"operatorId"`
+	GroupID    string   `json:"groupId"`
+	MemberIDs  []string `json:"memberIds"`
+	Type       int      `json:"type"`
+	Value      string   `json:"value"`
+}
+
+// TestGroupCallbacks: the operator's app server hears every group and member
+// change as Wildfire's GroupUpdateEvent and GroupMemberUpdateEvent, signed
+// with the admin secret, in order.
+func TestGroupCallbacks(t *testing.T) {
+	data := t.TempDir()
+	cfg := testConfig(t, data)
+	const secret = "group-callback-secret" // kept as if generated, so the receivers know it first
+	if err := os.WriteFile(filepath.Join(data, adminSecretFile), []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, member := newSignedReceiver(t, secret), newSignedReceiver(t, secret)
+	cfg.GroupInfoCallback, cfg.GroupMemberCallback = info.url, member.url
+	tm := startMain(t, cfg)
+	admin := client.NewAdmin(tm.Admin, tm.Secret)
+	for _, u := range []string{"alice", "bob", "carol"} {
+		mnCall(t, "create "+u, admin, "/admin/user/create", map[string]any{"userId": u, "name": u}, nil)
+	}
+	mnCall(t, "create g1", admin, "/admin/group/create", map[string]any{"operator": "alice",
+		"group": map[string]any{"group_info": map[string]any{"target_id": "g1", "name": "g1", "type": 2}, "members": []any{map[string]any{"member_id": "bob"}}}}, nil)
+	var gu wfGroupUpdateEvent
+	info.next("create", &gu)
+	if gu.Type != 0 || gu.OperatorID != "alice" || gu.GroupID != "g1" || gu.GroupInfo.TargetID != "g1" || gu.GroupInfo.Owner != "alice" {
+		t.Fatalf("create: %+v", gu)
+	}
+	mnCall(t, "add carol", admin, "/admin/group/member/add", map[string]any{"group_id": "g1", "operator": "alice", "members": []any{map[string]any{"member_id": "carol"}},
+		"notify_message": map[string]any{"type": 1, "searchableContent": "welcome"}}, nil)
+	var mu wfGroupMemberUpdateEvent
+	member.next("add", &mu)
+	if mu.Type != 0 || mu.OperatorID != "alice" || strings.Join(mu.MemberIDs, ",") != "carol" {
+		t.Fatalf("add: %+v", mu)
+	}
+	mnCall(t, "rename", admin, "/admin/group/modify", map[string]any{"group_id": "g1", "operator": "alice", "type": 0, "value": "renamed"}, nil)
+	info.next("rename", &gu)
+	if gu.Type != 1 || gu.GroupInfo.Name != "renamed" {
+		t.Fatalf("rename: %+v", gu)
+	}
+	mnCall(t, "mute", admin, "/admin/group/modify", map[string]any{"group_id": "g1", "operator": "alice", "type": 3, "value": "1"}, nil)
+	info.next("mute", &gu)
+	if gu.Type != 3 || gu.GroupInfo.Mute != 1 {
+		t.Fatalf("mute: %+v", gu)
+	}
+	mnCall(t, "alias", admin, "/admin/group/member/set_alias", map[string]any{"group_id": "g1", "operator": "alice", "memberId": "bob", "alias": "Bobby"}, nil)
+	member.next("alias", &mu)
+	if mu.Type != 4 || strings.Join(mu.MemberIDs, ",") != "bob" || mu.Value != "Bobby" {
+		t.Fatalf("alias: %+v", mu)
+	}
+	mnCall(t, "kick", admin, "/admin/group/member/del", map[string]any{"group_id": "g1", "operator": "alice", "members": []string{"carol"}}, nil)
+	member.next("kick", &mu)
+	if mu.Type != 2 || strings.Join(mu.MemberIDs, ",") != "carol" {
+		t.Fatalf("kick: %+v", mu)
+	}
+	mnCall(t, "dismiss", admin, "/admin/group/del", map[string]any{"group_id": "g1", "operator": "alice"}, nil)
+	info.next("dismiss", &gu)
+	if gu.Type != 5 || gu.GroupID != "g1" || gu.GroupInfo.TargetID != "g1" {
+		t.Fatalf("dismiss: %+v", gu)
 	}
 }

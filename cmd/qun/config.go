@@ -51,6 +51,9 @@ type Config struct {
 	DeliveryTimeout  time.Duration
 	DeliveryRetryMin time.Duration
 	DeliveryRetryMax time.Duration
+	// The operator's group callbacks (Wildfire's group_*_update_callback).
+	GroupInfoCallback   string
+	GroupMemberCallback string
 }
 
 // option is one setting: its flag, its variable and where it goes.
@@ -121,6 +124,8 @@ func (c *Config) options() []option {
 		{"delivery-timeout", "QUN_DELIVERY_TIMEOUT", "how long one webhook or callback POST may take, answer included", dur(&c.DeliveryTimeout), "5s"},
 		{"delivery-retry-min", "QUN_DELIVERY_RETRY_MIN", "wait after a delivery's first failure; doubled per failure", dur(&c.DeliveryRetryMin), "1s"},
 		{"delivery-retry-max", "QUN_DELIVERY_RETRY_MAX", "longest wait between two attempts of a delivery", dur(&c.DeliveryRetryMax), "5m"},
+		{"group-info-callback", "QUN_GROUP_INFO_CALLBACK", "URL that gets a GroupUpdateEvent for every group change (Wildfire's group_info_update_callback); empty: none", str(&c.GroupInfoCallback), ""},
+		{"group-member-callback", "QUN_GROUP_MEMBER_CALLBACK", "URL that gets a GroupMemberUpdateEvent for every member change (Wildfire's group_member_update_callback); empty: none", str(&c.GroupMemberCallback), ""},
 	}
 }
 

@@ -242,9 +242,10 @@ func (d *deliveries) Redeliver(ctx context.Context, robotID string, kind group.D
 	return nil
 }
 
-// openDelivery builds the outbound engine over the store and the QQ door,
-// and the Admin API's view of it.
-func (m *Main) openDelivery() (*deliveries, error) {
+// openDelivery builds the outbound engine over the store and the doors,
+// points the operator's group callbacks at the configured URLs, and returns
+// the Admin API's view of it.
+func (m *Main) openDelivery(ctx context.Context, adminSecret string) (*deliveries, error) {
 	cfg := m.Config
 	ds, ok := m.Store.(delivery.Store)
 	if !ok {
@@ -255,8 +256,10 @@ func (m *Main) openDelivery() (*deliveries, error) {
 		return nil, err
 	}
 	m.Delivery = delivery.New(ds, m.Store, map[group.DeliveryKind]delivery.Door{
-		group.DeliveryWebhook:  qqWebhookDoor{m.QQ},
-		group.DeliveryCallback: wildfireCallbackDoor{m.Store},
+		group.DeliveryWebhook:     qqWebhookDoor{m.QQ},
+		group.DeliveryCallback:    wildfireCallbackDoor{m.Store},
+		group.DeliveryGroupInfo:   groupChangeDoor{m.Store, group.EventGroupInfo, []byte(adminSecret)},
+		group.DeliveryGroupMember: groupChangeDoor{m.Store, group.EventGroupMember, []byte(adminSecret)},
 	}, delivery.Options{
 		Node:      node,
 		Logger:    m.Logger,
@@ -267,5 +270,53 @@ func (m *Main) openDelivery() (*deliveries, error) {
 		RetryMax:  cfg.DeliveryRetryMax,
 		Deny:      cfg.CallbackDeny,
 	})
-	return &deliveries{engine: m.Delivery, store: ds, events: m.Store, svc: m.Service, qq: m.QQ, now: time.Now}, nil
+	d := &deliveries{engine: m.Delivery, store: ds, events: m.Store, svc: m.Service, qq: m.QQ, now: time.Now}
+	for kind, url := range map[group.DeliveryKind]string{group.DeliveryGroupInfo: cfg.GroupInfoCallback, group.DeliveryGroupMember: cfg.GroupMemberCallback} {
+		if err := d.setGroupCallback(ctx, kind, url); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
+
+// setGroupCallback points one of the operator's group callbacks at url (""
+// : off) unless it is there already. Every node should be given the same.
+func (d *deliveries) setGroupCallback(ctx context.Context, kind group.DeliveryKind, url string) error {
+	st, err := d.store.DeliveryStream(ctx, group.ServerLog, kind)
+	if err != nil && !group.IsNotExist(err) {
+		return err
+	}
+	if st.URL == url {
+		return nil
+	}
+	if url != "" {
+		if err := d.engine.CheckURL(ctx, url); err != nil {
+			return fmt.Errorf("%s callback: %w", kind, err)
+		}
+	}
+	_, err = d.store.SetDeliveryTarget(ctx, group.ServerLog, kind, url, 0, d.now().Truncate(time.Millisecond))
+	return err
+}
+
+// groupChangeDoor renders one of the operator's group callback streams through the Wildfire door.
+type groupChangeDoor struct {
+	store group.Store
+	event group.EventType
+	key   []byte // the admin secret
+}
+
+// Items implements delivery.Door.
+func (d groupChangeDoor) Items(ctx context.Context, _ group.DeliveryStream, after int64, limit int) ([]delivery.Item, int64, error) {
+	its, last, err := wildfire.GroupChangeItems(ctx, d.store, d.event, d.key, after, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]delivery.Item, len(its))
+	for i, it := range its {
+		out[i] = delivery.Item{Seq: it.Seq, ID: it.ID, Type: it.Type, Body: it.Body, CreatedAt: it.CreatedAt, Header: it.Header}
+	}
+	return out, last, nil
+}
+
+// Check implements delivery.Door: any 2xx is delivered.
+func (groupChangeDoor) Check([]byte) error { return nil }

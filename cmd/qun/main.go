@@ -190,6 +190,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Service = group.NewService(st, group.Config{
 		MaxGroupMembers: cfg.MaxGroupMembers,
 		ProactiveQuota:  cfg.ProactiveQuota,
+		GroupChanges:    cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
 	})
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
 		PublicURL:        cfg.PublicURL,
@@ -205,7 +206,7 @@ func (m *Main) Open(ctx context.Context) error {
 		st.Close()
 		return fmt.Errorf("bot open platform: %w", err)
 	}
-	deliveries, err := m.openDelivery()
+	deliveries, err := m.openDelivery(ctx, secret)
 	if err != nil {
 		st.Close()
 		return err

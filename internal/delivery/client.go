@@ -111,6 +111,10 @@ func (e *Engine) Post(ctx context.Context, target string, header http.Header, bo
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := e.client.Do(req)
+	var ne net.Error
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())) {
+		return 0, nil, fmt.Errorf("timeout: no answer within %v", e.opts.Timeout)
+	}
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -12,6 +12,10 @@ const (
 	DeliveryWebhook DeliveryKind = "webhook"
 	// DeliveryCallback is the Wildfire robot callback.
 	DeliveryCallback DeliveryKind = "callback"
+	// DeliveryGroupInfo and DeliveryGroupMember are the operator's group
+	// callbacks; their streams read the ServerLog.
+	DeliveryGroupInfo   DeliveryKind = "group_info"
+	DeliveryGroupMember DeliveryKind = "group_member"
 )
 
 // DeliveryStream is one outbound stream of a bot: where it goes, how far it

@@ -141,6 +141,83 @@ func CallbackItems(ctx context.Context, st group.Store, robotID string, after in
 	return items, last, nil
 }
 
+// groupUpdateJSON is Wildfire's GroupUpdateEvent.
+type groupUpdateJSON struct {
+	OperatorID string        `json:"operatorId"`
+	GroupID    string        `json:"groupId"`
+	Type       int           `json:"type"`
+	GroupInfo  groupInfoJSON `json:"groupInfo"`
+}
+
+// groupMemberUpdateJSON is Wildfire's GroupMemberUpdateEvent.
+type groupMemberUpdateJSON struct {
+	OperatorID string   `json:"operatorId"`
+	GroupID    string   `json:"groupId"`
+	MemberIDs  []string `json:"memberIds"`
+	Type       int      `json:"type"`
+	Value      string   `json:"value"`
+}
+
+// GroupChangeItems renders the server log's events after seq after, at most
+// limit, as the operator's group callback of t carries them, signed with
+// key (the admin secret), and returns the log's last seq: each event of
+// type t (group.EventGroupInfo: a GroupUpdateEvent, whose groupInfo is the
+// group as it is when the log is read, only its id once it is dismissed;
+// group.EventGroupMember: a GroupMemberUpdateEvent).
+func GroupChangeItems(ctx context.Context, st group.Store, t group.EventType, key []byte, after int64, limit int) ([]CallbackItem, int64, error) {
+	var items []CallbackItem
+	var last int64
+	err := st.View(ctx, func(r group.Reader) error {
+		var err error
+		if last, err = r.LastEventSeq(group.ServerLog); err != nil {
+			return err
+		}
+		evs, err := r.Events(group.ServerLog, after, limit)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			it := CallbackItem{Seq: e.Seq, ID: "group-change-" + strconv.FormatInt(e.Seq, 10), Type: string(e.Type), CreatedAt: e.CreatedAt}
+			if e.Type == t {
+				var ch group.GroupChange
+				if err := json.Unmarshal([]byte(e.Data), &ch); err != nil {
+					return fmt.Errorf("group change %d: %w", e.Seq, err)
+				}
+				var body any
+				if t == group.EventGroupInfo {
+					info := groupInfoJSON{TargetID: e.GroupID}
+					if g, err := r.Group(e.GroupID); err == nil {
+						info = newGroupInfoJSON(g)
+					} else if !group.IsNotExist(err) {
+						return err
+					}
+					body = groupUpdateJSON{OperatorID: e.OperatorID, GroupID: e.GroupID, Type: ch.Type, GroupInfo: info}
+				} else {
+					ids := ch.MemberIDs
+					if ids == nil {
+						ids = []string{}
+					}
+					body = groupMemberUpdateJSON{OperatorID: e.OperatorID, GroupID: e.GroupID, MemberIDs: ids, Type: ch.Type, Value: ch.Value}
+				}
+				if it.Body, err = json.Marshal(body); err != nil {
+					return fmt.Errorf("encode group change %d: %w", e.Seq, err)
+				}
+			}
+			items = append(items, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("wildfire: group changes: %w", err)
+	}
+	for i := range items {
+		if it := items[i]; it.Body != nil {
+			items[i].Header = func(now time.Time) http.Header { return SignWebhook(key, it.ID, now, it.Body) }
+		}
+	}
+	return items, last, nil
+}
+
 // SignWebhook returns the Standard Webhooks headers of a body: webhook-id,
 // webhook-timestamp (unix seconds) and webhook-signature "v1," followed by
 // the base64 HMAC-SHA256, keyed with key, of "id.timestamp.body".
