@@ -185,7 +185,8 @@ func benchWebhook(ctx context.Context, out io.Writer, b benchSetup, d time.Durat
 	from := last - int64(sentAll) + 1
 	rcv.lastSeq = from - 1
 	start := time.Now()
-	if err := ok(admin.Call(ctx, "/admin/robot/redeliver", map[string]any{"robotId": bot.UserID, "from_seq": from}, nil)); err != nil {
+	// from is a frame's s; from_seq is a log seq, one less.
+	if err := ok(admin.Call(ctx, "/admin/robot/redeliver", map[string]any{"robotId": bot.UserID, "from_seq": from - 1}, nil)); err != nil {
 		return err
 	}
 	var at time.Time

@@ -251,7 +251,7 @@ func TestWebhookBotgo(t *testing.T) {
 		"group": map[string]any{"group_info": map[string]any{"target_id": "g1", "name": "g1", "type": 2, "owner": "alice"},
 			"members": []any{map[string]any{"member_id": "bob"}, map[string]any{"member_id": "mnbot"}}}}, nil)
 	added := f.next("create", "GROUP_ADD_ROBOT")
-	if added.Seq != 1 || added.Op == "" {
+	if added.Seq != 2 || added.Op == "" { // s is the log seq plus one
 		t.Fatalf("GROUP_ADD_ROBOT %+v", added)
 	}
 	mnProactive(t, "proactive off", admin, "alice", "g1", false)
@@ -319,7 +319,7 @@ func TestWebhookBotgo(t *testing.T) {
 		expect("receiver answering "+mode, 4)
 	}
 	d := waitDeliveries(t, "caught up", admin, func(d deliveriesResult) bool {
-		return d.Webhook.DeliveredSeq == int64(f.last) && d.Webhook.Pending == 0 && d.Webhook.LastError == ""
+		return d.Webhook.DeliveredSeq == int64(f.last)-1 && d.Webhook.Pending == 0 && d.Webhook.LastError == ""
 	})
 	var errs []string
 	for _, a := range d.Attempts {
@@ -334,9 +334,9 @@ func TestWebhookBotgo(t *testing.T) {
 		}
 	}
 
-	// Redelivery from a point sends the same frames again.
+	// Redelivery from a point (a log seq: one less than a frame's s) sends the same frames again.
 	last := f.last
-	mnCall(t, "redeliver", admin, "/admin/robot/redeliver", map[string]any{"robotId": "mnbot", "from_seq": last - 1}, nil)
+	mnCall(t, "redeliver", admin, "/admin/robot/redeliver", map[string]any{"robotId": "mnbot", "from_seq": last - 2}, nil)
 	f.last = last - 2
 	expect("redelivered", 2)
 	// And then the next event, once: nothing else was queued.
