@@ -71,19 +71,21 @@ type receiver struct {
 	got    []int64                // the seqs answered "ok", in order
 	tries  int                    // every request
 	wake   chan struct{}
+	done   chan struct{} // closed when the test ends: hanging answers end
 }
 
 func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{t: t, wake: make(chan struct{}, 1)}
+	rc := &receiver{t: t, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	rc.srv = httptest.NewServer(rc)
-	t.Cleanup(rc.srv.Close)
+	t.Cleanup(rc.srv.Close)              // waits for the requests in progress,
+	t.Cleanup(func() { close(rc.done) }) // which this ends first
 	return rc
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body struct{ Seq int64 }
 	b, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(b, &body); err != nil || r.Header.Get("Webhook-Id") != "bot1-"+strconv.FormatInt(body.Seq, 10) {
+	if err := json.Unmarshal(b, &body); err != nil || !strings.HasSuffix(r.Header.Get("Webhook-Id"), "-"+strconv.FormatInt(body.Seq, 10)) {
 		rc.t.Errorf("request %q with id %q", b, r.Header.Get("Webhook-Id"))
 	}
 	rc.mu.Lock()
@@ -108,7 +110,10 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "d1":
 		io.WriteString(w, "d1")
 	case "hang":
-		<-r.Context().Done()
+		select {
+		case <-r.Context().Done():
+		case <-rc.done:
+		}
 	case "redirect":
 		http.Redirect(w, r, "/elsewhere", http.StatusFound)
 	}
@@ -190,20 +195,28 @@ func (e *env) start(opts delivery.Options) {
 	e.t.Cleanup(stop)
 }
 
-func (e *env) target(url string) {
+func (e *env) target(url string) { e.targetOf("bot1", url) }
+
+// targetOf points botID's stream at url.
+func (e *env) targetOf(botID, url string) {
 	e.t.Helper()
-	if _, err := e.st.SetDeliveryTarget(e.t.Context(), "bot1", group.DeliveryWebhook, url, 0, time.Now()); err != nil {
+	if _, err := e.st.SetDeliveryTarget(e.t.Context(), botID, group.DeliveryWebhook, url, 0, time.Now()); err != nil {
 		e.t.Fatal(err)
 	}
-	e.engine.Notify("bot1", group.DeliveryWebhook)
+	e.engine.Notify(botID, group.DeliveryWebhook)
 }
 
 // events appends n events of type typ to bot1's log, created at created.
 func (e *env) events(n int, typ group.EventType, created time.Time) {
+	e.eventsOf("bot1", n, typ, created)
+}
+
+// eventsOf appends n events of type typ to botID's log, created at created.
+func (e *env) eventsOf(botID string, n int, typ group.EventType, created time.Time) {
 	e.t.Helper()
 	err := e.st.Update(e.t.Context(), func(tx group.Tx) error {
 		for range n {
-			if _, err := tx.AppendEvent(group.Event{BotID: "bot1", Type: typ, GroupID: "g1", CreatedAt: created.Truncate(time.Millisecond)}); err != nil {
+			if _, err := tx.AppendEvent(group.Event{BotID: botID, Type: typ, GroupID: "g1", CreatedAt: created.Truncate(time.Millisecond)}); err != nil {
 				return err
 			}
 		}
@@ -321,7 +334,7 @@ func TestReceiverDown(t *testing.T) {
 	if st.Delivered != 0 {
 		t.Fatalf("stream %+v", st)
 	}
-	rc := &receiver{t: t, wake: make(chan struct{}, 1)}
+	rc := &receiver{t: t, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	l, err = net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen again on %s: %v", addr, err)
@@ -440,4 +453,22 @@ func TestTakeOver(t *testing.T) {
 		t.Fatalf("received %v, want 1..6", got)
 	}
 	e.waitStream("node-b's lease", func(st group.DeliveryStream) bool { return st.LeaseNode == "node-b" && st.Delivered == 6 })
+}
+
+// TestSlowReceiver: a receiver that never answers holds up its own bot's
+// stream only; another bot's events all arrive meanwhile.
+func TestSlowReceiver(t *testing.T) {
+	e := newEnv(t, delivery.Options{Timeout: time.Hour})
+	slow, fast := newReceiver(t), newReceiver(t) // closed before the engine stops: the hanging POST ends
+	slow.setAnswer(func(int64) string { return "hang" })
+	e.targetOf("bot1", slow.srv.URL)
+	e.targetOf("bot2", fast.srv.URL)
+	e.eventsOf("bot1", 3, group.EventAddRobot, time.Now())
+	e.eventsOf("bot2", 20, group.EventAddRobot, time.Now())
+	if got := fast.waitGot(20); !slices.Equal(got, seqs(1, 20)) {
+		t.Fatalf("the other bot's receiver got %v, want 1..20", got)
+	}
+	if n := slow.requests(); n != 1 {
+		t.Fatalf("the hanging receiver got %d requests, want the first event's only", n)
+	}
 }
