@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/delivery"
+	"github.com/qun-chat/qun/internal/group"
 )
 
 // wfOutputMessage is the Wildfire SDK's OutputMessageData
@@ -390,5 +392,45 @@ func TestGroupCallbacks(t *testing.T) {
 	info.next("dismiss", &gu)
 	if gu.Type != 5 || gu.GroupID != "g1" || gu.GroupInfo.TargetID != "g1" {
 		t.Fatalf("dismiss: %+v", gu)
+	}
+}
+
+// TestDeliveriesShowDrops: events given up on are shown by /admin/robot/deliveries.
+func TestDeliveriesShowDrops(t *testing.T) {
+	tm := startMain(t, testConfig(t, t.TempDir()))
+	admin := client.NewAdmin(tm.Admin, tm.Secret)
+	mnCall(t, "create the robot", admin, "/admin/robot/create", map[string]any{"userId": "wfbot", "name": "wfbot"}, nil)
+	// A stream held by a node of the test's own, which records a drop.
+	ds := tm.Store.(delivery.Store)
+	now := time.Now().Truncate(time.Millisecond)
+	st, err := ds.SetDeliveryTarget(t.Context(), "wfbot", group.DeliveryCallback, "http://127.0.0.1:9/", 0, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ds.TakeDeliveryLease(t.Context(), "wfbot", group.DeliveryCallback, "test-node", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	drop := group.DeliveryDrop{BotID: "wfbot", Kind: group.DeliveryCallback, FromSeq: 3, ToSeq: 5, Error: "pruned from the event log before delivery", At: now}
+	if ok, err := ds.RecordDelivery(t.Context(), group.DeliveryProgress{BotID: "wfbot", Kind: group.DeliveryCallback, Node: "test-node",
+		Epoch: st.Epoch, Delivered: 5, LeaseUntil: now.Add(time.Hour), UpdatedAt: now}, nil, []group.DeliveryDrop{drop}, 10); err != nil || !ok {
+		t.Fatalf("RecordDelivery: %v, %v", ok, err)
+	}
+	var d struct {
+		Callback struct {
+			Dropped int64  `json:"dropped"`
+			Node    string `json:"node"`
+		} `json:"callback"`
+		Drops []struct {
+			Stream  string `json:"stream"`
+			FromSeq int64  `json:"from_seq"`
+			ToSeq   int64  `json:"to_seq"`
+			Error   string `json:"error"`
+			At      int64  `json:"at"`
+		} `json:"drops"`
+	}
+	mnCall(t, "deliveries", admin, "/admin/robot/deliveries", map[string]any{"robotId": "wfbot"}, &d)
+	if d.Callback.Dropped != 3 || d.Callback.Node != "test-node" || len(d.Drops) != 1 || d.Drops[0].Stream != "callback" ||
+		d.Drops[0].FromSeq != 3 || d.Drops[0].ToSeq != 5 || d.Drops[0].Error != drop.Error || d.Drops[0].At != now.UnixMilli() {
+		t.Fatalf("deliveries %+v", d)
 	}
 }

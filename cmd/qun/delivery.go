@@ -209,10 +209,22 @@ func (d *deliveries) Deliveries(ctx context.Context, robotID string, limit int) 
 			rep.Attempts = append(rep.Attempts, wildfire.AttemptReport{Kind: kind, ID: a.ItemID, Seq: a.Seq, Type: a.Type,
 				Status: a.Status, Error: a.Error, At: a.At, Duration: a.Duration})
 		}
+		drops, err := d.store.DeliveryDrops(ctx, robotID, kind, limit)
+		if err != nil {
+			return wildfire.DeliveryReport{}, err
+		}
+		for _, dr := range drops {
+			rep.Drops = append(rep.Drops, wildfire.DropReport{Kind: kind, FromSeq: dr.FromSeq, ToSeq: dr.ToSeq, ID: dr.ItemID,
+				Type: dr.Type, Error: dr.Error, At: dr.At})
+		}
 	}
 	slices.SortStableFunc(rep.Attempts, func(a, b wildfire.AttemptReport) int { return b.At.Compare(a.At) })
+	slices.SortStableFunc(rep.Drops, func(a, b wildfire.DropReport) int { return b.At.Compare(a.At) })
 	if len(rep.Attempts) > limit {
 		rep.Attempts = rep.Attempts[:limit]
+	}
+	if len(rep.Drops) > limit {
+		rep.Drops = rep.Drops[:limit]
 	}
 	return rep, nil
 }

@@ -58,11 +58,23 @@ type AttemptReport struct {
 	Duration time.Duration
 }
 
+// DropReport is one record of events given up on.
+type DropReport struct {
+	Kind    group.DeliveryKind
+	FromSeq int64
+	ToSeq   int64
+	ID      string // of FromSeq when it was one event tried; else ""
+	Type    string
+	Error   string
+	At      time.Time
+}
+
 // DeliveryReport is what /admin/robot/deliveries shows.
 type DeliveryReport struct {
 	Webhook  StreamReport
 	Callback StreamReport
 	Attempts []AttemptReport // newest first
+	Drops    []DropReport    // newest first
 }
 
 type webhookJSON struct {
@@ -92,10 +104,21 @@ type attemptJSON struct {
 	DurationMS int64  `json:"duration_ms"`
 }
 
+type dropJSON struct {
+	Stream  string `json:"stream"`
+	FromSeq int64  `json:"from_seq"`
+	ToSeq   int64  `json:"to_seq"`
+	ID      string `json:"id"`
+	T       string `json:"t"`
+	Error   string `json:"error"`
+	At      int64  `json:"at"` // ms
+}
+
 type deliveriesJSON struct {
 	Webhook  streamJSON    `json:"webhook"`
 	Callback streamJSON    `json:"callback"`
 	Attempts []attemptJSON `json:"attempts"`
+	Drops    []dropJSON    `json:"drops"`
 }
 
 func newStreamJSON(s StreamReport) streamJSON {
@@ -148,7 +171,7 @@ func (a *api) setWebhook(r *request) (any, error) {
 }
 
 // robotDeliveries serves /admin/robot/deliveries: {robotId, limit?} →
-// {webhook, callback, attempts}.
+// {webhook, callback, attempts, drops}.
 func (a *api) robotDeliveries(r *request) (any, error) {
 	var body struct {
 		robotIDBody
@@ -174,7 +197,10 @@ func (a *api) robotDeliveries(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := deliveriesJSON{Webhook: newStreamJSON(rep.Webhook), Callback: newStreamJSON(rep.Callback), Attempts: []attemptJSON{}}
+	out := deliveriesJSON{Webhook: newStreamJSON(rep.Webhook), Callback: newStreamJSON(rep.Callback), Attempts: []attemptJSON{}, Drops: []dropJSON{}}
+	for _, d := range rep.Drops {
+		out.Drops = append(out.Drops, dropJSON{Stream: string(d.Kind), FromSeq: d.FromSeq, ToSeq: d.ToSeq, ID: d.ID, T: d.Type, Error: d.Error, At: millis(d.At)})
+	}
 	for _, at := range rep.Attempts {
 		out.Attempts = append(out.Attempts, attemptJSON{Stream: string(at.Kind), ID: at.ID, Seq: at.Seq, T: at.Type,
 			Status: at.Status, Error: at.Error, At: millis(at.At), DurationMS: at.Duration.Milliseconds()})
