@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
-	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -401,7 +400,7 @@ func TestDeliveriesShowDrops(t *testing.T) {
 	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	mnCall(t, "create the robot", admin, "/admin/robot/create", map[string]any{"userId": "wfbot", "name": "wfbot"}, nil)
 	// A stream held by a node of the test's own, which records a drop.
-	ds := tm.Store.(delivery.Store)
+	ds := tm.Store
 	now := time.Now().Truncate(time.Millisecond)
 	st, err := ds.SetDeliveryTarget(t.Context(), "wfbot", group.DeliveryCallback, "http://127.0.0.1:9/", 0, now)
 	if err != nil {

@@ -13,15 +13,7 @@ import (
 	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/qqbot"
-	"github.com/qun-chat/qun/internal/store/postgres"
-	"github.com/qun-chat/qun/internal/store/sqlite"
 	"github.com/qun-chat/qun/internal/wildfire"
-)
-
-// Both stores keep the outbound engine's state.
-var (
-	_ delivery.Store = (*sqlite.Store)(nil)
-	_ delivery.Store = (*postgres.Store)(nil)
 )
 
 // nodeFile keeps this node's name in the data directory, so that a node
@@ -259,10 +251,7 @@ func (d *deliveries) Redeliver(ctx context.Context, robotID string, kind group.D
 // the Admin API's view of it.
 func (m *Main) openDelivery(ctx context.Context, adminSecret string) (*deliveries, error) {
 	cfg := m.Config
-	ds, ok := m.Store.(delivery.Store)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no delivery state", m.Store)
-	}
+	ds := m.Store
 	node, err := nodeName(cfg.Data)
 	if err != nil {
 		return nil, err

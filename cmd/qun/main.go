@@ -115,12 +115,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
-// Store is the one store qun runs on: the domain's group.Store and the QQ
-// door's qqbot.Store. Doors and stores do not import each other, so the
-// check that both stores are both is here, where they are wired.
+// Store is the one store qun runs on: the domain's group.Store, the QQ
+// door's qqbot.Store and the outbound engine's delivery.Store. Doors and
+// stores do not import each other, so the check that both stores are all
+// three is here, where they are wired.
 type Store interface {
 	group.Store
 	qqbot.Store
+	delivery.Store
 }
 
 var (

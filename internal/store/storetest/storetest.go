@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/qqbot"
 )
@@ -26,6 +27,7 @@ import (
 type Store interface {
 	group.Store
 	qqbot.Store
+	delivery.Store
 }
 
 // An Opener prepares an empty database for one test and returns open, which
