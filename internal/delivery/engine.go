@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
@@ -183,7 +184,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	ctx     context.Context // Run's; nil before Run
-	workers map[streamKey]chan struct{}
+	workers map[streamKey]*worker
 	wg      sync.WaitGroup
 	scan    chan struct{}
 }
@@ -199,7 +200,7 @@ func New(store Store, events Events, doors map[group.DeliveryKind]Door, opts Opt
 		opts:    opts,
 		log:     opts.Logger,
 		client:  newClient(opts),
-		workers: make(map[streamKey]chan struct{}),
+		workers: make(map[streamKey]*worker),
 		scan:    make(chan struct{}, 1),
 	}
 }
@@ -216,6 +217,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer func() {
 		e.wg.Wait()
 		e.client.CloseIdleConnections()
+	}()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.renew(ctx)
 	}()
 	for {
 		sts, err := e.store.DeliveryStreams(ctx)
@@ -236,18 +242,52 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// renew extends every lease of the node every third of LeaseTTL, in one
+// store call, and kicks the workers whose stream changed (a new target, a
+// redelivery, on any node) or whose lease another node has taken, so that
+// they take their streams anew. Workers record their progress (and with it
+// the lease) only when they have something to record.
+func (e *Engine) renew(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.opts.After(e.opts.LeaseTTL / 3):
+		}
+		sts, err := e.store.RenewDeliveryLeases(ctx, e.opts.Node, e.now().Add(e.opts.LeaseTTL))
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("delivery: renew leases", "err", err)
+			}
+			continue
+		}
+		held := make(map[streamKey]group.DeliveryStream, len(sts))
+		for _, st := range sts {
+			held[streamKey{st.BotID, st.Kind}] = st
+		}
+		e.mu.Lock()
+		for k, w := range e.workers {
+			ep := w.epoch.Load()
+			if ep == 0 {
+				continue
+			}
+			if st, ok := held[k]; !ok || st.Epoch != ep || st.URL == "" {
+				w.poke()
+			}
+		}
+		e.mu.Unlock()
+	}
+}
+
 // Notify tells the engine that a stream of botID changed on this node (its
 // target was set, or it was redelivered), so that it acts on it at once
 // rather than at its next renewal or scan.
 func (e *Engine) Notify(botID string, kind group.DeliveryKind) {
 	e.mu.Lock()
-	kick, ok := e.workers[streamKey{botID, kind}]
+	w, ok := e.workers[streamKey{botID, kind}]
 	e.mu.Unlock()
 	if ok {
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
+		w.poke()
 		return
 	}
 	select {
@@ -263,10 +303,9 @@ func (e *Engine) start(k streamKey) {
 	if _, ok := e.workers[k]; ok || e.ctx == nil || e.ctx.Err() != nil {
 		return
 	}
-	kick := make(chan struct{}, 1)
-	e.workers[k] = kick
+	w := &worker{e: e, key: k, door: e.doors[k.kind], kick: make(chan struct{}, 1)}
+	e.workers[k] = w
 	e.wg.Add(1)
-	w := &worker{e: e, key: k, door: e.doors[k.kind], kick: kick}
 	go func() {
 		defer e.wg.Done()
 		w.run(e.ctx)
@@ -302,6 +341,17 @@ type worker struct {
 	key  streamKey
 	door Door
 	kick chan struct{}
+	// epoch is that of the session the worker holds the stream at; 0 when
+	// it holds none. The renewer compares it with the store's.
+	epoch atomic.Int64
+}
+
+// poke wakes the worker to take its stream anew.
+func (w *worker) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
 }
 
 // run takes the stream's lease and delivers while it holds it, until the
@@ -331,7 +381,9 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		s := &session{w: w, st: st, pos: st.Delivered, renewAt: now.Add(e.opts.LeaseTTL / 3)}
+		w.epoch.Store(st.Epoch)
 		err = s.deliver(ctx)
+		w.epoch.Store(0)
 		if ctx.Err() != nil {
 			s.flush(true)
 			w.release()
@@ -421,16 +473,14 @@ func (s *session) deliver(ctx context.Context) error {
 		if err := s.flush(false); err != nil {
 			return err
 		}
+		// The lease is renewed for every stream of the node at once (renew);
+		// a change of the stream anywhere, or a lost lease, kicks it.
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-w.kick:
-			return s.flush(false) // the stream changed here: take it anew
+			return s.flush(false) // take it anew
 		case <-wake:
-		case <-e.opts.After(s.renewAt.Sub(e.now())):
-			if err := s.flush(true); err != nil {
-				return err
-			}
 		}
 	}
 }

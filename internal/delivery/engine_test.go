@@ -468,3 +468,24 @@ func TestSlowReceiver(t *testing.T) {
 		t.Fatalf("the hanging receiver got %d requests, want the first event's only", n)
 	}
 }
+
+// TestRenewWhileIdle: an idle stream keeps its lease (the node renews all
+// its leases at once), and a redelivery made elsewhere, with no Notify on
+// this node, is picked up at the next renewal.
+func TestRenewWhileIdle(t *testing.T) {
+	e := newEnv(t, delivery.Options{LeaseTTL: time.Second})
+	rc := newReceiver(t)
+	e.target(rc.srv.URL)
+	e.events(2, group.EventAddRobot, time.Now())
+	rc.waitGot(2)
+	st := e.waitStream("delivered 2", func(st group.DeliveryStream) bool { return st.Delivered == 2 })
+	e.waitStream("its lease renewed while idle", func(s group.DeliveryStream) bool {
+		return s.LeaseNode == st.LeaseNode && s.LeaseUntil.After(st.LeaseUntil)
+	})
+	if _, err := e.st.Redeliver(t.Context(), "bot1", group.DeliveryWebhook, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rc.waitGot(4); !slices.Equal(got, []int64{1, 2, 1, 2}) {
+		t.Fatalf("received %v, want 1, 2 and again 1, 2", got)
+	}
+}

@@ -24,6 +24,10 @@ type Store interface {
 	// free, expired at now, or node's already. It returns the stream and
 	// whether node holds the lease; a missing stream is ENotExist.
 	TakeDeliveryLease(ctx context.Context, botID string, kind group.DeliveryKind, node string, now, until time.Time) (group.DeliveryStream, bool, error)
+	// RenewDeliveryLeases extends every lease node holds to until, in one
+	// statement, and returns those streams: a node renews all its streams
+	// at once, however many they are.
+	RenewDeliveryLeases(ctx context.Context, node string, until time.Time) ([]group.DeliveryStream, error)
 	// ReleaseDeliveryLease gives up node's lease of the stream, if it holds it.
 	ReleaseDeliveryLease(ctx context.Context, botID string, kind group.DeliveryKind, node string) error
 	// RecordDelivery stores p, appends the attempts and drops (adding the

@@ -63,6 +63,8 @@ var (
 			lease_until = excluded.lease_until, updated_at = excluded.updated_at`
 	takeDeliveryLease = `UPDATE delivery_streams SET lease_node = $3, lease_until = $5
 		WHERE bot_id = $1 AND kind = $2 AND (lease_node = $3 OR lease_node = '' OR lease_until <= $4)`
+	renewDeliveryLeases = `UPDATE delivery_streams SET lease_until = $2 WHERE lease_node = $1
+		RETURNING ` + deliveryStreamColumns
 	releaseDeliveryLease = `UPDATE delivery_streams SET lease_node = '', lease_until = $4
 		WHERE bot_id = $1 AND kind = $2 AND lease_node = $3`
 	recordDelivery = `UPDATE delivery_streams SET delivered_seq = $5, last_error = $6,
@@ -152,6 +154,16 @@ func (s *Store) TakeDeliveryLease(ctx context.Context, botID string, kind group.
 		return err
 	})
 	return st, took, err
+}
+
+// RenewDeliveryLeases implements delivery.Store.
+func (s *Store) RenewDeliveryLeases(ctx context.Context, node string, until time.Time) ([]group.DeliveryStream, error) {
+	var sts []group.DeliveryStream
+	err := s.Update(ctx, func(tx group.Tx) (err error) {
+		sts, err = getAll(tx.(*writer).c, deliveryStreamFields, "renewed delivery streams", renewDeliveryLeases, node, millis(until))
+		return err
+	})
+	return sts, err
 }
 
 // ReleaseDeliveryLease implements delivery.Store.

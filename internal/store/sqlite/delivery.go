@@ -88,6 +88,8 @@ var (
 		ON CONFLICT (bot_id, kind) DO UPDATE SET ` + deliveryStreamCols.except("bot_id", "kind").assign())
 	takeDeliveryLease = writeSQL(`UPDATE delivery_streams SET lease_node = ?3, lease_until = ?5
 		WHERE bot_id = ?1 AND kind = ?2 AND (lease_node = ?3 OR lease_node = '' OR lease_until <= ?4)`)
+	renewDeliveryLeases = writeSQL(`UPDATE delivery_streams SET lease_until = ?2 WHERE lease_node = ?1
+		RETURNING ` + deliveryStreamCols.list())
 	releaseDeliveryLease = writeSQL(`UPDATE delivery_streams SET lease_node = '', lease_until = ?4
 		WHERE bot_id = ?1 AND kind = ?2 AND lease_node = ?3`)
 	recordDelivery = writeSQL(`UPDATE delivery_streams SET delivered_seq = ?5, last_error = ?6,
@@ -184,6 +186,16 @@ func (s *Store) TakeDeliveryLease(ctx context.Context, botID string, kind group.
 		return err
 	})
 	return st, took, err
+}
+
+// RenewDeliveryLeases implements delivery.Store.
+func (s *Store) RenewDeliveryLeases(ctx context.Context, node string, until time.Time) ([]group.DeliveryStream, error) {
+	var sts []group.DeliveryStream
+	err := s.Update(ctx, func(tx group.Tx) (err error) {
+		sts, err = getAll(tx.(*writer).c, deliveryStreamColumns, "renewed delivery streams", renewDeliveryLeases, node, until.UnixMilli())
+		return err
+	})
+	return sts, err
 }
 
 // ReleaseDeliveryLease implements delivery.Store.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -145,6 +146,38 @@ func testDeliveryLease(t *testing.T, s group.Store, ds delivery.Store) {
 	st = take("node-a", at(41*time.Second), true)
 	if st.Delivered != 0 {
 		t.Fatalf("progress moved by a refused record: %d", st.Delivered)
+	}
+
+	// A node renews all its leases at once, and only its own.
+	for _, b := range []string{"bot2", "bot3"} {
+		if _, err := ds.SetDeliveryTarget(ctx, b, group.DeliveryWebhook, "http://a.example/", 0, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, took, err := ds.TakeDeliveryLease(ctx, "bot2", group.DeliveryWebhook, "node-a", t0, at(time.Minute)); err != nil || !took {
+		t.Fatalf("take bot2: %v %v", took, err)
+	}
+	if _, took, err := ds.TakeDeliveryLease(ctx, "bot3", group.DeliveryWebhook, "node-b", t0, at(time.Minute)); err != nil || !took {
+		t.Fatalf("take bot3: %v %v", took, err)
+	}
+	renewed, err := ds.RenewDeliveryLeases(ctx, "node-a", at(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range renewed {
+		if r.LeaseNode != "node-a" || !r.LeaseUntil.Equal(at(2*time.Hour)) {
+			t.Errorf("renewed %+v", r)
+		}
+		keys = append(keys, r.BotID)
+	}
+	slices.Sort(keys)
+	diff(t, "streams renewed for node-a", []string{"bot1", "bot2"}, keys)
+	if other, err := ds.DeliveryStream(ctx, "bot3", group.DeliveryWebhook); err != nil || !other.LeaseUntil.Equal(at(time.Minute)) || other.LeaseNode != "node-b" {
+		t.Fatalf("node-b's lease after node-a renewed: %+v, %v", other, err)
+	}
+	if none, err := ds.RenewDeliveryLeases(ctx, "node-c", at(time.Hour)); err != nil || len(none) != 0 {
+		t.Fatalf("a node without leases renewed %+v, %v", none, err)
 	}
 
 	_, _, err = ds.TakeDeliveryLease(ctx, "bot9", group.DeliveryWebhook, "node-a", t0, at(time.Second))
