@@ -27,7 +27,7 @@ import (
 // numbers mean something on a shared, noisy machine.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: qun bench robot|events|memory|create [flags]")
+		fmt.Fprintln(stderr, "usage: qun bench robot|events|webhook|memory|create [flags]")
 		return 2
 	}
 	if args[0] == "memory" { // its own flags: it runs qun as a child process
@@ -90,6 +90,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = benchEvents(ctx, stdout, b, *nodes, *duration, *rounds, *conc)
 	case "create":
 		err = benchCreate(ctx, stdout, b, *duration, *rounds, *conc, *sameMembers)
+	case "webhook":
+		err = benchWebhook(ctx, stdout, b, *duration, *rounds, *conc)
 	default:
 		fmt.Fprintf(stderr, "qun bench: unknown benchmark %q\n", args[0])
 		return 2

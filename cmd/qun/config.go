@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,9 @@ const (
 	DefaultAddr      = "127.0.0.1:8080"
 	DefaultAdminAddr = "127.0.0.1:18080"
 	DefaultData      = "./qun-data"
+	// defaultCallbackDeny: link-local (cloud metadata at 169.254.169.254
+	// included) and the metadata addresses of clouds that use others.
+	defaultCallbackDeny = "169.254.0.0/16,fe80::/10,100.100.100.200/32,fd00:ec2::254/128"
 )
 
 // Config is everything qun serve is told, from flags and QUN_* environment
@@ -41,6 +45,15 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	TLSCert, TLSKey  string
+	// Outbound delivery (webhooks and callbacks).
+	CallbackDeny     []netip.Prefix
+	DeliveryLease    time.Duration
+	DeliveryTimeout  time.Duration
+	DeliveryRetryMin time.Duration
+	DeliveryRetryMax time.Duration
+	// The operator's group callbacks (Wildfire's group_*_update_callback).
+	GroupInfoCallback   string
+	GroupMemberCallback string
 }
 
 // option is one setting: its flag, its variable and where it goes.
@@ -72,6 +85,19 @@ func (c *Config) options() []option {
 			return nil
 		}
 	}
+	cidrs := func(p *[]netip.Prefix) func(string) error {
+		return func(v string) error {
+			*p = []netip.Prefix{}
+			for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+				pre, err := netip.ParsePrefix(f)
+				if err != nil {
+					return fmt.Errorf("%q is not a CIDR (e.g. 169.254.0.0/16)", f)
+				}
+				*p = append(*p, pre.Masked())
+			}
+			return nil
+		}
+	}
 	return []option{
 		{"addr", "QUN_ADDR", "public listener: Robot API and Bot Open Platform", str(&c.Addr), DefaultAddr},
 		{"admin-addr", "QUN_ADMIN_ADDR", "Admin API listener (keep it private)", str(&c.AdminAddr), DefaultAdminAddr},
@@ -93,6 +119,13 @@ func (c *Config) options() []option {
 		{"tls-cert", "QUN_TLS_CERT", "PEM certificate file: the public listener serves HTTPS/WSS (reloaded when it changes); empty: plain HTTP", str(&c.TLSCert), ""},
 		{"tls-key", "QUN_TLS_KEY", "PEM private key file of --tls-cert", str(&c.TLSKey), ""},
 		{"log-format", "QUN_LOG_FORMAT", "text (key=value lines) or json (one JSON object a line)", str(&c.LogFormat), "text"},
+		{"callback-deny", "QUN_CALLBACK_DENY", "CIDRs no webhook or callback may reach, checked when set and on every dial (empty: none)", cidrs(&c.CallbackDeny), defaultCallbackDeny},
+		{"delivery-lease", "QUN_DELIVERY_LEASE", "how long a node's hold of a bot's deliveries lasts unrenewed; another node takes over after it", dur(&c.DeliveryLease), "30s"},
+		{"delivery-timeout", "QUN_DELIVERY_TIMEOUT", "how long one webhook or callback POST may take, answer included", dur(&c.DeliveryTimeout), "5s"},
+		{"delivery-retry-min", "QUN_DELIVERY_RETRY_MIN", "wait after a delivery's first failure; doubled per failure", dur(&c.DeliveryRetryMin), "1s"},
+		{"delivery-retry-max", "QUN_DELIVERY_RETRY_MAX", "longest wait between two attempts of a delivery", dur(&c.DeliveryRetryMax), "5m"},
+		{"group-info-callback", "QUN_GROUP_INFO_CALLBACK", "URL that gets a GroupUpdateEvent for every group change (Wildfire's group_info_update_callback); empty: none", str(&c.GroupInfoCallback), ""},
+		{"group-member-callback", "QUN_GROUP_MEMBER_CALLBACK", "URL that gets a GroupMemberUpdateEvent for every member change (Wildfire's group_member_update_callback); empty: none", str(&c.GroupMemberCallback), ""},
 	}
 }
 
@@ -171,6 +204,9 @@ func (c Config) Validate() error {
 	}
 	if c.HeartbeatTimeout < time.Minute {
 		errs = append(errs, errors.New("heartbeat-timeout must be at least 1m: clients beat every 30 to 41 s"))
+	}
+	if c.DeliveryLease < time.Second || c.DeliveryTimeout < time.Millisecond || c.DeliveryRetryMin < time.Millisecond || c.DeliveryRetryMax < c.DeliveryRetryMin {
+		errs = append(errs, errors.New("delivery-lease must be at least 1s, delivery-timeout and delivery-retry-min at least 1ms, delivery-retry-max at least delivery-retry-min"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/qun-chat/qun/internal/access"
+	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/metrics"
 	"github.com/qun-chat/qun/internal/qqbot"
@@ -50,6 +51,7 @@ Usage:
   qun backup FILE     copy the SQLite database to FILE, safe while qun serve runs (qun backup -h)
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
+  qun bench webhook   benchmark QQ webhook delivery against the gateway in the same run
   qun bench memory    measure qun's peak memory under concurrent hostile request bodies
   qun bench create    benchmark a 2,000-member group/create and what it costs other writers
 
@@ -114,12 +116,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
-// Store is the one store qun runs on: the domain's group.Store and the QQ
-// door's qqbot.Store. Doors and stores do not import each other, so the
-// check that both stores are both is here, where they are wired.
+// Store is the one store qun runs on: the domain's group.Store, the QQ
+// door's qqbot.Store and the outbound engine's delivery.Store. Doors and
+// stores do not import each other, so the check that both stores are all
+// three is here, where they are wired.
 type Store interface {
 	group.Store
 	qqbot.Store
+	delivery.Store
 }
 
 var (
@@ -134,10 +138,11 @@ type Main struct {
 	Logger *slog.Logger
 	stdout io.Writer
 
-	Store   Store
-	Service *group.Service
-	QQ      *qqbot.Server
-	Server  *server.Server
+	Store    Store
+	Service  *group.Service
+	QQ       *qqbot.Server
+	Delivery *delivery.Engine
+	Server   *server.Server
 	// Metrics is served at GET /metrics on the admin listener.
 	Metrics *metrics.Metrics
 }
@@ -188,19 +193,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Service = group.NewService(st, group.Config{
 		MaxGroupMembers: cfg.MaxGroupMembers,
 		ProactiveQuota:  cfg.ProactiveQuota,
-	})
-	robot := wildfire.NewRobotAPI(m.Service, wildfire.RobotOptions{
-		Logger:     m.Logger,
-		RobotRate:  cfg.RobotRate,
-		SignWindow: cfg.SignWindow,
-		Nonces:     nonces,
-		Observer:   m.Metrics,
-	})
-	admin := wildfire.NewAdminAPI(m.Service, secret, wildfire.AdminOptions{
-		Logger:     m.Logger,
-		SignWindow: cfg.SignWindow,
-		Nonces:     nonces,
-		Observer:   m.Metrics,
+		GroupChanges:    cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
 	})
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
 		PublicURL:        cfg.PublicURL,
@@ -216,6 +209,27 @@ func (m *Main) Open(ctx context.Context) error {
 		st.Close()
 		return fmt.Errorf("bot open platform: %w", err)
 	}
+	deliveries, err := m.openDelivery(ctx, secret)
+	if err != nil {
+		st.Close()
+		return err
+	}
+	robot := wildfire.NewRobotAPI(m.Service, wildfire.RobotOptions{
+		Logger:     m.Logger,
+		RobotRate:  cfg.RobotRate,
+		SignWindow: cfg.SignWindow,
+		Nonces:     nonces,
+		Observer:   m.Metrics,
+		Callbacks:  deliveries,
+	})
+	admin := wildfire.NewAdminAPI(m.Service, secret, wildfire.AdminOptions{
+		Logger:     m.Logger,
+		SignWindow: cfg.SignWindow,
+		Nonces:     nonces,
+		Observer:   m.Metrics,
+		Deliveries: deliveries,
+		Callbacks:  deliveries,
+	})
 	m.Server = &server.Server{
 		PublicAddr: cfg.Addr,
 		AdminAddr:  cfg.AdminAddr,
@@ -267,8 +281,11 @@ func (m *Main) Run(ctx context.Context) error {
 	defer func() { <-logged }()
 	qqErr := make(chan error, 1)
 	go func() { qqErr <- m.QQ.Run(ctx) }()
+	deliveryDone := make(chan struct{})
+	go func() { m.Delivery.Run(ctx); close(deliveryDone) }()
 	err := m.Server.Serve(ctx)
 	cancel()
+	<-deliveryDone // its progress is recorded before the store closes
 	if qerr := <-qqErr; err == nil && qerr != nil && !errors.Is(qerr, context.Canceled) {
 		err = qerr
 	}

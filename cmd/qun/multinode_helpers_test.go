@@ -136,6 +136,7 @@ type mnCluster struct {
 	bin   string
 	db    string // the DSN of the run's database
 	proxy *lbProxy
+	extra []string // more flags for every node started
 
 	mu    sync.Mutex
 	nodes []*qunNode
@@ -205,6 +206,7 @@ func (c *mnCluster) startNode(name, data string) (*qunNode, error) {
 	n := &qunNode{name: name, data: filepath.Join(c.tmp, data), done: make(chan struct{})}
 	n.cmd = exec.Command(c.bin, "serve", "--db", c.db, "--data", n.data, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 		"--public-url", c.proxy.URL(), "--robot-rate", "0", "--identify-rate", "-1")
+	n.cmd.Args = append(n.cmd.Args, c.extra...)
 	// The flags alone configure the node: no QUN_* variable of the caller's.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "QUN_") {

@@ -245,7 +245,7 @@ func (s *Service) BotSend(ctx context.Context, in BotSendInput) (Message, error)
 				}
 			}
 		}
-		msg, err = tx.AppendMessage(Message{GroupID: g.ID, Line: 0, Sender: in.BotID, Payload: in.Payload, CreatedAt: now})
+		msg, err = appendMessage(tx, Message{GroupID: g.ID, Line: 0, Sender: in.BotID, Payload: in.Payload, CreatedAt: now})
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,49 @@ const (
 	EventMsgReject EventType = "GROUP_MSG_REJECT"        // proactive messages turned off
 	EventMsgAccept EventType = "GROUP_MSG_RECEIVE"       // proactive messages turned back on
 	EventAtMessage EventType = "GROUP_AT_MESSAGE_CREATE" // a message mentioned the bot
+	// EventRobotMessage records, for a robot with a Wildfire callback, a
+	// message (chat or notification) posted to a group it is an active
+	// member of, by someone else. It is no QQ gateway event: only the
+	// robot's callback carries it.
+	EventRobotMessage EventType = "WILDFIRE_MESSAGE"
+	// EventGroupInfo and EventGroupMember are the server's own events (in
+	// the ServerLog), for the operator's group callbacks: a group was
+	// created, changed, transferred, muted, unmuted or dismissed; members
+	// joined, left, were kicked, or had their type, alias or extra changed.
+	// Data holds the GroupChange.
+	EventGroupInfo   EventType = "GROUP_INFO_UPDATE"
+	EventGroupMember EventType = "GROUP_MEMBER_UPDATE"
+)
+
+// ServerLog is the BotID of the server's own event log, which records group
+// changes when Config.GroupChanges is set. No user has the empty id.
+const ServerLog = ""
+
+// GroupChange is what a server event records, as Wildfire's group callbacks
+// tell it: the change's type (GroupUpdate* or GroupMember*), the members it
+// concerns and its value.
+type GroupChange struct {
+	Type      int      `json:"type"`
+	MemberIDs []string `json:"memberIds,omitempty"`
+	Value     string   `json:"value,omitempty"`
+}
+
+// Wildfire's GroupUpdateEventType (EventGroupInfo) and
+// GroupMemberUpdateEventType (EventGroupMember).
+const (
+	GroupUpdateCreate   = 0
+	GroupUpdateInfo     = 1
+	GroupUpdateTransfer = 2
+	GroupUpdateMute     = 3
+	GroupUpdateUnmute   = 4
+	GroupUpdateDestroy  = 5
+
+	GroupMemberJoin    = 0
+	GroupMemberLeave   = 1
+	GroupMemberKickoff = 2
+	GroupMemberType    = 3
+	GroupMemberAlias   = 4
+	GroupMemberExtra   = 5
 )
 
 // Event is one entry of a bot's event log. It records domain facts with
@@ -22,6 +65,7 @@ type Event struct {
 	Type       EventType
 	GroupID    string
 	OperatorID string // who did it: the member that added/removed/toggled, or the message's sender
-	MessageUID int64  // for EventAtMessage: the message
+	MessageUID int64  // for EventAtMessage and EventRobotMessage: the message
+	Data       string // for a server event: its GroupChange as JSON
 	CreatedAt  time.Time
 }

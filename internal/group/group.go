@@ -217,7 +217,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in CreateGroupInput)
 		if err := tx.PutMembers(members); err != nil {
 			return err
 		}
-		if err := notify(tx, id, a.UserID, &Notification{Type: NotifyCreateGroup, GroupID: id, Operator: a.UserID, Value: g.Name}, in.Notify, now); err != nil {
+		if err := s.notify(tx, id, a.UserID, &Notification{Type: NotifyCreateGroup, GroupID: id, Operator: a.UserID, Value: g.Name}, in.Notify, now); err != nil {
 			return err
 		}
 		ids := make([]string, len(members))
@@ -241,7 +241,7 @@ func (s *Service) DismissGroup(ctx context.Context, a Actor, groupID string, n N
 		if !a.Admin && !((t == GroupNormal || t == GroupRestricted) && g.Owner == a.UserID) {
 			return Errorf(ENotRight, "only the owner dismisses a normal or restricted group")
 		}
-		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyDismissGroup, GroupID: g.ID, Operator: a.UserID}, n, now); err != nil {
+		if err := s.notify(tx, g.ID, a.UserID, &Notification{Type: NotifyDismissGroup, GroupID: g.ID, Operator: a.UserID}, n, now); err != nil {
 			return err
 		}
 		bots, err := tx.BotMembers(g.ID)
@@ -324,7 +324,7 @@ func (s *Service) TransferGroup(ctx context.Context, a Actor, groupID, newOwner 
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
-		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyTransferOwner, GroupID: g.ID, Operator: a.UserID, Member: newOwner}, n, now); err != nil {
+		if err := s.notify(tx, g.ID, a.UserID, &Notification{Type: NotifyTransferOwner, GroupID: g.ID, Operator: a.UserID, Member: newOwner}, n, now); err != nil {
 			return err
 		}
 		if joined {
@@ -365,8 +365,10 @@ func (s *Service) ModifyGroup(ctx context.Context, a Actor, groupID string, typ 
 		var builtin *Notification
 		if nt, ok := modifyNotification[typ]; ok {
 			builtin = &Notification{Type: nt, GroupID: g.ID, Operator: a.UserID, Value: value}
+		} else if err := s.recordGroupChange(tx, EventGroupInfo, g.ID, a.UserID, GroupChange{Type: GroupUpdateInfo, Value: value}, now); err != nil {
+			return err // a change no notification tells of (types 7-10)
 		}
-		return notify(tx, g.ID, a.UserID, builtin, n, now)
+		return s.notify(tx, g.ID, a.UserID, builtin, n, now)
 	})
 }
 

@@ -167,7 +167,7 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 		if err := tx.PutMembers(added); err != nil {
 			return err
 		}
-		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyAddMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
+		if err := s.notify(tx, g.ID, a.UserID, &Notification{Type: NotifyAddMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
 			return err
 		}
 		joined := make([]string, len(added))
@@ -250,7 +250,7 @@ func (s *Service) KickMembers(ctx context.Context, a Actor, groupID string, ids 
 				return err
 			}
 		}
-		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyKickMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
+		if err := s.notify(tx, g.ID, a.UserID, &Notification{Type: NotifyKickMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
 			return err
 		}
 		return removeMembers(tx, g.ID, ids, a.UserID, now)
@@ -312,7 +312,7 @@ func (s *Service) QuitGroup(ctx context.Context, a Actor, groupID string, n Noti
 		if _, err := activeMember(tx, g.ID, a.UserID); err != nil {
 			return err
 		}
-		if err := notify(tx, g.ID, a.UserID, &Notification{Type: NotifyQuitGroup, GroupID: g.ID, Operator: a.UserID}, n, now); err != nil {
+		if err := s.notify(tx, g.ID, a.UserID, &Notification{Type: NotifyQuitGroup, GroupID: g.ID, Operator: a.UserID}, n, now); err != nil {
 			return err
 		}
 		if g.Owner == a.UserID && g.Type != GroupFree {
@@ -417,7 +417,7 @@ func (s *Service) setMemberField(ctx context.Context, a Actor, groupID, memberID
 		if err := tx.PutMember(m); err != nil {
 			return err
 		}
-		return notify(tx, g.ID, a.UserID, builtin(g.ID, a.UserID, target), n, now)
+		return s.notify(tx, g.ID, a.UserID, builtin(g.ID, a.UserID, target), n, now)
 	})
 }
 
@@ -528,7 +528,7 @@ func (s *Service) setRole(ctx context.Context, a Actor, groupID string, ids []st
 		if on {
 			v = "1"
 		}
-		return notify(tx, g.ID, a.UserID, &Notification{Type: role.notification, GroupID: g.ID, Operator: a.UserID, Value: v, Members: ids}, n, now)
+		return s.notify(tx, g.ID, a.UserID, &Notification{Type: role.notification, GroupID: g.ID, Operator: a.UserID, Value: v, Members: ids}, n, now)
 	})
 }
 

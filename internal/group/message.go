@@ -140,7 +140,7 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 		if err := maySpeak(g, m); err != nil {
 			return err
 		}
-		msg, err = tx.AppendMessage(Message{GroupID: g.ID, Line: in.Line, Sender: in.Sender, Payload: in.Payload, CreatedAt: now})
+		msg, err = appendMessage(tx, Message{GroupID: g.ID, Line: in.Line, Sender: in.Sender, Payload: in.Payload, CreatedAt: now})
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +76,10 @@ func checkNotify(n Notify) error {
 // notify appends a write's notification to the group timeline once per line:
 // the custom message when the caller gave one with Type > 0, else the built-in
 // one. A nil builtin means the write has no built-in notification.
-func notify(tx Tx, groupID, sender string, builtin *Notification, n Notify, now time.Time) error {
+func (s *Service) notify(tx Tx, groupID, sender string, builtin *Notification, n Notify, now time.Time) error {
+	if err := s.recordChange(tx, groupID, sender, builtin, now); err != nil {
+		return err
+	}
 	m := Message{GroupID: groupID, Sender: sender, Notification: builtin, CreatedAt: now}
 	if n.Message != nil && n.Message.Type > 0 {
 		m.Payload, m.Notification = *n.Message, nil
@@ -94,11 +98,107 @@ func notify(tx Tx, groupID, sender string, builtin *Notification, n Notify, now 
 		}
 		seen[line] = true
 		m.Line = line
-		if _, err := tx.AppendMessage(m); err != nil {
+		if _, err := appendMessage(tx, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// changeOfNotification is the group change each built-in notification
+// tells of: its server event and its GroupChange type.
+var changeOfNotification = map[int]struct {
+	event EventType
+	typ   int
+}{
+	NotifyCreateGroup:       {EventGroupInfo, GroupUpdateCreate},
+	NotifyDismissGroup:      {EventGroupInfo, GroupUpdateDestroy},
+	NotifyTransferOwner:     {EventGroupInfo, GroupUpdateTransfer},
+	NotifyChangeName:        {EventGroupInfo, GroupUpdateInfo},
+	NotifyChangePortrait:    {EventGroupInfo, GroupUpdateInfo},
+	NotifyChangeMute:        {EventGroupInfo, GroupUpdateMute}, // or unmute, by its value
+	NotifyChangeJoinType:    {EventGroupInfo, GroupUpdateInfo},
+	NotifyChangePrivateChat: {EventGroupInfo, GroupUpdateInfo},
+	NotifyChangeSearchable:  {EventGroupInfo, GroupUpdateInfo},
+	NotifyChangeExtra:       {EventGroupInfo, GroupUpdateInfo},
+	NotifyAddMember:         {EventGroupMember, GroupMemberJoin},
+	NotifyQuitGroup:         {EventGroupMember, GroupMemberLeave},
+	NotifyKickMember:        {EventGroupMember, GroupMemberKickoff},
+	NotifySetManager:        {EventGroupMember, GroupMemberType},
+	NotifyMuteMember:        {EventGroupMember, GroupMemberType},
+	NotifyAllowMember:       {EventGroupMember, GroupMemberType},
+	NotifyMemberAlias:       {EventGroupMember, GroupMemberAlias},
+	NotifyMemberExtra:       {EventGroupMember, GroupMemberExtra},
+}
+
+// roleTypes are the member types the role notifications set when on.
+var roleTypes = map[int]string{NotifySetManager: "1", NotifyMuteMember: "3", NotifyAllowMember: "5"}
+
+// recordChange records, when group changes are kept, the change a write's
+// built-in notification tells of (whatever notification is posted instead).
+func (s *Service) recordChange(tx Tx, groupID, operator string, builtin *Notification, now time.Time) error {
+	if !s.cfg.GroupChanges || builtin == nil {
+		return nil
+	}
+	c, ok := changeOfNotification[builtin.Type]
+	if !ok {
+		return nil
+	}
+	ch := GroupChange{Type: c.typ, MemberIDs: builtin.Members, Value: builtin.Value}
+	switch {
+	case builtin.Type == NotifyChangeMute && ch.Value != "1":
+		ch.Type = GroupUpdateUnmute
+	case builtin.Type == NotifyQuitGroup:
+		ch.MemberIDs = []string{operator}
+	case builtin.Type == NotifyMemberAlias || builtin.Type == NotifyMemberExtra:
+		ch.MemberIDs = []string{builtin.Member}
+	case builtin.Type == NotifyTransferOwner:
+		ch.Value = builtin.Member // the new owner
+	case roleTypes[builtin.Type] != "":
+		if ch.Value == "1" {
+			ch.Value = roleTypes[builtin.Type]
+		} else {
+			ch.Value = "0"
+		}
+	}
+	return s.recordGroupChange(tx, c.event, groupID, operator, ch, now)
+}
+
+// recordGroupChange appends a change to the ServerLog when group changes are kept.
+func (s *Service) recordGroupChange(tx Tx, t EventType, groupID, operator string, ch GroupChange, now time.Time) error {
+	if !s.cfg.GroupChanges {
+		return nil
+	}
+	data, err := json.Marshal(ch)
+	if err != nil {
+		return Errorf(EInternal, "marshal group change: %v", err)
+	}
+	_, err = tx.AppendEvent(Event{BotID: ServerLog, Type: t, GroupID: groupID, OperatorID: operator, Data: string(data), CreatedAt: now})
+	return err
+}
+
+// appendMessage appends m to its timeline and, in the same transaction,
+// records it in the event log of every robot member with a Wildfire
+// callback but its sender, which the callback delivers from.
+func appendMessage(tx Tx, m Message) (Message, error) {
+	m, err := tx.AppendMessage(m)
+	if err != nil {
+		return m, err
+	}
+	bots, err := tx.CallbackBots(m.GroupID)
+	if err != nil {
+		return m, err
+	}
+	for _, b := range bots {
+		if b == m.Sender {
+			continue
+		}
+		e := Event{BotID: b, Type: EventRobotMessage, GroupID: m.GroupID, OperatorID: m.Sender, MessageUID: m.UID, CreatedAt: m.CreatedAt}
+		if _, err := tx.AppendEvent(e); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
 }
 
 // inLockOrder returns a sorted copy of ids. Operations visit bots in this
@@ -138,7 +238,7 @@ func botsJoined(tx Tx, groupID string, userIDs []string, operator string, now ti
 		if !bot.IceBreaker.Enabled || bot.IceBreaker.Payload.Type <= 0 {
 			continue
 		}
-		if _, err := tx.AppendMessage(Message{GroupID: groupID, Line: 0, Sender: id, Payload: bot.IceBreaker.Payload, CreatedAt: now}); err != nil {
+		if _, err := appendMessage(tx, Message{GroupID: groupID, Line: 0, Sender: id, Payload: bot.IceBreaker.Payload, CreatedAt: now}); err != nil {
 			return err
 		}
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	PassiveReplies    int
 	ProactiveQuota    int // 0: DefaultProactiveQuota; negative: unlimited
 	ProactivePeriod   time.Duration
+	// GroupChanges records every group change in the ServerLog, in the
+	// change's transaction, for the operator's group callbacks.
+	GroupChanges bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// NewID returns a fresh random id for groups and users; nil means 16 random base-62 characters.

@@ -37,6 +37,9 @@ type Reader interface {
 	MemberCount(groupID string) (int, error)
 	// BotMembers returns the ids of the active members of a group that have a Bot record.
 	BotMembers(groupID string) ([]string, error)
+	// CallbackBots returns, in id order, the ids of the active members of a
+	// group that have a Bot record with a Callback.
+	CallbackBots(groupID string) ([]string, error)
 	// GroupsOfUser returns the ids of the groups userID is an active member of.
 	GroupsOfUser(userID string) ([]string, error)
 	// Proactive reports whether botID may send proactive messages to groupID (default true).

@@ -666,3 +666,29 @@ func TestTrackCountsConnections(t *testing.T) {
 		}
 	}
 }
+
+// A bot with a Wildfire callback has WILDFIRE_MESSAGE events in its log for
+// its groups' messages; the gateway never sends them.
+func TestGatewaySkipsWildfireEvents(t *testing.T) {
+	e := newEnv(t)
+	bot := e.robot("bot1", "QunBot")
+	if err := e.svc.SetCallback(e.ctx(), "bot1", "http://receiver.example/"); err != nil {
+		t.Fatal(err)
+	}
+	e.users("alice")
+	tok := e.token(bot)
+	live := e.dial()
+	sess, _ := live.identify(tok, intentsGroup, [2]int{0, 1})
+	e.createGroup("alice", "g1", "bot1")           // ADD_ROBOT, then the 104 notification
+	e.mention("alice", "g1", "@QunBot hi", "bot1") // the message, then AT_MESSAGE
+	live.event("GROUP_ADD_ROBOT")
+	live.event("GROUP_AT_MESSAGE_CREATE")
+	fs, s := e.replay(tok, sess, 0)
+	var types []string
+	for _, f := range fs {
+		types = append(types, f.T)
+	}
+	if strings.Join(types, ",") != "GROUP_ADD_ROBOT,GROUP_AT_MESSAGE_CREATE" || s != 5 { // 4 events; s is the log seq plus one
+		t.Errorf("replay %v, RESUMED s=%d; want the two QQ events and s=5", types, s)
+	}
+}

@@ -471,7 +471,7 @@ func (c *conn) deliver(ctx context.Context) error {
 			loaded := false
 			for _, e := range evs {
 				last = e.Seq
-				if !c.wants(e) {
+				if !isGatewayEvent(e.Type) || !c.wants(e) {
 					continue
 				}
 				if e.Type == group.EventAtMessage && !loaded {

@@ -55,6 +55,9 @@ func (a *api) createRobot(r *request) (any, error) {
 	if body.Name == "" {
 		return nil, invalid("name is missing")
 	}
+	if err := a.checkCallback(r.ctx, string(body.Callback)); err != nil {
+		return nil, err
+	}
 	u, b, err := a.svc.CreateRobot(r.ctx, group.RobotInput{
 		User:       body.domain(),
 		Owner:      string(body.Owner),
@@ -63,6 +66,9 @@ func (a *api) createRobot(r *request) (any, error) {
 		RobotExtra: string(body.RobotExtra),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := a.callbackSet(r.ctx, u.ID, b.Callback); err != nil {
 		return nil, err
 	}
 	return robotCreatedResult{UserID: u.ID, Secret: b.Secret, AppID: b.AppID, AppSecret: b.AppSecret}, nil
@@ -87,7 +93,15 @@ func (a *api) getRobotInfo(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newRobotInfoJSON(u, b), nil
+	out := newRobotInfoJSON(u, b)
+	if a.deliveries != nil {
+		w, err := a.deliveries.Webhook(r.ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out.Webhook = &webhookJSON{URL: w.URL, Intents: w.Intents, Validated: w.Validated}
+	}
+	return out, nil
 }
 
 // setIceBreaker serves /admin/robot/ice_breaker: {robotId, enabled, payload}.

@@ -323,6 +323,7 @@ type robotInfoJSON struct {
 	AppID      string         `json:"appId"`
 	AppSecret  string         `json:"appSecret"`
 	IceBreaker iceBreakerJSON `json:"iceBreaker"`
+	Webhook    *webhookJSON   `json:"webhook,omitempty"` // the QQ webhook, when deliveries are served
 }
 
 type iceBreakerJSON struct {

@@ -136,7 +136,7 @@ func (a *api) robotSetCallback(r *request) (any, error) {
 	if body.URL == "" {
 		return nil, invalid("url is missing")
 	}
-	return nil, a.svc.SetCallback(r.ctx, r.robot, string(body.URL))
+	return nil, a.setCallback(r.ctx, r.robot, string(body.URL))
 }
 
 // callbackResult is the result of /robot/get_callback.
@@ -155,5 +155,5 @@ func (a *api) robotGetCallback(r *request) (any, error) {
 
 // robotDeleteCallback serves /robot/delete_callback: clears the callback.
 func (a *api) robotDeleteCallback(r *request) (any, error) {
-	return nil, a.svc.SetCallback(r.ctx, r.robot, "")
+	return nil, a.setCallback(r.ctx, r.robot, "")
 }

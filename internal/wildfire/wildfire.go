@@ -84,6 +84,8 @@ type RobotOptions struct {
 	MaxBody int64
 	// Observer receives every answered call, for metrics; nil counts nothing.
 	Observer access.Observer
+	// Callbacks checks and delivers robots' callback URLs; nil: neither.
+	Callbacks Callbacks
 }
 
 // AdminOptions configures the Admin API. Zero values mean the defaults. The
@@ -101,6 +103,10 @@ type AdminOptions struct {
 	MaxBody int64
 	// Observer receives every answered call, for metrics; nil counts nothing.
 	Observer access.Observer
+	// Deliveries serves the outbound delivery calls; nil answers them with 254.
+	Deliveries Deliveries
+	// Callbacks checks and delivers robots' callback URLs; nil: neither.
+	Callbacks Callbacks
 }
 
 // api is one door: its settings and the service it calls.
@@ -120,6 +126,8 @@ type api struct {
 	admin       bool
 	adminSecret string
 	observer    access.Observer
+	deliveries  Deliveries // Admin API only; nil: not served
+	callbacks   Callbacks  // nil: callback URLs are kept unchecked
 }
 
 func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces NonceCache, window time.Duration, maxBody int64) *api {
@@ -153,7 +161,7 @@ func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces N
 func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.limiter = newRateLimiter(opts.RobotRate, a.now)
-	a.observer = opts.Observer
+	a.observer, a.callbacks = opts.Observer, opts.Callbacks
 	return a.handler(robotRoutes)
 }
 
@@ -164,7 +172,7 @@ func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 func NewAdminAPI(svc *group.Service, adminSecret string, opts AdminOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.admin, a.adminSecret = true, adminSecret
-	a.observer = opts.Observer
+	a.observer, a.deliveries, a.callbacks = opts.Observer, opts.Deliveries, opts.Callbacks
 	return a.handler(adminRoutes)
 }
 
@@ -226,6 +234,9 @@ var adminRoutes = []route{
 	{"/admin/group/robot/proactive", (*api).setProactive},
 	{"/admin/group/messages", (*api).groupMessages},
 	{"/admin/message/send", (*api).adminSendMessage},
+	{"/admin/robot/webhook", (*api).setWebhook},
+	{"/admin/robot/deliveries", (*api).robotDeliveries},
+	{"/admin/robot/redeliver", (*api).redeliver},
 }
 
 // handler builds the door's handler from its routes. Every answer is

@@ -9,10 +9,10 @@ import (
 	"github.com/qun-chat/qun/internal/group"
 )
 
-const eventColumns = `bot_id, seq, type, group_id, operator_id, message_uid, created_at`
+const eventColumns = `bot_id, seq, type, group_id, operator_id, message_uid, created_at, data`
 
 func eventFields(e *group.Event) []any {
-	return []any{&e.BotID, &e.Seq, &e.Type, &e.GroupID, &e.OperatorID, &e.MessageUID, msec{&e.CreatedAt}}
+	return []any{&e.BotID, &e.Seq, &e.Type, &e.GroupID, &e.OperatorID, &e.MessageUID, msec{&e.CreatedAt}, &e.Data}
 }
 
 var (
@@ -28,8 +28,8 @@ var (
 			INSERT INTO event_seqs AS s (bot_id, seq) VALUES ($1, 1)
 			ON CONFLICT (bot_id) DO UPDATE SET seq = s.seq + 1
 			RETURNING seq)
-		INSERT INTO events (bot_id, seq, type, group_id, operator_id, message_uid, created_at)
-		SELECT $1, next.seq, $2, $3, $4, $5, $6 FROM next
+		INSERT INTO events (bot_id, seq, type, group_id, operator_id, message_uid, created_at, data)
+		SELECT $1, next.seq, $2, $3, $4, $5, $6, $7 FROM next
 		RETURNING seq`
 )
 
@@ -60,7 +60,7 @@ func (r *reader) LastEventSeq(botID string) (int64, error) {
 // AppendEvent implements group.Tx. The commit notifies every node (see writer.notify).
 func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	err := w.c.writeRow(fmt.Sprintf("append event for bot %q", e.BotID), []any{&e.Seq}, insertEvent,
-		e.BotID, e.Type, e.GroupID, e.OperatorID, e.MessageUID, millis(e.CreatedAt))
+		e.BotID, e.Type, e.GroupID, e.OperatorID, e.MessageUID, millis(e.CreatedAt), e.Data)
 	if err != nil {
 		return group.Event{}, err
 	}

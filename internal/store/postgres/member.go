@@ -43,6 +43,10 @@ var (
 	countMembers     = `SELECT coalesce((SELECT active FROM member_counts WHERE group_id = $1), 0)`
 	selectBotMembers = `SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
 		WHERE m.group_id = $1 AND m.type <> 4 ORDER BY m.pos`
+	// A listing, read without locks as BotMembers: every message reads it,
+	// and the group's lock orders it against membership changes.
+	selectCallbackBots = `SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
+		WHERE m.group_id = $1 AND m.type <> 4 AND b.callback <> '' ORDER BY m.user_id`
 	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`
 
 	selectProactive = `SELECT proactive FROM bot_groups WHERE group_id = $1 AND bot_id = $2`
@@ -84,6 +88,11 @@ func (r *reader) MemberCount(groupID string) (int, error) {
 // BotMembers implements group.Reader: the active members that have a Bot record, in Pos order.
 func (r *reader) BotMembers(groupID string) ([]string, error) {
 	return getAll(r.c, text, fmt.Sprintf("bots of group %q", groupID), selectBotMembers, groupID)
+}
+
+// CallbackBots implements group.Reader.
+func (r *reader) CallbackBots(groupID string) ([]string, error) {
+	return getAll(r.c, text, fmt.Sprintf("callback bots of group %q", groupID), selectCallbackBots, groupID)
 }
 
 // GroupsOfUser implements group.Reader, in group id order.

@@ -92,3 +92,8 @@ func TestStore(t *testing.T) {
 	testDSN(t)
 	storetest.Run(t, opener)
 }
+
+func TestDeliveryStore(t *testing.T) {
+	testDSN(t)
+	storetest.RunDelivery(t, opener)
+}

@@ -18,6 +18,7 @@ func eventColumns(e *group.Event) columns {
 		{"operator_id", &e.OperatorID},
 		{"message_uid", &e.MessageUID},
 		{"created_at", millis{&e.CreatedAt}},
+		{"data", &e.Data},
 	}
 }
 

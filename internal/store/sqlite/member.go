@@ -57,6 +57,8 @@ var (
 	countMembers     = readSQL(`SELECT coalesce((SELECT active FROM member_counts WHERE group_id = ?), 0)`)
 	selectBotMembers = readSQL(`SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
 		WHERE m.group_id = ? AND m.type <> 4 ORDER BY m.pos`)
+	selectCallbackBots = readSQL(`SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
+		WHERE m.group_id = ? AND m.type <> 4 AND b.callback <> '' ORDER BY m.user_id`)
 	selectGroupsOfUser = readSQL(`SELECT group_id FROM members WHERE user_id = ? AND type <> 4 ORDER BY group_id`)
 
 	selectProactive = readSQL(`SELECT proactive FROM bot_groups WHERE group_id = ? AND bot_id = ?`)
@@ -116,6 +118,11 @@ func (r *reader) MemberCount(groupID string) (int, error) {
 // BotMembers implements group.Reader: the active members that have a Bot record.
 func (r *reader) BotMembers(groupID string) ([]string, error) {
 	return getAll(r.c, text, fmt.Sprintf("bots of group %q", groupID), selectBotMembers, groupID)
+}
+
+// CallbackBots implements group.Reader.
+func (r *reader) CallbackBots(groupID string) ([]string, error) {
+	return getAll(r.c, text, fmt.Sprintf("callback bots of group %q", groupID), selectCallbackBots, groupID)
 }
 
 // GroupsOfUser implements group.Reader, in group id order.

@@ -25,3 +25,7 @@ func opener(t *testing.T) func() storetest.Store {
 func TestStore(t *testing.T) {
 	storetest.Run(t, opener)
 }
+
+func TestDeliveryStore(t *testing.T) {
+	storetest.RunDelivery(t, opener)
+}

@@ -5,9 +5,9 @@
 // by accident of its internals; passing a store to Run is the compile-time
 // check that it implements them.
 //
-// It imports the domain (internal/group), the door whose store interface it
-// checks (internal/qqbot, for that interface only), the standard library and
-// go-cmp; never a store.
+// It imports the domain (internal/group), the doors and the engine whose
+// store interfaces it checks (internal/qqbot, internal/delivery, for those
+// interfaces only), the standard library and go-cmp; never a store.
 package storetest
 
 import (
@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/qqbot"
 )
@@ -26,6 +27,7 @@ import (
 type Store interface {
 	group.Store
 	qqbot.Store
+	delivery.Store
 }
 
 // An Opener prepares an empty database for one test and returns open, which
