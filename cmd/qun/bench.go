@@ -41,6 +41,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", "", "data directory (default: a new temporary one)")
 	db := fs.String("db", "", "a postgres:// URL: run on a new database created on that server (dropped after); empty: SQLite")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.StringVar(&phaseProfiles, "phaseprofile", "", "write a CPU profile of each phase to `DIR`/phase-N.prof, N counting every phase run, warm-ups included")
 	nodes := fs.Int("nodes", 1, "events: qun nodes on the database (2: writes go to one node, the bot is connected to the other; needs -db)")
 	sameMembers := fs.Bool("same-members", false, "create: every big create names the same made-up ids (each then a member of ever more groups), not new ones")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -57,6 +58,10 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *nodes < 1 || *nodes > 2 || (*nodes == 2 && *db == "") {
 		fmt.Fprintln(stderr, "qun bench: -nodes is 1, or 2 with -db")
+		return 2
+	}
+	if *cpuprofile != "" && phaseProfiles != "" {
+		fmt.Fprintln(stderr, "qun bench: -cpuprofile or -phaseprofile, not both")
 		return 2
 	}
 	if *cpuprofile != "" {
@@ -176,10 +181,37 @@ func (p phase) pct(q float64) time.Duration {
 	return p.lat[int(q*float64(len(p.lat)-1))]
 }
 
+// phaseProfiles is the -phaseprofile directory; phasesRun counts the phases for its file names.
+var (
+	phaseProfiles string
+	phasesRun     int
+)
+
+// startProfile starts a CPU profile into the file path; stop ends it.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // runPhase runs do from conc workers for d and collects every latency.
 func runPhase(ctx context.Context, d time.Duration, conc int, do func(ctx context.Context, worker, i int) error) phase {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	if phaseProfiles != "" {
+		phasesRun++
+		if stop, err := startProfile(filepath.Join(phaseProfiles, fmt.Sprintf("phase-%d.prof", phasesRun))); err != nil {
+			fmt.Fprintln(os.Stderr, "qun bench: phase profile:", err)
+		} else {
+			defer stop()
+		}
+	}
 	lats := make([][]time.Duration, conc)
 	var errs atomic.Int64
 	var wg sync.WaitGroup

@@ -114,11 +114,17 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 		lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
 	fmt.Fprintln(out, "  (negative: the frame arrived before the HTTP response was read; both follow the same commit)")
 
-	// 2. Throughput into one session, every event accounted for.
-	fmt.Fprintf(out, "%-7s %-24s %10s %10s %8s\n", "round", "phase", "calls/s", "events/s", "lost")
+	// 2. Throughput into one session, every event accounted for. The CPU
+	// time the process (qun and the load generator) spends per call or event
+	// is also printed: on a shared machine other processes' load changes the
+	// rates, much less the CPU per call.
+	fmt.Fprintf(out, "%-7s %-24s %10s %10s %8s %12s\n", "round", "phase", "calls/s", "events/s", "lost", "CPU µs/call")
 	var baseRate, evRate float64
+	var baseCPU, evCPU cpuPer
 	for r := 1; r <= rounds; r++ {
+		cpu0, _ := processCPU()
 		b := runPhase(ctx, d, conc, func(ctx context.Context, w, _ int) error { return send(ctx, w, false) })
+		cpu1, _ := processCPU()
 		var sent, received atomic.Int64
 		rctx, stopReading := context.WithCancel(ctx)
 		var wg sync.WaitGroup
@@ -146,13 +152,20 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 		stopReading()
 		wg.Wait()
 		elapsed := time.Since(start)
+		cpu2, _ := processCPU()
 		lost := sent.Load() - received.Load()
-		fmt.Fprintf(out, "%-7d %-24s %10.0f %10s %8s\n", r, "send, no mention", b.rate(), "-", "-")
-		fmt.Fprintf(out, "%-7d %-24s %10.0f %10.0f %8d\n", r, "send, mentions the bot", p.rate(), float64(received.Load())/elapsed.Seconds(), lost)
+		bc, ec := cpuPer{cpu1 - cpu0, int64(b.n)}, cpuPer{cpu2 - cpu1, received.Load()}
+		fmt.Fprintf(out, "%-7d %-24s %10.0f %10s %8s %12s\n", r, "send, no mention", b.rate(), "-", "-", bc)
+		fmt.Fprintf(out, "%-7d %-24s %10.0f %10.0f %8d %12s\n", r, "send, mentions the bot", p.rate(), float64(received.Load())/elapsed.Seconds(), lost, ec)
 		baseRate += b.rate()
 		evRate += float64(received.Load()) / elapsed.Seconds()
+		baseCPU, evCPU = baseCPU.add(bc), evCPU.add(ec)
 	}
 	fmt.Fprintf(out, "all     events/s ÷ calls/s without events: %.2f  (%d gaps or reorders seen: %d)\n", evRate/baseRate, gw.seqErrors, gw.seqErrors)
+	if baseCPU.cpu > 0 && evCPU.cpu > 0 {
+		fmt.Fprintf(out, "all     CPU µs per call without events %s, per event %s: ratio %.2f (the events/s ratio if CPU bounds both)\n",
+			baseCPU, evCPU, baseCPU.micros()/evCPU.micros())
+	}
 
 	// 3. Member pages: first vs last of a 100,000-member group.
 	gid := "bench-members"
@@ -216,6 +229,24 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 	fmt.Fprintf(out, "member page of %d (group of %d, %d pages): first p50 %s, last full page p50 %s, last/first %.2f (goal <= 1.5)\n",
 		limit, benchMembers+2, len(starts), tf[len(tf)/2].Round(time.Microsecond), tl[len(tl)/2].Round(time.Microsecond), float64(tl[len(tl)/2])/float64(tf[len(tf)/2]))
 	return nil
+}
+
+// cpuPer is the process's CPU time over some calls or events.
+type cpuPer struct {
+	cpu time.Duration
+	n   int64
+}
+
+func (c cpuPer) add(o cpuPer) cpuPer { return cpuPer{c.cpu + o.cpu, c.n + o.n} }
+
+func (c cpuPer) micros() float64 { return float64(c.cpu.Microseconds()) / float64(max(c.n, 1)) }
+
+// String is the CPU µs per call, or "-" where processCPU measures nothing.
+func (c cpuPer) String() string {
+	if c.cpu <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", c.micros())
 }
 
 // qqClient is a minimal Bot Open Platform client: token, gateway, members.

@@ -176,6 +176,16 @@ func TestBotgo(t *testing.T) {
 		t.Errorf("timeline %q, want %q", got, want)
 	}
 
+	// A burst of events in one commit (written to the socket together)
+	// reaches botgo complete and in order.
+	const n = 2*DefaultEventBatch + 50
+	e.burst(n, "")
+	for i := range n {
+		if at := recv(t, ats, "GROUP_AT_MESSAGE_CREATE"); at.Content != fmt.Sprintf(" %d", i) {
+			t.Fatalf("event %d of the burst: content %q", i, at.Content)
+		}
+	}
+
 	// Members, through botgo's raw transport (it has no method for them).
 	var all []string
 	start := 0

@@ -1,16 +1,19 @@
 package qqbot
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -209,30 +212,162 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack(c)
-	ws, err := websocket.Accept(w, r, nil)
+	bw := &burstWriter{ResponseWriter: w, timeout: s.opts.WriteTimeout}
+	ws, err := websocket.Accept(bw, r, nil)
 	if err != nil {
 		access.From(w).Refuse(strconv.Itoa(codeInvalidRequest), "WebSocket upgrade failed: "+err.Error())
 		return // Accept has answered
 	}
 	access.From(w).Hijack() // the connection logs its own end
 	ws.SetReadLimit(s.opts.MaxFrame)
-	c.ws = ws
+	c.ws, c.sock = ws, bw.conn
 	c.serve()
 }
 
 // write sends one frame within the write timeout.
 func (c *conn) write(v any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.WriteTimeout)
+	defer cancel()
+	return c.writeMessage(ctx, v)
+}
+
+// writeBurst sends frames as one burst: each is its own WebSocket message
+// (clients parse one JSON document per message), and the socket gets them
+// together, in one write when they fit in DefaultBurstBytes. The socket
+// writes are bounded by the write timeout (burstConn's deadline), so the
+// messages are written without a timer each.
+func (c *conn) writeBurst(frames []dispatch) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	c.sock.begin()
+	for _, f := range frames {
+		if err := c.writeMessage(context.Background(), f); err != nil {
+			_ = c.sock.end()
+			return err
+		}
+	}
+	if err := c.sock.end(); err != nil {
+		return goneError{err}
+	}
+	return nil
+}
+
+// writeMessage sends one frame as one WebSocket message.
+func (c *conn) writeMessage(ctx context.Context, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("marshal frame: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.WriteTimeout)
-	defer cancel()
 	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
 		return goneError{err}
 	}
 	return nil
 }
+
+// DefaultBurstBytes bounds what a burst of event frames keeps in memory
+// before writing it to the socket: a burst of small frames (a few hundred
+// bytes each, up to DefaultEventBatch of them) is one write, a burst of
+// large ones one write per this many bytes.
+const DefaultBurstBytes = 64 << 10
+
+// burstBufs recycles the buffers of bursts, so that an idle connection holds none.
+var burstBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// burstConn is a gateway connection's socket, under the WebSocket library.
+// The library writes every message to the socket as soon as it is complete,
+// a syscall each; between begin and end, burstConn keeps what the library
+// writes and sends it together. Its mutex keeps the bytes in order: the
+// library's read goroutine may write control frames (pong, close) at any
+// time, and those go out with the burst.
+type burstConn struct {
+	net.Conn
+	timeout time.Duration // bounds each socket write of a burst
+
+	mu   sync.Mutex
+	open bool
+	buf  *[]byte // from burstBufs while open
+}
+
+// Write writes p through, or keeps it while a burst is open.
+func (b *burstConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		return b.Conn.Write(p)
+	}
+	*b.buf = append(*b.buf, p...)
+	if len(*b.buf) >= DefaultBurstBytes {
+		if err := b.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// begin opens a burst.
+func (b *burstConn) begin() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.open = true
+	b.buf = burstBufs.Get().(*[]byte)
+}
+
+// end writes what the burst kept and closes it.
+func (b *burstConn) end() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	err := b.flush()
+	if cap(*b.buf) <= 2*DefaultBurstBytes { // one huge frame's buffer is not kept
+		burstBufs.Put(b.buf)
+	}
+	b.open, b.buf = false, nil
+	return err
+}
+
+// flush writes the kept bytes within the timeout; b.mu is held.
+func (b *burstConn) flush() error {
+	if len(*b.buf) == 0 {
+		return nil
+	}
+	if err := b.Conn.SetWriteDeadline(time.Now().Add(b.timeout)); err != nil {
+		return err
+	}
+	_, err := b.Conn.Write(*b.buf)
+	*b.buf = (*b.buf)[:0]
+	if err != nil {
+		return err
+	}
+	return b.Conn.SetWriteDeadline(time.Time{})
+}
+
+// burstWriter gives the WebSocket library a burstConn when it hijacks the
+// HTTP connection.
+type burstWriter struct {
+	http.ResponseWriter
+	timeout time.Duration
+	conn    *burstConn // set by Hijack
+}
+
+// Hijack implements http.Hijacker.
+func (w *burstWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &burstConn{Conn: nc, timeout: w.timeout}
+	// The library writes through brw.Writer, which wraps nc: empty it
+	// (net/http hands it over flushed) and point it at the burstConn.
+	if err := brw.Writer.Flush(); err != nil {
+		_ = nc.Close()
+		return nil, nil, err
+	}
+	brw.Writer.Reset(w.conn)
+	return w.conn, brw, nil
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *burstWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // goneError is a failed read or write: the client went away or stopped
 // reading. It ends the connection without a log line.

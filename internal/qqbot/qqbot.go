@@ -94,8 +94,9 @@ const (
 	// holds SQLite's single writer (some tens of milliseconds) while keeping
 	// a large backlog to few batches.
 	DefaultPruneBatch = 10_000
-	// DefaultWriteTimeout bounds one gateway frame write; a client that does
-	// not read is disconnected.
+	// DefaultWriteTimeout bounds one gateway frame write, and each socket
+	// write of a burst of event frames (see DefaultBurstBytes); a client
+	// that does not read is disconnected.
 	DefaultWriteTimeout = 10 * time.Second
 	// DefaultEventBatch is how many events the gateway reads from the log at once.
 	DefaultEventBatch = 100

@@ -48,6 +48,7 @@ const maxConnGroups = 128
 type conn struct {
 	s    *Server
 	ws   *websocket.Conn
+	sock *burstConn    // ws's socket: bursts of event frames are written together
 	id   string        // set before the connection is tracked; stored in the session it holds (Session.ConnID)
 	kick chan struct{} // the session was resumed on another connection of this node
 
@@ -429,15 +430,22 @@ func (c *conn) resume(d json.RawMessage) error {
 	return nil
 }
 
-// dispatch sends an event's op 0 frame and notes its seq as the last event
-// sent. READY and RESUMED are written directly: a client that ignores their s
-// must not make the session look further along than the events it got.
-func (c *conn) dispatch(f dispatch) error {
-	if err := c.write(f); err != nil {
+// dispatch sends events' op 0 frames as one burst and notes the last one's
+// seq as the last event sent. A burst that fails moves neither Sent nor the
+// cursor: the connection ends, and a resume replays the burst from the
+// client's seq. READY and RESUMED are written directly: a client that
+// ignores their s must not make the session look further along than the
+// events it got.
+func (c *conn) dispatch(frames []dispatch) error {
+	if err := c.writeBurst(frames); err != nil {
 		return err
 	}
-	c.sent = f.seq
-	c.s.opts.Observer.EventDelivered(c.replaying)
+	if len(frames) > 0 {
+		c.sent = frames[len(frames)-1].seq
+	}
+	for range frames {
+		c.s.opts.Observer.EventDelivered(c.replaying)
+	}
 	return nil
 }
 
@@ -494,11 +502,8 @@ func (c *conn) deliver(ctx context.Context) error {
 		if err := ids.store(ctx); err != nil {
 			return err
 		}
-		for _, f := range frames {
-			if err := c.dispatch(f); err != nil {
-				return err
-			}
-			c.cursor = f.seq // the events before it were not the session's
+		if err := c.dispatch(frames); err != nil {
+			return err
 		}
 		if n > 0 {
 			c.cursor = last
