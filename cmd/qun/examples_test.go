@@ -321,6 +321,93 @@ members of robot-team: greeter (owner), alice, bob`
 	}
 }
 
+// TestQuickstartWebhook runs examples/webhook-bot, the quickstart's bot in
+// webhook mode (botgo's own webhook.HTTPHandler), as a process listening on
+// a loopback port: qun robot webhook registers it (op 13 validation must
+// pass), qun send mentions it, its passive reply shows in qun timeline,
+// qun robot deliveries shows what was delivered and qun robot redeliver
+// sends the mention again, which the bot knows it answered.
+func TestQuickstartWebhook(t *testing.T) {
+	tm, e := quickstartEnv(t)
+	bin := buildExample(t, t.TempDir(), "webhook-bot")
+
+	var creds client.RobotCredentials
+	e.okJSON(&creds, "robot", "create", "--id", "echo", "--name", "echo", "--display-name", "Echo", "--owner", "alice")
+	bot := startExample(t, bin, []string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret, "BOT_LISTEN=127.0.0.1:0"})
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+/qqbot) `)
+	url := listening.FindStringSubmatch(bot.waitLine(listening))[1]
+
+	// A URL that does not answer op 13 is refused, with qun's reason.
+	e.fails(1, "qun robot webhook: code 251: Invalid parameter: webhook validation (op 13) failed: validation answered HTTP 404\n",
+		"robot", "webhook", "echo", tm.Public+"/qqbot")
+	var hook client.Webhook
+	e.okJSON(&hook, "robot", "webhook", "echo", url)
+	if hook != (client.Webhook{URL: url, Intents: 1 << 25, Validated: true}) {
+		t.Fatalf("robot webhook printed %+v", hook)
+	}
+	var robot client.Robot
+	e.okJSON(&robot, "robot", "get", "echo")
+	if robot.Webhook != hook {
+		t.Fatalf("robot get shows the webhook %+v, want %+v", robot.Webhook, hook)
+	}
+
+	e.ok("group", "create", "--id", "team", "--name", "team", "--owner", "alice", "echo")
+	bot.waitLine(regexp.MustCompile(`added to group [0-9A-F]{32}$`))
+	e.ok("send", "--from", "alice", "--group", "team", "--mention", "echo", "@Echo ping")
+	want := []string{`-: [created the group "team"]`, "alice: @Echo ping", "echo: pong"}
+	if got := timelineTexts(t, e, "team", 3); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Both events delivered: GROUP_ADD_ROBOT (seq 1) and the mention (seq 2).
+	var d client.Deliveries
+	mnWaitFor(t, "both events delivered", func() bool {
+		e.okJSON(&d, "robot", "deliveries", "echo")
+		return d.Webhook.DeliveredSeq == 2
+	})
+	if d.Webhook.URL != url || d.Webhook.Pending != 0 || d.Webhook.LastError != "" || len(d.Attempts) != 2 ||
+		d.Attempts[0].T != "GROUP_AT_MESSAGE_CREATE" || d.Attempts[0].Status != 200 || d.Attempts[1].T != "GROUP_ADD_ROBOT" {
+		t.Fatalf("robot deliveries printed %+v", d)
+	}
+	e.okJSON(&d, "robot", "deliveries", "echo", "--limit", "1")
+	if len(d.Attempts) != 1 {
+		t.Fatalf("robot deliveries --limit 1 printed %d attempts", len(d.Attempts))
+	}
+
+	// Sent again, the mention is answered once: the bot sees its reply was posted.
+	if out := e.ok("robot", "redeliver", "echo", "--from", "2", "--stream", "webhook"); out != "" {
+		t.Fatalf("robot redeliver printed %q", out)
+	}
+	bot.waitLine(regexp.MustCompile(`already answered ROBOT1\.0_`))
+	mnWaitFor(t, "the mention delivered again", func() bool {
+		e.okJSON(&d, "robot", "deliveries", "echo", "--limit", "3")
+		return d.Webhook.DeliveredSeq == 2 && len(d.Attempts) == 3
+	})
+	if d.Attempts[0].T != "GROUP_AT_MESSAGE_CREATE" || d.Attempts[0].Status != 200 || d.Attempts[0].Error != "" || d.Attempts[0].ID != d.Attempts[1].ID {
+		t.Fatalf("after redeliver: %+v", d.Attempts)
+	}
+	if got := e.ok("timeline", "team"); strings.Count(got, "\n") != 3 {
+		t.Fatalf("timeline after the redelivery:\n%s", got)
+	}
+
+	// Off: no more deliveries; a stream that is off cannot be sent again.
+	e.okJSON(&hook, "robot", "webhook", "--off", "echo")
+	if hook != (client.Webhook{}) {
+		t.Fatalf("robot webhook --off printed %+v", hook)
+	}
+	if r := e.run("robot", "redeliver", "echo", "--from", "1", "--stream", "webhook"); r.code != 1 || !strings.HasPrefix(r.stderr, "qun robot redeliver: code 253: ") {
+		t.Fatalf("redeliver of a webhook that is off: %+v", r)
+	}
+
+	if err := bot.stop(); err != nil {
+		t.Fatalf("webhook-bot on SIGTERM: %v", err)
+	}
+	bot.waitLine(regexp.MustCompile(`webhook-bot: .*stopping$`))
+	if out := bot.output(); strings.Contains(out, creds.AppSecret) || strings.Contains(out, "botgo warning") || strings.Contains(out, "botgo error") {
+		t.Errorf("webhook-bot printed a secret or a warning:\n%s", out)
+	}
+}
+
 // pythonVar names the Python the botpy tests use; python3 by default.
 const pythonVar = "QUN_TEST_PYTHON"
 
