@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/wildfire"
 )
 
 // exampleWait bounds every wait for an example program: generous, it only
@@ -405,6 +407,82 @@ func TestQuickstartWebhook(t *testing.T) {
 	bot.waitLine(regexp.MustCompile(`webhook-bot: .*stopping$`))
 	if out := bot.output(); strings.Contains(out, creds.AppSecret) || strings.Contains(out, "botgo warning") || strings.Contains(out, "botgo error") {
 		t.Errorf("webhook-bot printed a secret or a warning:\n%s", out)
+	}
+}
+
+// TestQuickstartRobotCallback runs examples/robot-callback, the
+// quickstart's Wildfire robot that hears its groups through its callback:
+// it sets its callback (/robot/set_callback) to its own loopback listener,
+// checks the Standard Webhooks signature of each POST, and answers a
+// mention through the Robot API, once, also when qun sends it again.
+func TestQuickstartRobotCallback(t *testing.T) {
+	tm, e := quickstartEnv(t)
+	bin := buildExample(t, t.TempDir(), "robot-callback")
+	e.ok("user", "create", "--id", "bob", "--name", "bob", "--display-name", "Bob")
+	var creds client.RobotCredentials
+	e.okJSON(&creds, "robot", "create", "--id", "greeter", "--name", "greeter", "--display-name", "Greeter", "--owner", "alice")
+
+	p := startExample(t, bin, []string{"QUN_URL=" + tm.Public, "QUN_ROBOT_ID=greeter", "QUN_ROBOT_SECRET=" + creds.Secret, "ROBOT_LISTEN=127.0.0.1:0"})
+	set := regexp.MustCompile(`signed in as greeter \(Greeter\); callback set to (http://127\.0\.0\.1:\d+/robot/recvmsg)$`)
+	url := set.FindStringSubmatch(p.waitLine(set))[1]
+	var robot client.Robot
+	e.okJSON(&robot, "robot", "get", "greeter")
+	if robot.Callback != url {
+		t.Fatalf("robot get: callback %q, want %q", robot.Callback, url)
+	}
+
+	e.ok("group", "create", "--id", "team", "--name", "team", "--owner", "alice", "greeter", "bob")
+	e.ok("send", "--from", "bob", "--group", "team", "hello all") // heard, not answered
+	var sent client.Sent
+	e.okJSON(&sent, "send", "--from", "alice", "--group", "team", "--mention", "greeter", "@Greeter ping")
+	want := []string{`-: [created the group "team"]`, "bob: hello all", "alice: @Greeter ping", "greeter: pong"}
+	if got := timelineTexts(t, e, "team", 4); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p.waitLine(regexp.MustCompile(`group team: bob said "hello all"$`))
+	p.waitLine(regexp.MustCompile(`group team: answered ` + strconv.FormatInt(sent.MessageUID, 10) + `$`))
+
+	// A POST qun did not sign is refused.
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{"messageId":1,"sender":"alice","conv":{"type":1,"target":"team","line":0},"payload":{"type":1,"searchableContent":"@Greeter ping","mentionedType":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an unsigned POST: HTTP %d, want 401", resp.StatusCode)
+	}
+	p.waitLine(regexp.MustCompile(`refused a callback: no webhook-id, webhook-timestamp or webhook-signature$`))
+	forged, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"messageId":1}`))
+	forged.Header = wildfire.SignWebhook([]byte("not the robot's secret"), "1", time.Now(), []byte(`{"messageId":1}`))
+	if resp, err = http.DefaultClient.Do(forged); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a POST signed with another key: HTTP %d, want 401", resp.StatusCode)
+	}
+	p.waitLine(regexp.MustCompile(`refused a callback: no webhook-signature matches$`))
+
+	// The mention sent again is answered once.
+	var d client.Deliveries
+	mnWaitFor(t, "the mention's callback recorded", func() bool {
+		e.okJSON(&d, "robot", "deliveries", "greeter")
+		return len(d.Attempts) > 0 && d.Attempts[0].ID == strconv.FormatInt(sent.MessageUID, 10)
+	})
+	if d.Callback.URL != url || d.Attempts[0].Stream != client.StreamCallback || d.Attempts[0].Status != 200 {
+		t.Fatalf("robot deliveries: %+v", d)
+	}
+	e.ok("robot", "redeliver", "greeter", "--from", strconv.FormatInt(d.Attempts[0].Seq, 10), "--stream", "callback")
+	p.waitLine(regexp.MustCompile(`group team: already answered ` + strconv.FormatInt(sent.MessageUID, 10) + `$`))
+	if got := e.ok("timeline", "team"); strings.Count(got, "\n") != 4 {
+		t.Fatalf("timeline after the redelivery:\n%s", got)
+	}
+
+	if err := p.stop(); err != nil {
+		t.Fatalf("robot-callback on SIGTERM: %v", err)
+	}
+	if out := p.output(); strings.Contains(out, creds.Secret) {
+		t.Errorf("robot-callback printed its secret:\n%s", out)
 	}
 }
 
