@@ -250,8 +250,9 @@ func TestQuickstartBotgoWithoutCredentials(t *testing.T) {
 
 // TestQuickstartRobot runs examples/robot, the quickstart's Wildfire robot:
 // it creates its group, adds members and greets them through the Robot
-// API; the botgo bot, logged in as the same robot, answers a mention in
-// that group; run again, the robot reuses the group.
+// API; examples/robot-callback, the same robot hearing its callback,
+// answers a mention in that group, and so does the botgo bot logged in as
+// the same robot; run again, the robot reuses the group.
 func TestQuickstartRobot(t *testing.T) {
 	tm, e := quickstartEnv(t)
 	bin := buildExample(t, t.TempDir(), "robot")
@@ -286,14 +287,26 @@ members of robot-team: greeter (owner), alice, bob`
 		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantTimeline, "\n"))
 	}
 
-	// The same robot answers @-messages through the gateway: the botgo bot,
-	// logged in with the robot's appId and appSecret.
+	// The robot hears @-messages through its callback: examples/robot-callback.
+	cb := startExample(t, buildExample(t, t.TempDir(), "robot-callback"), append(env, "ROBOT_LISTEN=127.0.0.1:0"))
+	cb.waitLine(regexp.MustCompile(`signed in as greeter \(Greeter\); callback set to http://`))
+	e.ok("send", "--from", "alice", "--group", "robot-team", "--mention", "greeter", "@Greeter ping")
+	if got := timelineTexts(t, e, "robot-team", 6); got[4] != "alice: @Greeter ping" || got[5] != "greeter: pong" {
+		t.Fatalf("timeline after the mention: %q", got)
+	}
+	cb.waitLine(regexp.MustCompile(`group robot-team: answered \d+$`))
+	if err := cb.stop(); err != nil {
+		t.Fatalf("robot-callback on SIGTERM: %v", err)
+	}
+
+	// The same robot answers @-messages through the gateway too: the botgo
+	// bot, logged in with the robot's appId and appSecret.
 	bot := startExample(t, buildExample(t, t.TempDir(), "botgo-bot"),
 		[]string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret})
 	bot.waitLine(regexp.MustCompile(`ready as Greeter `))
 	e.ok("send", "--from", "alice", "--group", "robot-team", "--mention", "greeter", "@Greeter ping")
-	if got := timelineTexts(t, e, "robot-team", 6); got[4] != "alice: @Greeter ping" || got[5] != "greeter: pong" {
-		t.Fatalf("timeline after the mention: %q", got)
+	if got := timelineTexts(t, e, "robot-team", 8); got[6] != "alice: @Greeter ping" || got[7] != "greeter: pong" {
+		t.Fatalf("timeline after the second mention: %q", got)
 	}
 	if err := bot.stop(); err != nil {
 		t.Fatalf("botgo-bot on SIGTERM: %v", err)
@@ -334,70 +347,70 @@ func TestQuickstartWebhook(t *testing.T) {
 	bin := buildExample(t, t.TempDir(), "webhook-bot")
 
 	var creds client.RobotCredentials
-	e.okJSON(&creds, "robot", "create", "--id", "echo", "--name", "echo", "--display-name", "Echo", "--owner", "alice")
+	e.okJSON(&creds, "robot", "create", "--id", "hook", "--name", "hook", "--display-name", "Hook", "--owner", "alice")
 	bot := startExample(t, bin, []string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret, "BOT_LISTEN=127.0.0.1:0"})
 	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+/qqbot) `)
 	url := listening.FindStringSubmatch(bot.waitLine(listening))[1]
 
 	// A URL that does not answer op 13 is refused, with qun's reason.
 	e.fails(1, "qun robot webhook: code 251: Invalid parameter: webhook validation (op 13) failed: validation answered HTTP 404\n",
-		"robot", "webhook", "echo", tm.Public+"/qqbot")
+		"robot", "webhook", "hook", tm.Public+"/qqbot")
 	var hook client.Webhook
-	e.okJSON(&hook, "robot", "webhook", "echo", url)
+	e.okJSON(&hook, "robot", "webhook", "hook", url)
 	if hook != (client.Webhook{URL: url, Intents: 1 << 25, Validated: true}) {
 		t.Fatalf("robot webhook printed %+v", hook)
 	}
 	var robot client.Robot
-	e.okJSON(&robot, "robot", "get", "echo")
+	e.okJSON(&robot, "robot", "get", "hook")
 	if robot.Webhook != hook {
 		t.Fatalf("robot get shows the webhook %+v, want %+v", robot.Webhook, hook)
 	}
 
-	e.ok("group", "create", "--id", "team", "--name", "team", "--owner", "alice", "echo")
+	e.ok("group", "create", "--id", "hookteam", "--name", "hookteam", "--owner", "alice", "hook")
 	bot.waitLine(regexp.MustCompile(`added to group [0-9A-F]{32}$`))
-	e.ok("send", "--from", "alice", "--group", "team", "--mention", "echo", "@Echo ping")
-	want := []string{`-: [created the group "team"]`, "alice: @Echo ping", "echo: pong"}
-	if got := timelineTexts(t, e, "team", 3); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	e.ok("send", "--from", "alice", "--group", "hookteam", "--mention", "hook", "@Hook ping")
+	want := []string{`-: [created the group "hookteam"]`, "alice: @Hook ping", "hook: pong"}
+	if got := timelineTexts(t, e, "hookteam", 3); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
 	// Both events delivered: GROUP_ADD_ROBOT (seq 1) and the mention (seq 2).
 	var d client.Deliveries
 	mnWaitFor(t, "both events delivered", func() bool {
-		e.okJSON(&d, "robot", "deliveries", "echo")
+		e.okJSON(&d, "robot", "deliveries", "hook")
 		return d.Webhook.DeliveredSeq == 2
 	})
 	if d.Webhook.URL != url || d.Webhook.Pending != 0 || d.Webhook.LastError != "" || len(d.Attempts) != 2 ||
 		d.Attempts[0].T != "GROUP_AT_MESSAGE_CREATE" || d.Attempts[0].Status != 200 || d.Attempts[1].T != "GROUP_ADD_ROBOT" {
 		t.Fatalf("robot deliveries printed %+v", d)
 	}
-	e.okJSON(&d, "robot", "deliveries", "echo", "--limit", "1")
+	e.okJSON(&d, "robot", "deliveries", "hook", "--limit", "1")
 	if len(d.Attempts) != 1 {
 		t.Fatalf("robot deliveries --limit 1 printed %d attempts", len(d.Attempts))
 	}
 
 	// Sent again, the mention is answered once: the bot sees its reply was posted.
-	if out := e.ok("robot", "redeliver", "echo", "--from", "2", "--stream", "webhook"); out != "" {
+	if out := e.ok("robot", "redeliver", "hook", "--from", "2", "--stream", "webhook"); out != "" {
 		t.Fatalf("robot redeliver printed %q", out)
 	}
 	bot.waitLine(regexp.MustCompile(`already answered ROBOT1\.0_`))
 	mnWaitFor(t, "the mention delivered again", func() bool {
-		e.okJSON(&d, "robot", "deliveries", "echo", "--limit", "3")
+		e.okJSON(&d, "robot", "deliveries", "hook", "--limit", "3")
 		return d.Webhook.DeliveredSeq == 2 && len(d.Attempts) == 3
 	})
 	if d.Attempts[0].T != "GROUP_AT_MESSAGE_CREATE" || d.Attempts[0].Status != 200 || d.Attempts[0].Error != "" || d.Attempts[0].ID != d.Attempts[1].ID {
 		t.Fatalf("after redeliver: %+v", d.Attempts)
 	}
-	if got := e.ok("timeline", "team"); strings.Count(got, "\n") != 3 {
+	if got := e.ok("timeline", "hookteam"); strings.Count(got, "\n") != 3 {
 		t.Fatalf("timeline after the redelivery:\n%s", got)
 	}
 
 	// Off: no more deliveries; a stream that is off cannot be sent again.
-	e.okJSON(&hook, "robot", "webhook", "--off", "echo")
+	e.okJSON(&hook, "robot", "webhook", "--off", "hook")
 	if hook != (client.Webhook{}) {
 		t.Fatalf("robot webhook --off printed %+v", hook)
 	}
-	if r := e.run("robot", "redeliver", "echo", "--from", "1", "--stream", "webhook"); r.code != 1 || !strings.HasPrefix(r.stderr, "qun robot redeliver: code 253: ") {
+	if r := e.run("robot", "redeliver", "hook", "--from", "1", "--stream", "webhook"); r.code != 1 || !strings.HasPrefix(r.stderr, "qun robot redeliver: code 253: ") {
 		t.Fatalf("redeliver of a webhook that is off: %+v", r)
 	}
 
