@@ -41,7 +41,8 @@ type User struct {
 }
 
 // Robot is a robot as /admin/user/get_robot_info writes it: the user, its
-// Wildfire secret, its Bot Open Platform credentials and its ice-breaker.
+// Wildfire secret, its Bot Open Platform credentials, its ice-breaker and
+// its QQ webhook.
 type Robot struct {
 	User
 	Owner      string     `json:"owner"`
@@ -51,6 +52,7 @@ type Robot struct {
 	AppID      string     `json:"appId"`
 	AppSecret  string     `json:"appSecret"`
 	IceBreaker IceBreaker `json:"iceBreaker"`
+	Webhook    Webhook    `json:"webhook"` // the bot's QQ webhook; URL "" when none
 }
 
 // RobotCredentials is the result of CreateRobot: the robot's id and

@@ -222,3 +222,44 @@ func TestCallRaw(t *testing.T) {
 		t.Fatalf("unknown path: %v", err)
 	}
 }
+
+// TestDeliveryCallsReachTheirChecks: this package's qun delivers nothing
+// (cmd/qun's TestQuickstartWebhook runs these calls against a qun that
+// does), so each call must get past the door's checks of its body, which
+// come first, to the 254 of a server without deliveries; a body the door
+// refuses is the caller's 251.
+func TestDeliveryCallsReachTheirChecks(t *testing.T) {
+	ctx := context.Background()
+	admin := client.NewAdmin(adminURL, adminSecret)
+	code := func(err error) int {
+		var we *client.Error
+		if !errors.As(err, &we) {
+			t.Fatalf("%v is not a Wildfire error", err)
+		}
+		return we.Code
+	}
+	_, err := admin.SetWebhook(ctx, "dc-bot", "http://127.0.0.1:1/qqbot", 0)
+	if c := code(err); c != wildfire.CodeNotImplement {
+		t.Errorf("SetWebhook: %v, want code %d", err, wildfire.CodeNotImplement)
+	}
+	_, err = admin.SetWebhook(ctx, "dc-bot", "", 1<<25) // off: url "" is sent
+	if c := code(err); c != wildfire.CodeNotImplement {
+		t.Errorf("SetWebhook off: %v, want code %d", err, wildfire.CodeNotImplement)
+	}
+	_, err = admin.Deliveries(ctx, "dc-bot", 5)
+	if c := code(err); c != wildfire.CodeNotImplement {
+		t.Errorf("Deliveries: %v, want code %d", err, wildfire.CodeNotImplement)
+	}
+	_, err = admin.Deliveries(ctx, "dc-bot", wildfire.MaxDeliveriesLimit+1)
+	if c := code(err); c != wildfire.CodeInvalidParameter || !strings.Contains(err.Error(), "limit 101 is out of 0..100") {
+		t.Errorf("Deliveries with too big a limit: %v, want code %d", err, wildfire.CodeInvalidParameter)
+	}
+	err = admin.Redeliver(ctx, "dc-bot", "", 0) // from_seq 0 is sent
+	if c := code(err); c != wildfire.CodeNotImplement {
+		t.Errorf("Redeliver: %v, want code %d", err, wildfire.CodeNotImplement)
+	}
+	err = admin.Redeliver(ctx, "dc-bot", "gateway", 1)
+	if c := code(err); c != wildfire.CodeInvalidParameter || !strings.Contains(err.Error(), `stream "gateway"`) {
+		t.Errorf("Redeliver of an unknown stream: %v, want code %d", err, wildfire.CodeInvalidParameter)
+	}
+}

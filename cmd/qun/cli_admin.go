@@ -74,6 +74,48 @@ func init() {
 			setup: robotIceBreaker,
 		},
 		{
+			name: "robot webhook", synopsis: "ROBOT URL [--intents N] | --off ROBOT",
+			summary: "send a bot's events to its QQ webhook (validated with op 13 first); prints {url, intents, validated}",
+			details: "qun POSTs each of the bot's events that --intents allows to URL, signed with\n" +
+				"Ed25519 as the QQ platform signs them, in order and retried until delivered. Before\n" +
+				"URL is set qun sends it an op 13 validation request; a receiver that does not answer\n" +
+				"it correctly is refused (exit 1, the reason on standard error). --off stops it.",
+			examples: []string{
+				"qun robot webhook echo http://127.0.0.1:9000/qqbot",
+				"qun robot webhook echo https://bot.example.com/qqbot --intents 33554432",
+				"qun robot webhook --off echo",
+			},
+			setup: robotWebhook,
+		},
+		{
+			name: "robot deliveries", synopsis: "ROBOT [--limit N]",
+			summary: "print a robot's webhook and callback progress and its newest delivery attempts",
+			details: "Prints {webhook, callback, attempts, drops}: each stream's URL, the last event seq\n" +
+				"delivered, how many are pending, the last error and when the next attempt is due;\n" +
+				"then the newest attempts and the newest records of events given up on, newest first.",
+			examples: []string{
+				"qun robot deliveries echo",
+				"qun robot deliveries echo --limit 5 | jq '.attempts[] | [.t, .status, .error]'",
+			},
+			setup: func(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
+				limit := fs.Int("limit", 0, "attempts to show, 1-100; 0: qun's default, 20")
+				return r.adminCall(1, 1, "ROBOT", func(ctx context.Context, c *client.Client, args []string) (any, error) {
+					return c.Deliveries(ctx, args[0], *limit)
+				})
+			},
+		},
+		{
+			name: "robot redeliver", synopsis: "ROBOT --from SEQ [--stream webhook|callback]",
+			summary: "send a robot's webhook or callback again, from an event seq on",
+			details: "SEQ is an event seq of the bot's log, as robot deliveries shows delivered_seq\n" +
+				"(a webhook frame's s is one more). Without --stream every stream that is on is sent again.",
+			examples: []string{
+				"qun robot redeliver echo --from 1",
+				"qun robot redeliver echo --from 42 --stream webhook",
+			},
+			setup: robotRedeliver,
+		},
+		{
 			name: "group create", synopsis: "--name NAME (--owner USER | --operator USER) [flags] [MEMBER...]",
 			summary: "create a group with members; prints {\"group_id\": ...}",
 			details: "With --owner the server creates the group for that owner; with --operator the\n" +
@@ -345,5 +387,39 @@ func send(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
 			return nil, usagef("--from and --group are required")
 		}
 		return c.SendMessage(ctx, *from, *gid, client.Text(strings.Join(args, " ")).Mention(mentions...))
+	})
+}
+
+func robotWebhook(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
+	off := fs.Bool("off", false, "turn the webhook off")
+	intents := fs.Int64("intents", 0, "the events to send, QQ intent bits; 0: every group event (1<<25)")
+	return r.adminCall(1, 2, "ROBOT URL", func(ctx context.Context, c *client.Client, args []string) (any, error) {
+		switch {
+		case *off && len(args) > 1:
+			return nil, usagef("--off takes no URL")
+		case !*off && len(args) < 2:
+			return nil, usagef("want ROBOT URL, or --off ROBOT")
+		case *intents < 0:
+			return nil, usagef("--intents %d is negative", *intents)
+		}
+		url := ""
+		if !*off {
+			url = args[1]
+		}
+		return c.SetWebhook(ctx, args[0], url, *intents)
+	})
+}
+
+func robotRedeliver(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
+	from := fs.Int64("from", -1, "the first event `seq` to send again (required)")
+	stream := fs.String("stream", "", "webhook or callback; empty: every stream that is on")
+	return r.adminCall(1, 1, "ROBOT", func(ctx context.Context, c *client.Client, args []string) (any, error) {
+		switch {
+		case *from < 0:
+			return nil, usagef("--from SEQ is required (0 or more)")
+		case *stream != "" && *stream != client.StreamWebhook && *stream != client.StreamCallback:
+			return nil, usagef("--stream %q: want webhook or callback", *stream)
+		}
+		return nil, c.Redeliver(ctx, args[0], *stream, *from)
 	})
 }

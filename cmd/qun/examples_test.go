@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/wildfire"
 )
 
 // exampleWait bounds every wait for an example program: generous, it only
@@ -248,8 +250,9 @@ func TestQuickstartBotgoWithoutCredentials(t *testing.T) {
 
 // TestQuickstartRobot runs examples/robot, the quickstart's Wildfire robot:
 // it creates its group, adds members and greets them through the Robot
-// API; the botgo bot, logged in as the same robot, answers a mention in
-// that group; run again, the robot reuses the group.
+// API; examples/robot-callback, the same robot hearing its callback,
+// answers a mention in that group, and so does the botgo bot logged in as
+// the same robot; run again, the robot reuses the group.
 func TestQuickstartRobot(t *testing.T) {
 	tm, e := quickstartEnv(t)
 	bin := buildExample(t, t.TempDir(), "robot")
@@ -284,14 +287,26 @@ members of robot-team: greeter (owner), alice, bob`
 		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantTimeline, "\n"))
 	}
 
-	// The same robot answers @-messages through the gateway: the botgo bot,
-	// logged in with the robot's appId and appSecret.
+	// The robot hears @-messages through its callback: examples/robot-callback.
+	cb := startExample(t, buildExample(t, t.TempDir(), "robot-callback"), append(env, "ROBOT_LISTEN=127.0.0.1:0"))
+	cb.waitLine(regexp.MustCompile(`signed in as greeter \(Greeter\); callback set to http://`))
+	e.ok("send", "--from", "alice", "--group", "robot-team", "--mention", "greeter", "@Greeter ping")
+	if got := timelineTexts(t, e, "robot-team", 6); got[4] != "alice: @Greeter ping" || got[5] != "greeter: pong" {
+		t.Fatalf("timeline after the mention: %q", got)
+	}
+	cb.waitLine(regexp.MustCompile(`group robot-team: answered \d+$`))
+	if err := cb.stop(); err != nil {
+		t.Fatalf("robot-callback on SIGTERM: %v", err)
+	}
+
+	// The same robot answers @-messages through the gateway too: the botgo
+	// bot, logged in with the robot's appId and appSecret.
 	bot := startExample(t, buildExample(t, t.TempDir(), "botgo-bot"),
 		[]string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret})
 	bot.waitLine(regexp.MustCompile(`ready as Greeter `))
 	e.ok("send", "--from", "alice", "--group", "robot-team", "--mention", "greeter", "@Greeter ping")
-	if got := timelineTexts(t, e, "robot-team", 6); got[4] != "alice: @Greeter ping" || got[5] != "greeter: pong" {
-		t.Fatalf("timeline after the mention: %q", got)
+	if got := timelineTexts(t, e, "robot-team", 8); got[6] != "alice: @Greeter ping" || got[7] != "greeter: pong" {
+		t.Fatalf("timeline after the second mention: %q", got)
 	}
 	if err := bot.stop(); err != nil {
 		t.Fatalf("botgo-bot on SIGTERM: %v", err)
@@ -318,6 +333,169 @@ members of robot-team: greeter (owner), alice, bob`
 	p = startExample(t, bin, []string{"QUN_URL=" + tm.Public, "QUN_ROBOT_ID=greeter", "QUN_ROBOT_SECRET=wrong"})
 	if err := p.wait(); !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(p.output(), "profile: wildfire: 244 auth failure") {
 		t.Fatalf("robot with a wrong secret: %v\n%s", err, p.output())
+	}
+}
+
+// TestQuickstartWebhook runs examples/webhook-bot, the quickstart's bot in
+// webhook mode (botgo's own webhook.HTTPHandler), as a process listening on
+// a loopback port: qun robot webhook registers it (op 13 validation must
+// pass), qun send mentions it, its passive reply shows in qun timeline,
+// qun robot deliveries shows what was delivered and qun robot redeliver
+// sends the mention again, which the bot knows it answered.
+func TestQuickstartWebhook(t *testing.T) {
+	tm, e := quickstartEnv(t)
+	bin := buildExample(t, t.TempDir(), "webhook-bot")
+
+	var creds client.RobotCredentials
+	e.okJSON(&creds, "robot", "create", "--id", "hook", "--name", "hook", "--display-name", "Hook", "--owner", "alice")
+	bot := startExample(t, bin, []string{"QUN_URL=" + tm.Public, "BOT_APP_ID=" + creds.AppID, "BOT_APP_SECRET=" + creds.AppSecret, "BOT_LISTEN=127.0.0.1:0"})
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+/qqbot) `)
+	url := listening.FindStringSubmatch(bot.waitLine(listening))[1]
+
+	// A URL that does not answer op 13 is refused, with qun's reason.
+	e.fails(1, "qun robot webhook: code 251: Invalid parameter: webhook validation (op 13) failed: validation answered HTTP 404\n",
+		"robot", "webhook", "hook", tm.Public+"/qqbot")
+	var hook client.Webhook
+	e.okJSON(&hook, "robot", "webhook", "hook", url)
+	if hook != (client.Webhook{URL: url, Intents: 1 << 25, Validated: true}) {
+		t.Fatalf("robot webhook printed %+v", hook)
+	}
+	var robot client.Robot
+	e.okJSON(&robot, "robot", "get", "hook")
+	if robot.Webhook != hook {
+		t.Fatalf("robot get shows the webhook %+v, want %+v", robot.Webhook, hook)
+	}
+
+	e.ok("group", "create", "--id", "hookteam", "--name", "hookteam", "--owner", "alice", "hook")
+	bot.waitLine(regexp.MustCompile(`added to group [0-9A-F]{32}$`))
+	e.ok("send", "--from", "alice", "--group", "hookteam", "--mention", "hook", "@Hook ping")
+	want := []string{`-: [created the group "hookteam"]`, "alice: @Hook ping", "hook: pong"}
+	if got := timelineTexts(t, e, "hookteam", 3); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Both events delivered: GROUP_ADD_ROBOT (seq 1) and the mention (seq 2).
+	var d client.Deliveries
+	mnWaitFor(t, "both events delivered", func() bool {
+		e.okJSON(&d, "robot", "deliveries", "hook")
+		return d.Webhook.DeliveredSeq == 2
+	})
+	if d.Webhook.URL != url || d.Webhook.Pending != 0 || d.Webhook.LastError != "" || len(d.Attempts) != 2 ||
+		d.Attempts[0].T != "GROUP_AT_MESSAGE_CREATE" || d.Attempts[0].Status != 200 || d.Attempts[1].T != "GROUP_ADD_ROBOT" {
+		t.Fatalf("robot deliveries printed %+v", d)
+	}
+	e.okJSON(&d, "robot", "deliveries", "hook", "--limit", "1")
+	if len(d.Attempts) != 1 {
+		t.Fatalf("robot deliveries --limit 1 printed %d attempts", len(d.Attempts))
+	}
+
+	// Sent again, the mention is answered once: the bot sees its reply was posted.
+	if out := e.ok("robot", "redeliver", "hook", "--from", "2", "--stream", "webhook"); out != "" {
+		t.Fatalf("robot redeliver printed %q", out)
+	}
+	bot.waitLine(regexp.MustCompile(`already answered ROBOT1\.0_`))
+	mnWaitFor(t, "the mention delivered again", func() bool {
+		e.okJSON(&d, "robot", "deliveries", "hook", "--limit", "3")
+		return d.Webhook.DeliveredSeq == 2 && len(d.Attempts) == 3
+	})
+	if d.Attempts[0].T != "GROUP_AT_MESSAGE_CREATE" || d.Attempts[0].Status != 200 || d.Attempts[0].Error != "" || d.Attempts[0].ID != d.Attempts[1].ID {
+		t.Fatalf("after redeliver: %+v", d.Attempts)
+	}
+	if got := e.ok("timeline", "hookteam"); strings.Count(got, "\n") != 3 {
+		t.Fatalf("timeline after the redelivery:\n%s", got)
+	}
+
+	// Off: no more deliveries; a stream that is off cannot be sent again.
+	e.okJSON(&hook, "robot", "webhook", "--off", "hook")
+	if hook != (client.Webhook{}) {
+		t.Fatalf("robot webhook --off printed %+v", hook)
+	}
+	if r := e.run("robot", "redeliver", "hook", "--from", "1", "--stream", "webhook"); r.code != 1 || !strings.HasPrefix(r.stderr, "qun robot redeliver: code 253: ") {
+		t.Fatalf("redeliver of a webhook that is off: %+v", r)
+	}
+
+	if err := bot.stop(); err != nil {
+		t.Fatalf("webhook-bot on SIGTERM: %v", err)
+	}
+	bot.waitLine(regexp.MustCompile(`webhook-bot: .*stopping$`))
+	if out := bot.output(); strings.Contains(out, creds.AppSecret) || strings.Contains(out, "botgo warning") || strings.Contains(out, "botgo error") {
+		t.Errorf("webhook-bot printed a secret or a warning:\n%s", out)
+	}
+}
+
+// TestQuickstartRobotCallback runs examples/robot-callback, the
+// quickstart's Wildfire robot that hears its groups through its callback:
+// it sets its callback (/robot/set_callback) to its own loopback listener,
+// checks the Standard Webhooks signature of each POST, and answers a
+// mention through the Robot API, once, also when qun sends it again.
+func TestQuickstartRobotCallback(t *testing.T) {
+	tm, e := quickstartEnv(t)
+	bin := buildExample(t, t.TempDir(), "robot-callback")
+	e.ok("user", "create", "--id", "bob", "--name", "bob", "--display-name", "Bob")
+	var creds client.RobotCredentials
+	e.okJSON(&creds, "robot", "create", "--id", "greeter", "--name", "greeter", "--display-name", "Greeter", "--owner", "alice")
+
+	p := startExample(t, bin, []string{"QUN_URL=" + tm.Public, "QUN_ROBOT_ID=greeter", "QUN_ROBOT_SECRET=" + creds.Secret, "ROBOT_LISTEN=127.0.0.1:0"})
+	set := regexp.MustCompile(`signed in as greeter \(Greeter\); callback set to (http://127\.0\.0\.1:\d+/robot/recvmsg)$`)
+	url := set.FindStringSubmatch(p.waitLine(set))[1]
+	var robot client.Robot
+	e.okJSON(&robot, "robot", "get", "greeter")
+	if robot.Callback != url {
+		t.Fatalf("robot get: callback %q, want %q", robot.Callback, url)
+	}
+
+	e.ok("group", "create", "--id", "team", "--name", "team", "--owner", "alice", "greeter", "bob")
+	e.ok("send", "--from", "bob", "--group", "team", "hello all") // heard, not answered
+	var sent client.Sent
+	e.okJSON(&sent, "send", "--from", "alice", "--group", "team", "--mention", "greeter", "@Greeter ping")
+	want := []string{`-: [created the group "team"]`, "bob: hello all", "alice: @Greeter ping", "greeter: pong"}
+	if got := timelineTexts(t, e, "team", 4); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p.waitLine(regexp.MustCompile(`group team: bob said "hello all"$`))
+	p.waitLine(regexp.MustCompile(`group team: answered ` + strconv.FormatInt(sent.MessageUID, 10) + `$`))
+
+	// A POST qun did not sign is refused.
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{"messageId":1,"sender":"alice","conv":{"type":1,"target":"team","line":0},"payload":{"type":1,"searchableContent":"@Greeter ping","mentionedType":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an unsigned POST: HTTP %d, want 401", resp.StatusCode)
+	}
+	p.waitLine(regexp.MustCompile(`refused a callback: no webhook-id, webhook-timestamp or webhook-signature$`))
+	forged, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"messageId":1}`))
+	forged.Header = wildfire.SignWebhook([]byte("not the robot's secret"), "1", time.Now(), []byte(`{"messageId":1}`))
+	if resp, err = http.DefaultClient.Do(forged); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a POST signed with another key: HTTP %d, want 401", resp.StatusCode)
+	}
+	p.waitLine(regexp.MustCompile(`refused a callback: no webhook-signature matches$`))
+
+	// The mention sent again is answered once.
+	var d client.Deliveries
+	mnWaitFor(t, "the mention's callback recorded", func() bool {
+		e.okJSON(&d, "robot", "deliveries", "greeter")
+		return len(d.Attempts) > 0 && d.Attempts[0].ID == strconv.FormatInt(sent.MessageUID, 10)
+	})
+	if d.Callback.URL != url || d.Attempts[0].Stream != client.StreamCallback || d.Attempts[0].Status != 200 {
+		t.Fatalf("robot deliveries: %+v", d)
+	}
+	e.ok("robot", "redeliver", "greeter", "--from", strconv.FormatInt(d.Attempts[0].Seq, 10), "--stream", "callback")
+	p.waitLine(regexp.MustCompile(`group team: already answered ` + strconv.FormatInt(sent.MessageUID, 10) + `$`))
+	if got := e.ok("timeline", "team"); strings.Count(got, "\n") != 4 {
+		t.Fatalf("timeline after the redelivery:\n%s", got)
+	}
+
+	if err := p.stop(); err != nil {
+		t.Fatalf("robot-callback on SIGTERM: %v", err)
+	}
+	if out := p.output(); strings.Contains(out, creds.Secret) {
+		t.Errorf("robot-callback printed its secret:\n%s", out)
 	}
 }
 
