@@ -306,6 +306,11 @@ func TestWebhookBotgo(t *testing.T) {
 			f.next(what, typ)
 		}
 	}
+	// Let the stream record the last ack first: an ack still in flight when
+	// the receiver goes down would (rightly) be delivered again.
+	waitDeliveries(t, "caught up before the receiver goes down", admin, func(d deliveriesResult) bool {
+		return d.Webhook.Pending == 0 && d.Webhook.DeliveredSeq == int64(f.last)-1
+	})
 	rcv.down()
 	toggles("receiver down", 4)
 	waitDeliveries(t, "receiver down", admin, func(d deliveriesResult) bool {
