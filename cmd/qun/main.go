@@ -193,19 +193,33 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Service = group.NewService(st, group.Config{
-		MaxGroupMembers: cfg.MaxGroupMembers,
-		ProactiveQuota:  cfg.ProactiveQuota,
-		GroupChanges:    cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
+		MaxGroupMembers:   cfg.MaxGroupMembers,
+		MaxMembersPerCall: cfg.MaxMembersPerCall,
+		PassiveWindow:     cfg.PassiveWindow,
+		PassiveReplies:    cfg.PassiveReplies,
+		ProactiveQuota:    cfg.ProactiveQuota,
+		ProactivePeriod:   cfg.ProactivePeriod,
+		GroupChanges:      cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
 	})
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
-		PublicURL:        cfg.PublicURL,
-		Logger:           m.Logger,
-		EventRetention:   cfg.EventRetention,
-		RESTRate:         cfg.BotRESTRate,
-		IdentifyRate:     cfg.IdentifyRate,
-		MaxGatewayConns:  cfg.MaxGatewayConns,
-		HeartbeatTimeout: cfg.HeartbeatTimeout,
-		Observer:         m.Metrics,
+		PublicURL:         cfg.PublicURL,
+		Logger:            m.Logger,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		HeartbeatTimeout:  cfg.HeartbeatTimeout,
+		IdentifyTimeout:   cfg.IdentifyTimeout,
+		MaxGatewayConns:   cfg.MaxGatewayConns,
+		EventRetention:    cfg.EventRetention,
+		SessionRetention:  cfg.SessionRetention,
+		TokenTTL:          cfg.TokenTTL,
+		MaxFrame:          int64(cfg.MaxFrame),
+		MaxBody:           int64(cfg.MaxRESTBody),
+		IdentifyRate:      cfg.IdentifyRate,
+		RESTRate:          cfg.BotRESTRate,
+		TokenFailRate:     cfg.TokenFailRate,
+		MaxShards:         cfg.MaxShards,
+		PruneInterval:     cfg.PruneInterval,
+		WriteTimeout:      cfg.WriteTimeout,
+		Observer:          m.Metrics,
 	})
 	if err != nil {
 		st.Close()
