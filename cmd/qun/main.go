@@ -119,13 +119,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // Store is the one store qun runs on: the domain's group.Store, the QQ
-// door's qqbot.Store and the outbound engine's delivery.Store. Doors and
-// stores do not import each other, so the check that both stores are all
-// three is here, where they are wired.
+// door's qqbot.Store, the outbound engine's delivery.Store and the Wildfire
+// doors' wildfire.NonceStore. Doors and stores do not import each other, so
+// the check that both stores are all four is here, where they are wired.
 type Store interface {
 	group.Store
 	qqbot.Store
 	delivery.Store
+	wildfire.NonceStore
 }
 
 var (
@@ -160,10 +161,6 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	// On SQLite one node remembers nonces in memory; on PostgreSQL every node
-	// shares them through the store, so a request replayed to another node is
-	// refused too.
-	var nonces wildfire.NonceCache
 	var st Store
 	m.Metrics = metrics.New()
 	dbPath := filepath.Join(cfg.Data, "qun.db")
@@ -184,9 +181,12 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}
-		st, nonces = pst, wildfire.StoreNonces{Store: pst}
+		st = pst
 	}
 	m.Store = st
+	// Nonces are kept in the store, so that a request replayed after a
+	// restart (or, on PostgreSQL, to another node) is refused.
+	nonces := wildfire.NewStoreNonces(st, nil)
 	secret, err := m.adminSecret(ctx)
 	if err != nil {
 		st.Close()
