@@ -50,6 +50,7 @@ Usage:
   qun version         print the version, the commit and the Go it was built with
   qun backup FILE     copy the SQLite database to FILE, safe while qun serve runs (qun backup -h)
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
+  qun bench nonces    the same calls with nonces kept in the store against nonces in memory only
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
   qun bench webhook   benchmark QQ webhook delivery against the gateway in the same run
   qun bench memory    measure qun's peak memory under concurrent hostile request bodies
@@ -148,6 +149,10 @@ type Main struct {
 	Server   *server.Server
 	// Metrics is served at GET /metrics on the admin listener.
 	Metrics *metrics.Metrics
+
+	// nonces, if set before Open, keeps the Wildfire doors' nonces instead
+	// of the store: the benchmark's baseline of nonces in memory only.
+	nonces wildfire.NonceCache
 }
 
 // NewMain returns a Main for cfg that logs to stderr.
@@ -186,7 +191,10 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store = st
 	// Nonces are kept in the store, so that a request replayed after a
 	// restart (or, on PostgreSQL, to another node) is refused.
-	nonces := wildfire.NewStoreNonces(st, nil)
+	nonces := m.nonces
+	if nonces == nil {
+		nonces = wildfire.NewStoreNonces(st, nil)
+	}
 	secret, err := m.adminSecret(ctx)
 	if err != nil {
 		st.Close()
