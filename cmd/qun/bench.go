@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/wildfire"
 )
 
 // bench runs a benchmark against an in-process qun on loopback and prints
@@ -27,7 +28,7 @@ import (
 // numbers mean something on a shared, noisy machine.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: qun bench robot|events|webhook|memory|create [flags]")
+		fmt.Fprintln(stderr, "usage: qun bench robot|nonces|events|webhook|memory|create [flags]")
 		return 2
 	}
 	if args[0] == "memory" { // its own flags: it runs qun as a child process
@@ -91,6 +92,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "robot":
 		err = benchRobot(ctx, stdout, b, *duration, *rounds, *conc)
+	case "nonces":
+		err = benchNonces(ctx, stdout, b, *duration, *rounds, *conc)
 	case "events":
 		err = benchEvents(ctx, stdout, b, *nodes, *duration, *rounds, *conc)
 	case "create":
@@ -148,6 +151,12 @@ func benchDatabase(ctx context.Context, dsn string) (string, func(), error) {
 
 // benchServer starts a qun node on loopback ports 0, with no rate limits.
 func benchServer(ctx context.Context, b benchSetup, node int) (*Main, func(), error) {
+	return benchServerWith(ctx, b, node, nil)
+}
+
+// benchServerWith is benchServer with the Wildfire doors' nonces kept in
+// nonces instead of the store (nil: the store).
+func benchServerWith(ctx context.Context, b benchSetup, node int, nonces wildfire.NonceCache) (*Main, func(), error) {
 	data := filepath.Join(b.data, fmt.Sprint("node", node))
 	cfg, err := ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data, "--db", b.db,
 		"--robot-rate", "0", "--bot-rest-rate", "-1", "--identify-rate", "-1", "--log-level", "warn"}, func(string) string { return "" }, io.Discard)
@@ -155,6 +164,7 @@ func benchServer(ctx context.Context, b benchSetup, node int) (*Main, func(), er
 		return nil, nil, err
 	}
 	m := NewMain(cfg, io.Discard, os.Stderr)
+	m.nonces = nonces
 	if err := m.Open(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -249,18 +259,105 @@ func benchRobot(ctx context.Context, out io.Writer, b benchSetup, d time.Duratio
 		return err
 	}
 	defer stop()
+	noop, write, err := robotLoad(ctx, m, "benchbot", conc)
+	if err != nil {
+		return err
+	}
+	runPhase(ctx, d/5, conc, noop) // warm up connections and caches
+	runPhase(ctx, d/5, conc, write)
+
+	fmt.Fprintf(out, "qun bench robot: %s, %d clients, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", b.store(), conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(out, "%-7s %-14s %10s %10s %10s %7s\n", "round", "call", "req/s", "p50", "p99", "errors")
+	var base, meas phase
+	for r := 1; r <= rounds; r++ {
+		b := runPhase(ctx, d, conc, noop)
+		w := runPhase(ctx, d, conc, write)
+		printPhase(out, 14, fmt.Sprint(r), "no-op profile", b)
+		printPhase(out, 14, fmt.Sprint(r), "member/add", w)
+		fmt.Fprintf(out, "%-7d %-14s %10.2f\n", r, "ratio", w.rate()/b.rate())
+		base = merge(base, b)
+		meas = merge(meas, w)
+	}
+	printPhase(out, 14, "all", "no-op profile", base)
+	printPhase(out, 14, "all", "member/add", meas)
+	fmt.Fprintf(out, "all     %-14s %10.2f   (goal: >= 0.50 and >= 5000 writes/s)\n", "ratio", meas.rate()/base.rate())
+	return nil
+}
+
+// benchNonces measures what keeping nonces in the store costs: the calls of
+// benchRobot on a node that keeps them in the store (as qun serve does)
+// against a node that keeps them in memory only (the single-node cache qun
+// had on SQLite before, which forgets them when it restarts), interleaved.
+func benchNonces(ctx context.Context, out io.Writer, b benchSetup, d time.Duration, rounds, conc int) error {
+	durable, stop, err := benchServer(ctx, b, 1)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	memory, stop2, err := benchServerWith(ctx, b, 2, wildfire.NewMemoryNonces())
+	if err != nil {
+		return err
+	}
+	defer stop2()
+	dNoop, dWrite, err := robotLoad(ctx, durable, "benchbot1", conc)
+	if err != nil {
+		return err
+	}
+	mNoop, mWrite, err := robotLoad(ctx, memory, "benchbot2", conc)
+	if err != nil {
+		return err
+	}
+	for _, do := range []func(context.Context, int, int) error{mNoop, dNoop, mWrite, dWrite} {
+		runPhase(ctx, d/5, conc, do) // warm up connections and caches
+	}
+
+	fmt.Fprintf(out, "qun bench nonces: %s, %d clients, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", b.store(), conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(out, "%-7s %-22s %10s %10s %10s %7s\n", "round", "call", "req/s", "p50", "p99", "errors")
+	var all [4]phase
+	for r := 1; r <= rounds; r++ {
+		var ps [4]phase
+		for i, do := range []func(context.Context, int, int) error{mNoop, dNoop, mWrite, dWrite} {
+			ps[i] = runPhase(ctx, d, conc, do)
+			all[i] = merge(all[i], ps[i])
+		}
+		printNonces(out, fmt.Sprint(r), ps)
+	}
+	printNonces(out, "all", all)
+	return nil
+}
+
+// printNonces prints a round of benchNonces: memory and store no-op, memory
+// and store member/add, and the store's ratio to memory for each call.
+func printNonces(out io.Writer, round string, ps [4]phase) {
+	for i, name := range []string{"no-op, memory nonces", "no-op, store nonces", "add, memory nonces", "add, store nonces"} {
+		printPhase(out, 22, round, name, ps[i])
+	}
+	fmt.Fprintf(out, "%-7s %-22s %10.2f\n", round, "no-op store ÷ memory", ps[1].rate()/ps[0].rate())
+	fmt.Fprintf(out, "%-7s %-22s %10.2f\n", round, "add store ÷ memory", ps[3].rate()/ps[2].rate())
+}
+
+// printPhase prints one line of results: a phase's rate, p50, p99 and errors,
+// its name padded to width.
+func printPhase(out io.Writer, width int, round, name string, p phase) {
+	fmt.Fprintf(out, "%-7s %-*s %10.0f %10s %10s %7d\n", round, width, name, p.rate(), p.pct(0.50).Round(time.Microsecond), p.pct(0.99).Round(time.Microsecond), p.errors)
+}
+
+// robotLoad creates robot rid on m and a group per client, and returns the
+// calls benchRobot measures: a signed no-op read, and a member/add of a new
+// member to the client's own group.
+func robotLoad(ctx context.Context, m *Main, rid string, conc int) (noop, write func(ctx context.Context, worker, i int) error, err error) {
 	pub, adm := m.Server.Addrs()
 	secret, err := m.adminSecret(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	admin := client.NewAdmin("http://"+adm, secret)
 	var robot struct {
 		UserID string `json:"userId"`
 		Secret string `json:"secret"`
 	}
-	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": "benchbot", "name": "benchbot"}, &robot)); err != nil {
-		return err
+	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": rid, "name": rid}, &robot)); err != nil {
+		return nil, nil, err
 	}
 	clients := make([]*client.Client, conc)
 	groups := make([]string, conc)
@@ -275,42 +372,20 @@ func benchRobot(ctx context.Context, out io.Writer, b benchSetup, d time.Duratio
 		}
 		body := map[string]any{"group": map[string]any{"group_info": map[string]any{"name": fmt.Sprint("bench ", w), "type": 2, "max_member_count": 1 << 30}}}
 		if err := ok(clients[w].Call(ctx, "/robot/group/create", body, &g)); err != nil {
-			return err
+			return nil, nil, err
 		}
 		groups[w] = g.GroupID
 	}
 	next := make([]int, conc) // members added so far per worker, across rounds
-	noop := func(ctx context.Context, w, _ int) error {
+	noop = func(ctx context.Context, w, _ int) error {
 		return ok(clients[w].Call(ctx, "/robot/profile", nil, nil))
 	}
-	write := func(ctx context.Context, w, _ int) error {
+	write = func(ctx context.Context, w, _ int) error {
 		next[w]++
 		body := map[string]any{"group_id": groups[w], "members": []any{map[string]any{"member_id": fmt.Sprintf("m%d-%d", w, next[w])}}}
 		return ok(clients[w].Call(ctx, "/robot/group/member/add", body, nil))
 	}
-	runPhase(ctx, d/5, conc, noop) // warm up connections and caches
-	runPhase(ctx, d/5, conc, write)
-
-	fmt.Fprintf(out, "qun bench robot: %s, %d clients, %d rounds of %s, GOMAXPROCS %d, %s/%s\n", b.store(), conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(out, "%-7s %-14s %10s %10s %10s %7s\n", "round", "call", "req/s", "p50", "p99", "errors")
-	var base, meas phase
-	for r := 1; r <= rounds; r++ {
-		b := runPhase(ctx, d, conc, noop)
-		w := runPhase(ctx, d, conc, write)
-		for _, x := range []struct {
-			name string
-			p    phase
-		}{{"no-op profile", b}, {"member/add", w}} {
-			fmt.Fprintf(out, "%-7d %-14s %10.0f %10s %10s %7d\n", r, x.name, x.p.rate(), x.p.pct(0.50).Round(time.Microsecond), x.p.pct(0.99).Round(time.Microsecond), x.p.errors)
-		}
-		fmt.Fprintf(out, "%-7d %-14s %10.2f\n", r, "ratio", w.rate()/b.rate())
-		base = merge(base, b)
-		meas = merge(meas, w)
-	}
-	fmt.Fprintf(out, "all     %-14s %10.0f %10s %10s %7d\n", "no-op profile", base.rate(), base.pct(0.50).Round(time.Microsecond), base.pct(0.99).Round(time.Microsecond), base.errors)
-	fmt.Fprintf(out, "all     %-14s %10.0f %10s %10s %7d\n", "member/add", meas.rate(), meas.pct(0.50).Round(time.Microsecond), meas.pct(0.99).Round(time.Microsecond), meas.errors)
-	fmt.Fprintf(out, "all     %-14s %10.2f   (goal: >= 0.50 and >= 5000 writes/s)\n", "ratio", meas.rate()/base.rate())
-	return nil
+	return noop, write, nil
 }
 
 // merge pools two phases' requests and time.

@@ -50,6 +50,7 @@ Usage:
   qun version         print the version, the commit and the Go it was built with
   qun backup FILE     copy the SQLite database to FILE, safe while qun serve runs (qun backup -h)
   qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
+  qun bench nonces    the same calls with nonces kept in the store against nonces in memory only
   qun bench events    benchmark event delivery to a bot's gateway session and member paging
   qun bench webhook   benchmark QQ webhook delivery against the gateway in the same run
   qun bench memory    measure qun's peak memory under concurrent hostile request bodies
@@ -119,13 +120,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // Store is the one store qun runs on: the domain's group.Store, the QQ
-// door's qqbot.Store and the outbound engine's delivery.Store. Doors and
-// stores do not import each other, so the check that both stores are all
-// three is here, where they are wired.
+// door's qqbot.Store, the outbound engine's delivery.Store and the Wildfire
+// doors' wildfire.NonceStore. Doors and stores do not import each other, so
+// the check that both stores are all four is here, where they are wired.
 type Store interface {
 	group.Store
 	qqbot.Store
 	delivery.Store
+	wildfire.NonceStore
 }
 
 var (
@@ -147,6 +149,10 @@ type Main struct {
 	Server   *server.Server
 	// Metrics is served at GET /metrics on the admin listener.
 	Metrics *metrics.Metrics
+
+	// nonces, if set before Open, keeps the Wildfire doors' nonces instead
+	// of the store: the benchmark's baseline of nonces in memory only.
+	nonces wildfire.NonceCache
 }
 
 // NewMain returns a Main for cfg that logs to stderr.
@@ -160,10 +166,6 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	// On SQLite one node remembers nonces in memory; on PostgreSQL every node
-	// shares them through the store, so a request replayed to another node is
-	// refused too.
-	var nonces wildfire.NonceCache
 	var st Store
 	m.Metrics = metrics.New()
 	dbPath := filepath.Join(cfg.Data, "qun.db")
@@ -184,28 +186,48 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("open store: %w", err)
 		}
-		st, nonces = pst, wildfire.StoreNonces{Store: pst}
+		st = pst
 	}
 	m.Store = st
+	// Nonces are kept in the store, so that a request replayed after a
+	// restart (or, on PostgreSQL, to another node) is refused.
+	nonces := m.nonces
+	if nonces == nil {
+		nonces = wildfire.NewStoreNonces(st, nil)
+	}
 	secret, err := m.adminSecret(ctx)
 	if err != nil {
 		st.Close()
 		return err
 	}
 	m.Service = group.NewService(st, group.Config{
-		MaxGroupMembers: cfg.MaxGroupMembers,
-		ProactiveQuota:  cfg.ProactiveQuota,
-		GroupChanges:    cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
+		MaxGroupMembers:   cfg.MaxGroupMembers,
+		MaxMembersPerCall: cfg.MaxMembersPerCall,
+		PassiveWindow:     cfg.PassiveWindow,
+		PassiveReplies:    cfg.PassiveReplies,
+		ProactiveQuota:    cfg.ProactiveQuota,
+		ProactivePeriod:   cfg.ProactivePeriod,
+		GroupChanges:      cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
 	})
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
-		PublicURL:        cfg.PublicURL,
-		Logger:           m.Logger,
-		EventRetention:   cfg.EventRetention,
-		RESTRate:         cfg.BotRESTRate,
-		IdentifyRate:     cfg.IdentifyRate,
-		MaxGatewayConns:  cfg.MaxGatewayConns,
-		HeartbeatTimeout: cfg.HeartbeatTimeout,
-		Observer:         m.Metrics,
+		PublicURL:         cfg.PublicURL,
+		Logger:            m.Logger,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		HeartbeatTimeout:  cfg.HeartbeatTimeout,
+		IdentifyTimeout:   cfg.IdentifyTimeout,
+		MaxGatewayConns:   cfg.MaxGatewayConns,
+		EventRetention:    cfg.EventRetention,
+		SessionRetention:  cfg.SessionRetention,
+		TokenTTL:          cfg.TokenTTL,
+		MaxFrame:          int64(cfg.MaxFrame),
+		MaxBody:           int64(cfg.MaxRESTBody),
+		IdentifyRate:      cfg.IdentifyRate,
+		RESTRate:          cfg.BotRESTRate,
+		TokenFailRate:     cfg.TokenFailRate,
+		MaxShards:         cfg.MaxShards,
+		PruneInterval:     cfg.PruneInterval,
+		WriteTimeout:      cfg.WriteTimeout,
+		Observer:          m.Metrics,
 	})
 	if err != nil {
 		st.Close()

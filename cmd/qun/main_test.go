@@ -48,11 +48,14 @@ func startMain(t *testing.T, cfg Config) *testMain {
 	go func() { tm.done <- m.Run(ctx) }()
 	pub, adm := m.Server.Addrs()
 	tm.Public, tm.Admin = "http://"+pub, "http://"+adm
-	secret, err := os.ReadFile(filepath.Join(cfg.Data, adminSecretFile))
-	if err != nil {
-		t.Fatal(err)
+	tm.Secret = cfg.AdminSecret
+	if tm.Secret == "" {
+		secret, err := os.ReadFile(filepath.Join(cfg.Data, adminSecretFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm.Secret = strings.TrimSpace(string(secret))
 	}
-	tm.Secret = strings.TrimSpace(string(secret))
 	t.Cleanup(tm.stop)
 	return tm
 }

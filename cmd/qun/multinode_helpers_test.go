@@ -77,13 +77,18 @@ func mnCreateDatabase(t *testing.T, dsn string) string {
 }
 
 // mnBuild builds the qun binary from this package's directory (go caches
-// the build, so only the first run of a process pays for it).
+// the build, so only the first run of a process pays for it), with the race
+// detector when the test runs with it, so that the nodes are checked too.
 func mnBuild(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "qun")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.CommandContext(ctx, "go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -164,9 +169,13 @@ func newMNCluster(t *testing.T) *mnCluster {
 			nodes[i].stop(t)
 		}
 		// Every node has exited, so its output is complete: the admin
-		// secret was printed once, by one node.
+		// secret was printed once, by one node, and no node (killed ones
+		// included) reported a data race.
 		var printed []string
 		for _, n := range nodes {
+			if strings.Contains(n.stderr.String(), "WARNING: DATA RACE") {
+				t.Errorf("node %s reported a data race:\n%s", n.name, n.stderr.String())
+			}
 			if out := n.stdout.String(); out != "" {
 				if !secretOutput.MatchString(out) {
 					t.Errorf("step 2: node %s printed %q on stdout, want nothing or the generated admin secret", n.name, out)

@@ -292,6 +292,9 @@ func New(svc *group.Service, st Store, opts Options) (*Server, error) {
 // the WebSocket gateway at /websocket.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Options returns the options the server runs with, defaults filled in.
+func (s *Server) Options() Options { return s.opts }
+
 // Run prunes (see Prune) at once and then every PruneInterval until ctx is
 // done or the server is closed; it then returns nil. A failed pass is logged
 // and the next one carries on where it stopped.

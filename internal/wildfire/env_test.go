@@ -103,8 +103,10 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.store = st
 	e.svc = group.NewService(st, group.Config{Now: e.clock.Now, MaxMembersPerCall: o.perCall})
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.robotH = wildfire.NewRobotAPI(e.svc, wildfire.RobotOptions{Now: e.clock.Now, Logger: log, RobotRate: o.robotRate})
-	e.adminH = wildfire.NewAdminAPI(e.svc, secret, wildfire.AdminOptions{Now: e.clock.Now, Logger: log})
+	// Nonces are kept in the store, as qun serve keeps them.
+	nonces := wildfire.NewStoreNonces(st, e.clock.Now)
+	e.robotH = wildfire.NewRobotAPI(e.svc, wildfire.RobotOptions{Now: e.clock.Now, Logger: log, RobotRate: o.robotRate, Nonces: nonces})
+	e.adminH = wildfire.NewAdminAPI(e.svc, secret, wildfire.AdminOptions{Now: e.clock.Now, Logger: log, Nonces: nonces})
 	e.robotSrv = httptest.NewServer(e.robotH)
 	t.Cleanup(e.robotSrv.Close)
 	e.adminSrv = httptest.NewServer(e.adminH)

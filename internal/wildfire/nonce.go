@@ -3,20 +3,38 @@ package wildfire
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
-
-	"github.com/qun-chat/qun/internal/group"
 )
 
 // NonceCache remembers the signed requests seen recently so that a captured
 // request cannot be replayed. Wildfire has no such cache; qun adds it.
 type NonceCache interface {
-	// Use records key until expires. It reports fresh=false if key was
-	// recorded already and has not expired.
-	Use(ctx context.Context, key string, expires time.Time) (fresh bool, err error)
+	// Use records key, the key of a request signed at signed (its
+	// timestamp), until expires. It reports fresh=false if key was recorded
+	// already and has not expired.
+	Use(ctx context.Context, key string, signed, expires time.Time) (fresh bool, err error)
+}
+
+// NonceStore is what the door needs of a store for nonces: a record that
+// outlives the process, and that every node sharing the store sees. Both
+// stores implement it.
+type NonceStore interface {
+	// UseNonce records key until expires unless a record of it has not
+	// expired at now (expired: expires <= now), and reports whether it
+	// recorded it. Once it has reported true the record is durable.
+	UseNonce(ctx context.Context, key string, expires, now time.Time) (fresh bool, err error)
+	// BindNonce returns ctx with key bound to it, so that a signed write
+	// records its nonce in its own transaction: the first Update of the
+	// store made with the returned context records key first, as UseNonce
+	// would, and fails without running its function if key has a live
+	// record. Once the request is served, result reports whether key was
+	// recorded (fresh) and whether that answer is known (ok); it is not
+	// when no Update claimed key or its transaction did not commit, and
+	// then the door asks UseNonce.
+	BindNonce(ctx context.Context, key string, expires, now time.Time) (_ context.Context, result func() (fresh, ok bool))
 }
 
 // DefaultMaxNonces bounds the keys a MemoryNonces holds. A key lives until
@@ -66,7 +84,7 @@ func NewMemoryNonces() *MemoryNonces {
 func bucketOf(t time.Time) int64 { return t.UnixMilli() / nonceBucket.Milliseconds() }
 
 // Use implements NonceCache.
-func (c *MemoryNonces) Use(_ context.Context, key string, expires time.Time) (bool, error) {
+func (c *MemoryNonces) Use(_ context.Context, key string, _, expires time.Time) (bool, error) {
 	now := time.Now()
 	if c.Now != nil {
 		now = c.Now()
@@ -74,9 +92,7 @@ func (c *MemoryNonces) Use(_ context.Context, key string, expires time.Time) (bo
 	if !expires.After(now) {
 		return true, nil // it could not be replayed inside its window anyway
 	}
-	sum := sha256.Sum256([]byte(key))
-	var k nonceKey
-	copy(k[:], sum[:])
+	k := memoryKey(key)
 	// A key is forgotten once the bucket of its expiry is wholly in the past,
 	// up to nonceBucket after it expired, never before.
 	cur := bucketOf(now)
@@ -126,6 +142,23 @@ func (c *MemoryNonces) forget(cur int64) {
 	c.oldest = cur
 }
 
+// memoryKey is the hash a MemoryNonces holds for key.
+func memoryKey(key string) nonceKey {
+	sum := sha256.Sum256([]byte(key))
+	var k nonceKey
+	copy(k[:], sum[:])
+	return k
+}
+
+// release forgets key at once, so that a request whose use could not be
+// recorded elsewhere may be sent again.
+func (c *MemoryNonces) release(key string) {
+	k := memoryKey(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.expires, k) // its bucket entry is dropped, harmlessly, with the bucket
+}
+
 func (c *MemoryNonces) drop(b int64, keys []nonceKey) {
 	for _, k := range keys {
 		if c.expires[k] == b {
@@ -142,33 +175,69 @@ func (c *MemoryNonces) Len() int {
 	return len(c.expires)
 }
 
-// StoreNonces is a NonceCache kept in the group.Store, so that every node on
-// a shared store (PostgreSQL) refuses a request replayed to any of them. It
-// costs one store transaction per signed call; one node on SQLite does better
-// with MemoryNonces.
+// StoreNonces is a NonceCache kept in a NonceStore, with a MemoryNonces in
+// front. A request this process has seen is refused by the memory alone; one
+// it has not seen is recorded in the store before it is answered, so that it
+// is refused when replayed after a restart, or to another node sharing the
+// store. The door records a write's nonce in the write's own transaction
+// (see NonceStore.BindNonce); Use records it on its own.
 type StoreNonces struct {
-	Store group.Store
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	store  NonceStore
+	memory *MemoryNonces
+	now    func() time.Time
 }
 
-var _ NonceCache = StoreNonces{}
+var _ NonceCache = (*StoreNonces)(nil)
 
-// Use implements NonceCache. Keys are stored as 32 hex characters of their SHA-256.
-func (c StoreNonces) Use(ctx context.Context, key string, expires time.Time) (bool, error) {
-	now := time.Now()
-	if c.Now != nil {
-		now = c.Now()
+// NewStoreNonces returns a StoreNonces over store on the clock now (nil:
+// time.Now). Its memory holds at most DefaultMaxNonces keys, as a
+// MemoryNonces does.
+func NewStoreNonces(store NonceStore, now func() time.Time) *StoreNonces {
+	if now == nil {
+		now = time.Now
 	}
-	if !expires.After(now) {
-		return true, nil
+	m := NewMemoryNonces()
+	m.Now = now
+	return &StoreNonces{store: store, memory: m, now: now}
+}
+
+// Use implements NonceCache: bind, with no write to record the key in.
+func (c *StoreNonces) Use(ctx context.Context, key string, signed, expires time.Time) (bool, error) {
+	_, settle, fresh, err := c.bind(ctx, key, signed, expires)
+	if err != nil || !fresh {
+		return fresh, err
 	}
+	return settle()
+}
+
+// bind is Use in two steps, for a request that may write. It checks key
+// against the memory and binds it to the context the request is to be
+// served with; settle, called once the request has been served, reports
+// whether key was fresh, asking the store on its own if no write recorded it.
+// fresh=false (or an error) refuses the request at once, and settle is nil.
+func (c *StoreNonces) bind(ctx context.Context, key string, signed, expires time.Time) (_ context.Context, settle func() (bool, error), fresh bool, err error) {
+	if fresh, err = c.memory.Use(ctx, key, signed, expires); err != nil || !fresh {
+		return ctx, nil, fresh, err
+	}
+	sk, now := storeKey(key, signed), c.now()
+	served, result := c.store.BindNonce(ctx, sk, expires, now)
+	return served, func() (bool, error) {
+		if fresh, ok := result(); ok {
+			return fresh, nil
+		}
+		fresh, err := c.store.UseNonce(ctx, sk, expires, now)
+		if err != nil {
+			c.memory.release(key) // refused, not accepted: it may be sent again
+		}
+		return fresh, err
+	}, true, nil
+}
+
+// storeKey is the key a StoreNonces gives its store for key: the signing time
+// in milliseconds as 12 hex digits, then 32 hex digits of key's SHA-256. The
+// time first keeps the keys of one moment together in the store's index, so
+// that a commit of many of them writes a few pages, not one page each.
+func storeKey(key string, signed time.Time) string {
 	sum := sha256.Sum256([]byte(key))
-	k := hex.EncodeToString(sum[:16])
-	var fresh bool
-	err := c.Store.Update(ctx, func(tx group.Tx) (err error) {
-		fresh, err = tx.UseNonce(k, expires, now)
-		return err
-	})
-	return fresh, err
+	return fmt.Sprintf("%012x%x", max(signed.UnixMilli(), 0), sum[:16])
 }

@@ -17,7 +17,7 @@ func TestMemoryNonces(t *testing.T) {
 	ctx := context.Background()
 	use := func(key string, expires time.Time) bool {
 		t.Helper()
-		fresh, err := c.Use(ctx, key, expires)
+		fresh, err := c.Use(ctx, key, now, expires)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,16 +53,16 @@ func TestMemoryNoncesBounded(t *testing.T) {
 	c := &MemoryNonces{Now: func() time.Time { return now }, Max: 100} // the zero value works too
 	ctx := context.Background()
 	for i := range 100 {
-		if fresh, err := c.Use(ctx, fmt.Sprint(i), now.Add(time.Duration(i+1)*time.Second)); !fresh || err != nil {
+		if fresh, err := c.Use(ctx, fmt.Sprint(i), now, now.Add(time.Duration(i+1)*time.Second)); !fresh || err != nil {
 			t.Fatalf("key %d: %v %v", i, fresh, err)
 		}
 	}
-	if _, err := c.Use(ctx, "full", now.Add(time.Minute)); !errors.Is(err, ErrNoncesFull) {
+	if _, err := c.Use(ctx, "full", now, now.Add(time.Minute)); !errors.Is(err, ErrNoncesFull) {
 		t.Fatalf("over Max: %v, want ErrNoncesFull", err)
 	}
 	// Time frees the expired buckets.
 	now = now.Add(time.Minute)
-	if fresh, err := c.Use(ctx, "full", now.Add(time.Minute)); !fresh || err != nil {
+	if fresh, err := c.Use(ctx, "full", now, now.Add(time.Minute)); !fresh || err != nil {
 		t.Fatalf("after expiry: %v %v", fresh, err)
 	}
 	if got := c.Len(); got > 100-50 {
@@ -70,7 +70,7 @@ func TestMemoryNoncesBounded(t *testing.T) {
 	}
 	// A large clock jump forgets everything at once.
 	now = now.Add(24 * time.Hour)
-	c.Use(ctx, "x", now.Add(time.Second))
+	c.Use(ctx, "x", now, now.Add(time.Second))
 	if got := c.Len(); got != 1 {
 		t.Errorf("Len %d after a day, want 1", got)
 	}
@@ -113,20 +113,21 @@ func TestRateLimiterSweeps(t *testing.T) {
 }
 
 func TestStoreNonces(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qun.db"))
+	path := filepath.Join(t.TempDir(), "qun.db")
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer func() { st.Close() }()
 	now := time.UnixMilli(1_700_000_000_000)
 	clock := func() time.Time { return now }
-	a := StoreNonces{Store: st, Now: clock}
-	b := StoreNonces{Store: st, Now: clock} // another node on the same store
+	a := NewStoreNonces(st, clock)
+	b := NewStoreNonces(st, clock) // another node on the same store, or this one after a restart
 	ctx := context.Background()
-	exp := now.Add(time.Minute)
+	signed, exp := now, now.Add(time.Minute)
 	for _, step := range []struct {
 		name  string
-		c     StoreNonces
+		c     *StoreNonces
 		key   string
 		fresh bool
 	}{
@@ -134,14 +135,37 @@ func TestStoreNonces(t *testing.T) {
 		{"replay on the same node", a, "r|1|1", false},
 		{"replay on another node", b, "r|1|1", false},
 		{"another key", b, "r|2|1", true},
+		{"its replay on the first node", a, "r|2|1", false},
 	} {
-		fresh, err := step.c.Use(ctx, step.key, exp)
+		fresh, err := step.c.Use(ctx, step.key, signed, exp)
 		if err != nil || fresh != step.fresh {
 			t.Fatalf("%s: fresh %v, err %v; want %v", step.name, fresh, err, step.fresh)
 		}
 	}
+
+	// A key whose record could not be written may be used again: the
+	// request was refused, not accepted.
+	st.Close()
+	if _, err := a.Use(ctx, "r|3|1", signed, exp); err == nil {
+		t.Fatal("Use on a closed store succeeded")
+	}
+	if st, err = sqlite.Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	a.store = st
+	if fresh, err := a.Use(ctx, "r|3|1", signed, exp); err != nil || !fresh {
+		t.Fatalf("key whose record failed: fresh %v, err %v; want true", fresh, err)
+	}
+	// A new process on the reopened store remembers what the old one used.
+	a = NewStoreNonces(st, clock)
+	for _, key := range []string{"r|1|1", "r|2|1", "r|3|1"} {
+		if fresh, err := a.Use(ctx, key, signed, exp); err != nil || fresh {
+			t.Fatalf("%s replayed after a restart: fresh %v, err %v; want false", key, fresh, err)
+		}
+	}
+
 	now = now.Add(2 * time.Minute)
-	if fresh, err := a.Use(ctx, "r|1|1", now.Add(time.Minute)); err != nil || !fresh {
+	if fresh, err := a.Use(ctx, "r|1|1", now, now.Add(time.Minute)); err != nil || !fresh {
 		t.Fatalf("after expiry: fresh %v, err %v", fresh, err)
 	}
 }

@@ -1,6 +1,7 @@
 package wildfire
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
@@ -36,8 +37,9 @@ func readSignedHeaders(h http.Header) signedHeaders {
 }
 
 // authRobot checks a Robot API request's signature, in Wildfire's order
-// (RobotAction#preAction), and returns the robot's id. Each failure is an
-// auth *wireError:
+// (RobotAction#preAction), and returns the robot's id and its nonce's claim,
+// to be checked once the request is served. Each failure is an auth
+// *wireError:
 //
 //	any of nonce, timestamp, sign, rid missing or empty   239
 //	over the robot's rate (checked before the signature)  250
@@ -50,48 +52,49 @@ func readSignedHeaders(h http.Header) signedHeaders {
 //
 // A replay gets the same code as a bad signature: to the client both mean
 // "this request is not authentic", and Wildfire has no better code.
-func (a *api) authRobot(r *http.Request) (string, error) {
+func (a *api) authRobot(r *http.Request) (string, nonceClaim, error) {
 	h := readSignedHeaders(r.Header)
 	if err := h.check(true); err != nil {
-		return "", err
+		return "", nonceClaim{}, err
 	}
 	if a.limiter != nil && !a.limiter.allow(h.rid) {
-		return "", errAuth(CodeOverFrequency, fmt.Sprintf("robot %s is over its %.0f calls per %v", h.rid, a.limiter.rate, RobotRatePeriod))
+		return "", nonceClaim{}, errAuth(CodeOverFrequency, fmt.Sprintf("robot %s is over its %.0f calls per %v", h.rid, a.limiter.rate, RobotRatePeriod))
 	}
 	ts, err := a.checkTimestamp(h.timestamp)
 	if err != nil {
-		return "", err
+		return "", nonceClaim{}, err
 	}
 	secret, err := a.robotSecret(r.Context(), h.rid)
 	if group.IsNotExist(err) {
-		return "", errAuth(CodeNotExist, "no robot has the rid "+h.rid)
+		return "", nonceClaim{}, errAuth(CodeNotExist, "no robot has the rid "+h.rid)
 	}
 	if err != nil {
-		return "", err
+		return "", nonceClaim{}, err
 	}
 	if secret == "" {
-		return "", errAuth(CodeNotRight, "robot "+h.rid+" has no secret")
+		return "", nonceClaim{}, errAuth(CodeNotRight, "robot "+h.rid+" has no secret")
 	}
-	if err := a.checkSign(r, h, secret, "robot:"+strconv.Itoa(len(h.rid))+":"+h.rid, ts); err != nil {
-		return "", err
+	claim, err := a.checkSign(r, h, secret, "robot:"+strconv.Itoa(len(h.rid))+":"+h.rid, ts)
+	if err != nil {
+		return "", nonceClaim{}, err
 	}
-	return h.rid, nil
+	return h.rid, claim, nil
 }
 
 // authAdmin checks an Admin API request's signature: the Robot API's steps
 // without rid and rate limit, with the admin secret. An empty admin secret
 // refuses everything with 248, as an empty robot secret does.
-func (a *api) authAdmin(r *http.Request) error {
+func (a *api) authAdmin(r *http.Request) (nonceClaim, error) {
 	h := readSignedHeaders(r.Header)
 	if err := h.check(false); err != nil {
-		return err
+		return nonceClaim{}, err
 	}
 	ts, err := a.checkTimestamp(h.timestamp)
 	if err != nil {
-		return err
+		return nonceClaim{}, err
 	}
 	if a.adminSecret == "" {
-		return errAuth(CodeNotRight, "the server has no admin secret")
+		return nonceClaim{}, errAuth(CodeNotRight, "the server has no admin secret")
 	}
 	return a.checkSign(r, h, a.adminSecret, "admin", ts)
 }
@@ -153,25 +156,61 @@ func (a *api) checkTimestamp(s string) (int64, error) {
 }
 
 // checkSign compares the signature in constant time (case-sensitively, as
-// Wildfire's String.equals does) and then records the request in the nonce
-// cache so that it cannot be replayed. who keeps robots' and the admin's
-// keys apart; it is length-prefixed so that no rid can forge another's key.
-func (a *api) checkSign(r *http.Request, h signedHeaders, secret, who string, ts int64) error {
+// Wildfire's String.equals does) and then claims the request's nonce so that
+// it cannot be replayed. who keeps robots' and the admin's keys apart; it is
+// length-prefixed so that no rid can forge another's key.
+func (a *api) checkSign(r *http.Request, h signedHeaders, secret, who string, ts int64) (nonceClaim, error) {
 	want := Sign(h.nonce, secret, h.timestamp)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(h.sign)) != 1 {
-		return errAuth(CodeAuthFailure, "sign is not sha1(nonce|secret|timestamp) in lower-case hex")
+		return nonceClaim{}, errAuth(CodeAuthFailure, "sign is not sha1(nonce|secret|timestamp) in lower-case hex")
 	}
 	// The timestamp is acceptable up to ts+window inclusive; remembering the
 	// key until the millisecond after (at most 2×window from now) is enough.
-	expires := time.UnixMilli(ts).Add(a.window + time.Millisecond)
-	fresh, err := a.nonces.Use(r.Context(), who+"|"+h.nonce+"|"+h.timestamp, expires)
-	if errors.Is(err, ErrNoncesFull) {
-		return errAuth(CodeOverFrequency, "too many signed calls within the sign window")
+	key, signed := who+"|"+h.nonce+"|"+h.timestamp, time.UnixMilli(ts)
+	expires := signed.Add(a.window + time.Millisecond)
+	claim := nonceClaim{ctx: r.Context()}
+	var fresh bool
+	var err error
+	if sn, ok := a.nonces.(*StoreNonces); ok {
+		claim.ctx, claim.settle, fresh, err = sn.bind(r.Context(), key, signed, expires)
+	} else {
+		fresh, err = a.nonces.Use(r.Context(), key, signed, expires)
 	}
-	if err != nil {
+	if err = nonceError(fresh, err); err != nil {
+		return nonceClaim{}, err
+	}
+	return claim, nil
+}
+
+// nonceClaim is a signed request's nonce between the signature check and the
+// answer: the context to serve the request with, and, when the request's
+// write may record the nonce, what settles it once the request is served.
+type nonceClaim struct {
+	ctx    context.Context
+	settle func() (fresh bool, err error) // nil: settled already
+}
+
+// check settles the claim once the request has been served with the result
+// err: a replay (or a nonce that could not be recorded) outweighs it.
+func (c nonceClaim) check(err error) error {
+	if c.settle == nil {
 		return err
 	}
-	if !fresh {
+	if nerr := nonceError(c.settle()); nerr != nil {
+		return nerr
+	}
+	return err
+}
+
+// nonceError is the answer to a nonce's use: nil for a fresh one, 244 for a
+// replay, 250 when the cache is full.
+func nonceError(fresh bool, err error) error {
+	switch {
+	case errors.Is(err, ErrNoncesFull):
+		return errAuth(CodeOverFrequency, "too many signed calls within the sign window")
+	case err != nil:
+		return err
+	case !fresh:
 		return errAuth(CodeAuthFailure, "this nonce and timestamp were used already: a replay")
 	}
 	return nil

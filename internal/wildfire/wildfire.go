@@ -311,26 +311,30 @@ func (r *request) actor(operator flexString) group.Actor {
 	return group.Admin
 }
 
-// serve runs one call: authenticate, read the body, call, reply.
+// serve runs one call: authenticate, read the body, call, settle the
+// nonce (a replay found only now outweighs the call's result), reply.
 func (a *api) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := &request{ctx: r.Context(), perCall: a.perCall}
 		rec := access.From(w)
 		rec.SetRoute(rt.path)
+		var claim nonceClaim
 		var err error
 		if a.admin {
 			rec.SetCaller("admin")
-			err = a.authAdmin(r)
+			claim, err = a.authAdmin(r)
 		} else {
 			rec.SetCaller(r.Header.Get("rid")) // as claimed until the signature is checked
-			req.robot, err = a.authRobot(r)
-		}
-		if err == nil {
-			req.body, err = readBody(w, r, a.maxBody)
+			req.robot, claim, err = a.authRobot(r)
 		}
 		var result any
 		if err == nil {
-			result, err = rt.call(a, req)
+			req.ctx = claim.ctx
+			req.body, err = readBody(w, r, a.maxBody)
+			if err == nil {
+				result, err = rt.call(a, req)
+			}
+			err = claim.check(err)
 		}
 		a.reply(w, result, err)
 	})

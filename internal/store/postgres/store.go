@@ -3,8 +3,9 @@
 // one READ COMMITTED transaction whose counters and read-modify-writes are
 // ordered by row locks, and nodes wake each other's WaitEvents with
 // LISTEN/NOTIFY, backed by a slow poll. It implements the domain's
-// group.Store and the QQ door's qqbot.Store (whose methods are each one
-// transaction); cmd/qun checks that it does.
+// group.Store, the QQ door's qqbot.Store (whose methods are each one
+// transaction) and the Wildfire doors' wildfire.NonceStore; cmd/qun checks
+// that it does.
 //
 // It needs PostgreSQL 11 or later. It imports the domain (internal/group),
 // what the stores share (internal/store), the standard library and pgx; never
@@ -207,8 +208,24 @@ const maxIdentifier = 63
 // for a deadlock or a serialization failure, fn runs again in a new one, up
 // to the store's max attempts: fn must not have effects outside tx other than
 // setting its results. fn must not use tx from another goroutine or keep it.
+//
+// A nonce bound to ctx (BindNonce) is recorded first, in the same
+// transaction; a live one fails the Update without running fn.
 func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
-	return s.update(ctx, func(w *writer) error { return fn(w) })
+	nonce := s.claimNonce(ctx)
+	if nonce == nil {
+		return s.update(ctx, func(w *writer) error { return fn(w) })
+	}
+	err := s.update(ctx, func(w *writer) error {
+		if err := w.useBound(nonce); err != nil {
+			return err
+		}
+		return fn(w)
+	})
+	if err == nil {
+		nonce.fresh, nonce.known = true, true
+	}
+	return err
 }
 
 // update is Update for the store's own methods, which use the writer's

@@ -10,12 +10,13 @@ import (
 	"github.com/qun-chat/qun/internal/group"
 )
 
-// request is one Update waiting for the writer.
+// request is one Update, or one UseNonce, waiting for the writer.
 type request struct {
 	ctx    context.Context
-	fn     func(*writer) error
-	done   chan error // buffered, so that answering never blocks the writer
-	queued time.Time  // when Update queued it
+	fn     func(*writer) error // nil for a UseNonce
+	nonce  *nonceUse           // recorded before fn runs; nil for most Updates
+	done   chan error          // buffered, so that answering never blocks the writer
+	queued time.Time           // when Update queued it
 	// appended is how many events fn appended, once it succeeded.
 	appended int
 }
@@ -116,6 +117,11 @@ func (s *Store) commit(batch []*request) {
 		answer(live, errs)
 		return
 	}
+	for _, r := range live {
+		if r.nonce != nil {
+			r.nonce.known = true
+		}
+	}
 	s.commits.Add(1)
 	s.updates.Add(int64(len(live)))
 	events := 0
@@ -138,7 +144,25 @@ func answer(rs []*request, errs []error) {
 // apply runs one request inside the savepoint. fnErr is what the request
 // answers; txErr means the shared transaction is broken. The bots of a
 // successful request's events are added to evented.
+//
+// A request's nonce is recorded before the savepoint, so that it stays when
+// fn fails. It needs no savepoint of its own: its one statement either
+// changes its row or fails, and a failing insert means the database is in
+// trouble, so it is treated as a broken transaction. A live nonce fails the
+// request without running fn.
 func (s *Store) apply(c *dbtx, r *request, evented map[string]int64) (fnErr, txErr error) {
+	if u := r.nonce; u != nil {
+		var err error
+		if u.fresh, err = useNonceIn(c, u.key, u.expires, u.now); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		if !u.fresh && r.fn != nil {
+			return errNonceLive, nil
+		}
+	}
+	if r.fn == nil {
+		return nil, nil
+	}
 	if _, err := c.exec(savepoint); err != nil {
 		return nil, fmt.Errorf("sqlite: savepoint: %w", err)
 	}

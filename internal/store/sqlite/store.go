@@ -1,8 +1,10 @@
 // Package sqlite is the embedded store: one SQLite file in WAL mode,
 // written by a single goroutine that commits concurrent Updates together
 // (group commit) and read through a pool of query-only connections. It
-// implements the domain's group.Store and the QQ door's qqbot.Store (whose
-// methods are each one Update or View); cmd/qun checks that it does.
+// implements the domain's group.Store, the QQ door's qqbot.Store (whose
+// methods are each one Update or View) and the Wildfire doors'
+// wildfire.NonceStore (whose nonces ride the group commit); cmd/qun checks
+// that it does.
 //
 // It imports the domain (internal/group), what the stores share
 // (internal/store), the standard library and the modernc.org/sqlite driver;
@@ -75,7 +77,8 @@ type Store struct {
 
 	events *store.Waiters
 
-	// Counters for benchmarks and tests: how many Updates ran and in how many commits.
+	// Counters for benchmarks and tests: how many Updates (and UseNonces) ran
+	// and in how many commits.
 	updates atomic.Int64
 	commits atomic.Int64
 }
@@ -224,17 +227,25 @@ func prepare(ctx context.Context, db *sql.DB, lists ...[]string) (map[string]*sq
 // with other Updates; fn's writes commit all or not at all. fn runs on the
 // writer goroutine: it must not call Update or View itself, keep the Tx after
 // returning, or call runtime.Goexit (t.FailNow).
+//
+// A nonce bound to ctx (BindNonce) is recorded first, in the same
+// transaction; a live one fails the Update without running fn.
 func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
-	return s.update(ctx, func(w *writer) error { return fn(w) })
+	return s.queue(ctx, &request{ctx: ctx, fn: func(w *writer) error { return fn(w) }, nonce: s.claimNonce(ctx)})
 }
 
 // update is Update for the store's own methods, which use the writer's
 // unexported statements.
 func (s *Store) update(ctx context.Context, fn func(*writer) error) error {
+	return s.queue(ctx, &request{ctx: ctx, fn: fn})
+}
+
+// queue hands r to the writer and returns its answer.
+func (s *Store) queue(ctx context.Context, r *request) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), queued: time.Now()}
+	r.done, r.queued = make(chan error, 1), time.Now()
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()

@@ -1,13 +1,15 @@
 // Package storetest is the conformance suite of the stores: every store
 // implementation runs Run against empty databases of its own and must pass it
-// unchanged. It tests behaviour through the interfaces the domain and the
-// doors declare only (group.Store, qqbot.Store), so that a store cannot pass
-// by accident of its internals; passing a store to Run is the compile-time
-// check that it implements them.
+// unchanged. It tests behaviour through the interfaces the domain, the
+// doors and the engine declare only (group.Store, qqbot.Store,
+// wildfire.NonceStore, delivery.Store), so that a store cannot pass by
+// accident of its internals; passing a store to Run is the compile-time check
+// that it implements them.
 //
 // It imports the domain (internal/group), the doors and the engine whose
-// store interfaces it checks (internal/qqbot, internal/delivery, for those
-// interfaces only), the standard library and go-cmp; never a store.
+// store interfaces it checks (internal/qqbot, internal/wildfire,
+// internal/delivery, for those interfaces only), the standard library and
+// go-cmp; never a store.
 package storetest
 
 import (
@@ -21,13 +23,16 @@ import (
 	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/qqbot"
+	"github.com/qun-chat/qun/internal/wildfire"
 )
 
-// Store is what a store implements: the domain's store and the QQ door's.
+// Store is what a store implements: the domain's store, the QQ door's, the
+// Wildfire doors' nonces and the outbound engine's.
 type Store interface {
 	group.Store
 	qqbot.Store
 	delivery.Store
+	wildfire.NonceStore
 }
 
 // An Opener prepares an empty database for one test and returns open, which
@@ -81,6 +86,9 @@ func Run(t *testing.T, opener Opener) {
 		{"ConcurrentCreateSetting", testConcurrentCreateSetting},
 		{"Prune", testPrune},
 		{"DoorText", testDoorText},
+		{"NonceStore", testNonceStore},
+		{"NonceStoreConcurrent", testNonceStoreConcurrent},
+		{"BoundNonce", testBoundNonce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

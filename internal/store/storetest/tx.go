@@ -408,6 +408,14 @@ func testReopen(t *testing.T, open func() Store) {
 	s := open()
 	update(t, s, func(tx group.Tx) error { return writeAll(tx, "r") })
 	door := writeDoor(t, s, "r")
+	// Nonces used through the door's store, on their own and in a write.
+	if !useNonce(t, s, "nonce-alone", at(24*time.Hour), t0) {
+		t.Fatal("nonce-alone not fresh")
+	}
+	bound, _ := s.BindNonce(t.Context(), "nonce-bound", at(24*time.Hour), t0)
+	if err := s.Update(bound, func(tx group.Tx) error { return tx.PutMember(member("g-r", "carol", group.MemberNormal)) }); err != nil {
+		t.Fatalf("bound update: %v", err)
+	}
 	put(t, s, members, member("g-r", "bob", group.MemberNormal))
 	removed := member("g-r", "bob", group.MemberRemoved)
 	put(t, s, members, removed)
@@ -441,6 +449,9 @@ func testReopen(t *testing.T, open func() Store) {
 	diff(t, "message seq after reopen", int64(2), m.Seq)
 	diff(t, "event seq after reopen", int64(2), e.Seq)
 	diff(t, "UseNonce replay after reopen", false, fresh)
+	for _, key := range []string{"nonce-alone", "nonce-bound"} {
+		diff(t, "NonceStore.UseNonce of "+key+" after reopen", false, useNonce(t, s, key, at(24*time.Hour), t0))
+	}
 	diff(t, "re-added member's Pos after reopen", bobPos,
 		read(t, s, func(r group.Reader) (group.Member, error) { return r.Member("g-r", "bob") }).Pos)
 }
