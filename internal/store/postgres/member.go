@@ -45,8 +45,8 @@ var (
 		WHERE m.group_id = $1 AND m.type <> 4 ORDER BY m.pos`
 	// A listing, read without locks as BotMembers: every message reads it,
 	// and the group's lock orders it against membership changes.
-	selectCallbackBots = `SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
-		WHERE m.group_id = $1 AND m.type <> 4 AND b.callback <> '' ORDER BY m.user_id`
+	selectCallbackBots = `SELECT b.user_id FROM bots b WHERE b.callback <> '' AND EXISTS (SELECT 1 FROM members m
+		WHERE m.group_id = $1 AND m.user_id = b.user_id AND m.type <> 4) ORDER BY b.user_id`
 	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`
 
 	selectProactive = `SELECT proactive FROM bot_groups WHERE group_id = $1 AND bot_id = $2`

@@ -57,8 +57,8 @@ var (
 	countMembers     = readSQL(`SELECT coalesce((SELECT active FROM member_counts WHERE group_id = ?), 0)`)
 	selectBotMembers = readSQL(`SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
 		WHERE m.group_id = ? AND m.type <> 4 ORDER BY m.pos`)
-	selectCallbackBots = readSQL(`SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
-		WHERE m.group_id = ? AND m.type <> 4 AND b.callback <> '' ORDER BY m.user_id`)
+	selectCallbackBots = readSQL(`SELECT b.user_id FROM bots b WHERE b.callback <> '' AND EXISTS (SELECT 1 FROM members m
+		WHERE m.group_id = ? AND m.user_id = b.user_id AND m.type <> 4) ORDER BY b.user_id`)
 	selectGroupsOfUser = readSQL(`SELECT group_id FROM members WHERE user_id = ? AND type <> 4 ORDER BY group_id`)
 
 	selectProactive = readSQL(`SELECT proactive FROM bot_groups WHERE group_id = ? AND bot_id = ?`)
