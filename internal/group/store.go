@@ -16,8 +16,12 @@ type Reader interface {
 	UserByMobile(mobile string) (User, error)
 	Bot(userID string) (Bot, error)
 	BotByAppID(appID string) (Bot, error)
+	// Bots returns up to limit bots with UserID > afterID, in UserID order.
+	Bots(afterID string, limit int) ([]Bot, error)
 
 	Group(id string) (Group, error)
+	// Groups returns up to limit groups with ID > afterID, in ID order.
+	Groups(afterID string, limit int) ([]Group, error)
 	// Member returns the member row of any type, removed included.
 	Member(groupID, userID string) (Member, error)
 	// Members returns the active members of a group in Pos order.
@@ -36,6 +40,9 @@ type Reader interface {
 	Message(uid int64) (Message, error)
 	// Messages returns up to limit messages of (groupID, line) with Seq > afterSeq, in order.
 	Messages(groupID string, line int, afterSeq int64, limit int) ([]Message, error)
+	// MessagesBefore returns up to limit messages of (groupID, line) with Seq <
+	// beforeSeq (any Seq when beforeSeq is 0), newest first.
+	MessagesBefore(groupID string, line int, beforeSeq int64, limit int) ([]Message, error)
 
 	Event(botID string, seq int64) (Event, error)
 	// Events returns up to limit events of botID with Seq > afterSeq, in order.

@@ -25,6 +25,8 @@ var (
 	selectMessage  = readSQL(`SELECT ` + messageCols.list() + ` FROM messages WHERE uid = ?`)
 	selectMessages = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
 		WHERE group_id = ? AND line = ? AND seq > ? ORDER BY seq LIMIT ?`)
+	selectMessagesBefore = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
+		WHERE group_id = ?1 AND line = ?2 AND (?3 = 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4`)
 	// The next seq is max+1 of the (group, line): there is one writer, and
 	// messages are never deleted, not even with their group.
 	insertMessage = writeSQL(`INSERT INTO messages (group_id, line, seq, sender, payload, created_at)
@@ -44,6 +46,15 @@ func (r *reader) Messages(groupID string, line int, afterSeq int64, limit int) (
 	}
 	return getAll(r.c, messageColumns, fmt.Sprintf("messages of group %q line %d", groupID, line),
 		selectMessages, groupID, line, afterSeq, limit)
+}
+
+// MessagesBefore implements group.Reader. limit < 1 returns no messages.
+func (r *reader) MessagesBefore(groupID string, line int, beforeSeq int64, limit int) ([]group.Message, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, messageColumns, fmt.Sprintf("messages of group %q line %d", groupID, line),
+		selectMessagesBefore, groupID, line, beforeSeq, limit)
 }
 
 // AppendMessage implements group.Tx.
