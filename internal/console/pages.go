@@ -390,8 +390,13 @@ func (c *Console) playTarget(w http.ResponseWriter, r *http.Request, s *session)
 	return gid, user, true
 }
 
-func backToPlayground(w http.ResponseWriter, gid, user string) {
-	redirect(w, "/playground?"+url.Values{"group": {gid}, "user": {user}}.Encode())
+// backToPlayground shows the playground again, with flash when not "".
+func backToPlayground(w http.ResponseWriter, gid, user, flash string) {
+	q := url.Values{"group": {gid}, "user": {user}}
+	if flash != "" {
+		q.Set("flash", flash)
+	}
+	redirect(w, "/playground?"+q.Encode())
 }
 
 func (c *Console) playSend(w http.ResponseWriter, r *http.Request, s *session) {
@@ -407,7 +412,7 @@ func (c *Console) playSend(w http.ResponseWriter, r *http.Request, s *session) {
 		c.domainError(w, r, s, err)
 		return
 	}
-	backToPlayground(w, gid, user)
+	backToPlayground(w, gid, user, "")
 }
 
 func (c *Console) playRobot(w http.ResponseWriter, r *http.Request, s *session) {
@@ -430,7 +435,7 @@ func (c *Console) playRobot(w http.ResponseWriter, r *http.Request, s *session) 
 		c.domainError(w, r, s, err)
 		return
 	}
-	backToPlayground(w, gid, user)
+	backToPlayground(w, gid, user, "saved")
 }
 
 func (c *Console) playProactive(w http.ResponseWriter, r *http.Request, s *session) {
@@ -447,5 +452,5 @@ func (c *Console) playProactive(w http.ResponseWriter, r *http.Request, s *sessi
 		c.domainError(w, r, s, err)
 		return
 	}
-	backToPlayground(w, gid, user)
+	backToPlayground(w, gid, user, "saved")
 }

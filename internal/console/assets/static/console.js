@@ -32,7 +32,34 @@ function followTimeline(list) {
   };
 }
 
+// sendInPlace posts a form without leaving the page: the live timeline
+// shows what it caused. A refusal shows the error page's message.
+function sendInPlace(form) {
+  const out = document.getElementById(form.dataset.ajax);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = new URLSearchParams(new FormData(form));
+    let msg = "";
+    try {
+      const r = await fetch(form.action, {method: "POST", body, credentials: "same-origin"});
+      if (r.ok) {
+        const text = form.querySelector('[name="text"]');
+        if (text) text.value = "";
+      } else {
+        const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+        const err = doc.getElementById("error");
+        msg = err ? err.textContent : "HTTP " + r.status;
+      }
+    } catch (err) {
+      msg = String(err);
+    }
+    out.textContent = msg;
+    out.hidden = msg === "";
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-ajax]").forEach(sendInPlace);
   const list = document.getElementById("timeline");
   if (list && list.dataset.stream) followTimeline(list);
   document.querySelectorAll("[data-preview]").forEach((input) => {
