@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store"
@@ -26,7 +27,7 @@ var (
 	selectMessages = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
 		WHERE group_id = ? AND line = ? AND seq > ? ORDER BY seq LIMIT ?`)
 	selectMessagesBefore = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
-		WHERE group_id = ?1 AND line = ?2 AND (?3 = 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4`)
+		WHERE group_id = ?1 AND line = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4`)
 	// The next seq is max+1 of the (group, line): there is one writer, and
 	// messages are never deleted, not even with their group.
 	insertMessage = writeSQL(`INSERT INTO messages (group_id, line, seq, sender, payload, created_at)
@@ -52,6 +53,11 @@ func (r *reader) Messages(groupID string, line int, afterSeq int64, limit int) (
 func (r *reader) MessagesBefore(groupID string, line int, beforeSeq int64, limit int) ([]group.Message, error) {
 	if limit < 1 {
 		return nil, nil
+	}
+	if beforeSeq == 0 {
+		// One range condition, so the read starts at the index's end,
+		// whatever the timeline's length.
+		beforeSeq = math.MaxInt64
 	}
 	return getAll(r.c, messageColumns, fmt.Sprintf("messages of group %q line %d", groupID, line),
 		selectMessagesBefore, groupID, line, beforeSeq, limit)
