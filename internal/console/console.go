@@ -236,8 +236,10 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, statu
 	if msg, ok := data.(errorPage); ok {
 		p.Error = msg.Message
 	}
-	if p.Flash != "" {
-		p.Flash = text(p.Lang, p.Flash) // only known keys are shown as themselves
+	if _, known := texts[p.Flash]; known {
+		p.Flash = text(p.Lang, p.Flash)
+	} else {
+		p.Flash = "" // a flash names a message of ours: a link cannot put its own text on the page
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, p); err != nil {
