@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/qun-chat/qun/internal/access"
+	"github.com/qun-chat/qun/internal/console"
 	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/metrics"
@@ -149,6 +150,8 @@ type Main struct {
 	Server   *server.Server
 	// Metrics is served at GET /metrics on the admin listener.
 	Metrics *metrics.Metrics
+	// Console is the web console, at / on the admin listener.
+	Console *console.Console
 
 	// nonces, if set before Open, keeps the Wildfire doors' nonces instead
 	// of the store: the benchmark's baseline of nonces in memory only.
@@ -254,11 +257,27 @@ func (m *Main) Open(ctx context.Context) error {
 		Deliveries: deliveries,
 		Callbacks:  deliveries,
 	})
+	storeKind := "sqlite"
+	if cfg.DB != "" {
+		storeKind = "postgres"
+	}
+	m.Console, err = console.New(m.Service, console.Options{
+		AdminSecret: secret,
+		Version:     currentVersion().Version,
+		StoreKind:   storeKind,
+		Ready:       m.ready,
+		Stats:       m.consoleStats,
+		Logger:      m.Logger,
+	})
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("console: %w", err)
+	}
 	m.Server = &server.Server{
 		PublicAddr: cfg.Addr,
 		AdminAddr:  cfg.AdminAddr,
 		Public:     publicHandler(robot, m.QQ.Handler()),
-		Admin:      admin,
+		Admin:      adminHandler(admin, m.Console),
 		Logger:     m.Logger,
 		OnShutdown: m.QQ.Close,
 		Ready:      m.ready,
@@ -292,6 +311,30 @@ func publicHandler(robot, qq http.Handler) http.Handler {
 	})
 }
 
+// adminHandler sends the Admin API's paths (/admin and below) and every
+// unclean path to admin, which answers what it does not serve with its JSON
+// 404, never a redirect; every other (clean) path is the console's.
+func adminHandler(admin, console http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "/admin" || strings.HasPrefix(p, "/admin/") || path.Clean(p) != p || r.URL.RawPath != "" {
+			admin.ServeHTTP(w, r)
+			return
+		}
+		console.ServeHTTP(w, r)
+	})
+}
+
+// consoleStats are the console overview's numbers, read from the metrics.
+func (m *Main) consoleStats() []console.Stat {
+	return []console.Stat{
+		{Key: "requests", Value: m.Metrics.Total("qun_requests_total")},
+		{Key: "gateway_conns", Value: m.Metrics.Total("qun_gateway_connections")},
+		{Key: "events_appended", Value: m.Metrics.Total("qun_events_appended_total")},
+		{Key: "events_delivered", Value: m.Metrics.Total("qun_gateway_events_delivered_total")},
+	}
+}
+
 // Run serves until ctx is done and then shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -301,6 +344,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(logged)
 		<-ctx.Done()
 		m.Logger.Info("qun shutting down")
+		m.Console.Stop() // live streams end, so shutdown need not wait for them
 	}()
 	defer func() { <-logged }()
 	qqErr := make(chan error, 1)

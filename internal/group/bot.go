@@ -297,3 +297,28 @@ func (s *Service) replyKey(tx Reader, in BotSendInput, now time.Time) (string, e
 	}
 	return key, nil
 }
+
+// MaxBotsPage is the largest page Bots serves.
+const MaxBotsPage = 500
+
+// Bots returns up to limit bots with UserID > afterID, in UserID order, and
+// the id to continue after ("" when there are no more), read by key.
+func (s *Service) Bots(ctx context.Context, afterID string, limit int) ([]Bot, string, error) {
+	if limit < 1 || limit > MaxBotsPage {
+		return nil, "", Errorf(EInvalidParam, "limit %d is out of 1..%d", limit, MaxBotsPage)
+	}
+	var bs []Bot
+	err := s.view(ctx, func(r Reader) (err error) {
+		bs, err = r.Bots(afterID, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(bs) > limit {
+		bs = bs[:limit]
+		next = bs[limit-1].UserID
+	}
+	return bs, next, nil
+}

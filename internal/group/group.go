@@ -481,3 +481,29 @@ func activeMember(r Reader, groupID, userID string) (Member, error) {
 	}
 	return m, err
 }
+
+// MaxGroupsPage is the largest page Groups serves.
+const MaxGroupsPage = 500
+
+// Groups returns up to limit groups with ID > afterID, in ID order, and the
+// ID to continue after ("" when there are no more). The page is read by key,
+// so its cost does not grow with the number of groups.
+func (s *Service) Groups(ctx context.Context, afterID string, limit int) ([]Group, string, error) {
+	if limit < 1 || limit > MaxGroupsPage {
+		return nil, "", Errorf(EInvalidParam, "limit %d is out of 1..%d", limit, MaxGroupsPage)
+	}
+	var gs []Group
+	err := s.view(ctx, func(r Reader) (err error) {
+		gs, err = r.Groups(afterID, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(gs) > limit {
+		gs = gs[:limit]
+		next = gs[limit-1].ID
+	}
+	return gs, next, nil
+}

@@ -573,3 +573,17 @@ func (s *Service) MembersPage(ctx context.Context, a Actor, groupID string, afte
 	}
 	return ms, next, nil
 }
+
+// GroupBots returns the ids of the bots that are active members of groupID.
+func (s *Service) GroupBots(ctx context.Context, groupID string) ([]string, error) {
+	var ids []string
+	err := s.view(ctx, func(r Reader) error {
+		if _, err := r.Group(groupID); err != nil {
+			return err
+		}
+		var err error
+		ids, err = r.BotMembers(groupID)
+		return err
+	})
+	return ids, err
+}

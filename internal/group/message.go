@@ -219,3 +219,36 @@ func (s *Service) Timeline(ctx context.Context, groupID string, line int, afterS
 	}
 	return ms, next, nil
 }
+
+// TimelineBefore returns up to limit messages of a group's line with seq
+// below beforeSeq (the newest when beforeSeq is 0), newest first, and the
+// seq to read before next (0 when there are no older ones): a timeline read
+// from its end, by key, whatever its length.
+func (s *Service) TimelineBefore(ctx context.Context, groupID string, line int, beforeSeq int64, limit int) ([]Message, int64, error) {
+	if limit == 0 {
+		limit = DefaultTimelinePage
+	}
+	if limit < 1 || limit > MaxTimelinePage {
+		return nil, 0, Errorf(EInvalidParam, "limit %d is out of 1..%d", limit, MaxTimelinePage)
+	}
+	if line < 0 || line > MaxLine {
+		return nil, 0, Errorf(EInvalidParam, "line %d is out of 0..%d", line, MaxLine)
+	}
+	if beforeSeq < 0 {
+		return nil, 0, Errorf(EInvalidParam, "before %d is negative", beforeSeq)
+	}
+	var ms []Message
+	err := s.view(ctx, func(r Reader) (err error) {
+		ms, err = r.MessagesBefore(groupID, line, beforeSeq, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(ms) > limit {
+		ms = ms[:limit]
+		next = ms[limit-1].Seq
+	}
+	return ms, next, nil
+}

@@ -234,3 +234,84 @@ func TestTimeline(t *testing.T) {
 		})
 	}
 }
+
+func TestTimelineBefore(t *testing.T) {
+	e := newEnv(t, group.Config{})
+	f := e.seed(group.GroupNormal, robotActor, group.MemberOwner)
+	all, _, err := e.svc.Timeline(t.Context(), f.ID, 0, 0, group.MaxTimelinePage)
+	checkCode(t, err, ok)
+	for i := range 5 {
+		m, err := e.svc.SendMessage(t.Context(), group.SendInput{Sender: robotActor, ConvType: group.ConvGroup, Target: f.ID, Payload: group.Payload{Type: group.ContentText, Content: fmt.Sprint(i)}})
+		checkCode(t, err, ok)
+		all = append(all, m)
+	}
+	var got []group.Message
+	var before int64
+	for {
+		page, next, err := e.svc.TimelineBefore(t.Context(), f.ID, 0, before, 2)
+		checkCode(t, err, ok)
+		got = append(got, page...)
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	var want []group.Message
+	for i := len(all) - 1; i >= 0; i-- {
+		want = append(want, all[i])
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("timeline from its end (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		name        string
+		line, limit int
+		before      int64
+		want        group.Code
+	}{
+		{"limit=501", 0, group.MaxTimelinePage + 1, 0, group.EInvalidParam},
+		{"line=256", group.MaxLine + 1, 0, 0, group.EInvalidParam},
+		{"before=-1", 0, 0, -1, group.EInvalidParam},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := e.svc.TimelineBefore(t.Context(), f.ID, tt.line, tt.before, tt.limit)
+			checkCode(t, err, tt.want)
+		})
+	}
+}
+
+func TestGroupsAndBotsPaged(t *testing.T) {
+	e := newEnv(t, group.Config{})
+	var wantBots []string
+	for after := ""; ; {
+		page, next, err := e.svc.Bots(t.Context(), after, 1)
+		checkCode(t, err, ok)
+		for _, b := range page {
+			wantBots = append(wantBots, b.UserID)
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if len(wantBots) == 0 {
+		t.Fatal("Bots listed none of the env's robots")
+	}
+	for i := 1; i < len(wantBots); i++ {
+		if wantBots[i] <= wantBots[i-1] {
+			t.Errorf("bots out of key order: %q after %q", wantBots[i], wantBots[i-1])
+		}
+	}
+	f := e.seed(group.GroupNormal, robotActor, group.MemberOwner)
+	gs, next, err := e.svc.Groups(t.Context(), "", group.MaxGroupsPage)
+	checkCode(t, err, ok)
+	if len(gs) != 1 || gs[0].ID != f.ID || next != "" {
+		t.Errorf("Groups = %v, next %q; want only %s", gs, next, f.ID)
+	}
+	for _, limit := range []int{0, group.MaxGroupsPage + 1} {
+		_, _, err := e.svc.Groups(t.Context(), "", limit)
+		checkCode(t, err, group.EInvalidParam)
+		_, _, err = e.svc.Bots(t.Context(), "", limit)
+		checkCode(t, err, group.EInvalidParam)
+	}
+}

@@ -21,8 +21,12 @@ type Reader interface {
 	// BotsOf returns the Bot records of those of userIDs that have one, each
 	// once, in user id order: one read for all the members of a write.
 	BotsOf(userIDs []string) ([]Bot, error)
+	// Bots returns up to limit bots with UserID > afterID, in UserID order.
+	Bots(afterID string, limit int) ([]Bot, error)
 
 	Group(id string) (Group, error)
+	// Groups returns up to limit groups with ID > afterID, in ID order.
+	Groups(afterID string, limit int) ([]Group, error)
 	// Member returns the member row of any type, removed included.
 	Member(groupID, userID string) (Member, error)
 	// MembersOf returns the rows, of any type, of those of userIDs that have
@@ -48,6 +52,9 @@ type Reader interface {
 	Message(uid int64) (Message, error)
 	// Messages returns up to limit messages of (groupID, line) with Seq > afterSeq, in order.
 	Messages(groupID string, line int, afterSeq int64, limit int) ([]Message, error)
+	// MessagesBefore returns up to limit messages of (groupID, line) with Seq <
+	// beforeSeq (any Seq when beforeSeq is 0), newest first.
+	MessagesBefore(groupID string, line int, beforeSeq int64, limit int) ([]Message, error)
 
 	Event(botID string, seq int64) (Event, error)
 	// Events returns up to limit events of botID with Seq > afterSeq, in order.

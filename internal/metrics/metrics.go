@@ -216,3 +216,27 @@ func (m *Metrics) Waited(d time.Duration) { m.queueWait.Observe(d.Seconds()) }
 
 // Retried implements store.Observer.
 func (m *Metrics) Retried() { m.retries.Inc() }
+
+// Total returns the sum over every label of the counter or gauge name, the
+// number /metrics shows summed; 0 for a name it does not have.
+func (m *Metrics) Total(name string) float64 {
+	families, err := m.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			switch {
+			case mt.Counter != nil:
+				sum += mt.Counter.GetValue()
+			case mt.Gauge != nil:
+				sum += mt.Gauge.GetValue()
+			}
+		}
+	}
+	return sum
+}

@@ -17,8 +17,9 @@ func groupFields(g *group.Group) []any {
 var (
 	// Every write of the domain reads its group first, so in an Update this
 	// lock orders all the writes to one group, its members included.
-	selectGroup = keyed(`SELECT `+groupColumns+` FROM groups WHERE id = $1`, lockGroupKey)
-	upsertGroup = `INSERT INTO groups (` + groupColumns + `)
+	selectGroups = `SELECT ` + groupColumns + ` FROM groups WHERE id > $1 ORDER BY id LIMIT $2`
+	selectGroup  = keyed(`SELECT `+groupColumns+` FROM groups WHERE id = $1`, lockGroupKey)
+	upsertGroup  = `INSERT INTO groups (` + groupColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, portrait = excluded.portrait,
 			owner = excluded.owner, type = excluded.type, extra = excluded.extra, mute = excluded.mute,
@@ -38,6 +39,14 @@ var (
 // Group implements group.Reader.
 func (r *reader) Group(id string) (group.Group, error) {
 	return getKeyed(r.c, groupFields, fmt.Sprintf("group %q", id), selectGroup, id, id)
+}
+
+// Groups implements group.Reader. limit < 1 returns no groups.
+func (r *reader) Groups(afterID string, limit int) ([]group.Group, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, groupFields, fmt.Sprintf("groups after %q", afterID), selectGroups, afterID, limit)
 }
 
 // PutGroup implements group.Tx.

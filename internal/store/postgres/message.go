@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store"
@@ -17,6 +18,8 @@ var (
 	selectMessage  = `SELECT ` + messageColumns + ` FROM messages WHERE uid = $1`
 	selectMessages = `SELECT ` + messageColumns + ` FROM messages
 		WHERE group_id = $1 AND line = $2 AND seq > $3 ORDER BY seq LIMIT $4`
+	selectMessagesBefore = `SELECT ` + messageColumns + ` FROM messages
+		WHERE group_id = $1 AND line = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4`
 	// The seq comes from the (group, line)'s counter row, incremented in
 	// place: concurrent appends to one timeline wait for each other's commit
 	// on its lock, so seqs commit in order, without gaps and never twice, and
@@ -43,6 +46,20 @@ func (r *reader) Messages(groupID string, line int, afterSeq int64, limit int) (
 	}
 	return getAll(r.c, messageFields, fmt.Sprintf("messages of group %q line %d", groupID, line),
 		selectMessages, groupID, line, afterSeq, limit)
+}
+
+// MessagesBefore implements group.Reader. limit < 1 returns no messages.
+func (r *reader) MessagesBefore(groupID string, line int, beforeSeq int64, limit int) ([]group.Message, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	if beforeSeq == 0 {
+		// One range condition, so the read starts at the index's end,
+		// whatever the timeline's length.
+		beforeSeq = math.MaxInt64
+	}
+	return getAll(r.c, messageFields, fmt.Sprintf("messages of group %q line %d", groupID, line),
+		selectMessagesBefore, groupID, line, beforeSeq, limit)
 }
 
 // AppendMessage implements group.Tx.

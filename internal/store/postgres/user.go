@@ -44,6 +44,7 @@ var (
 	// domain's (byte) order of ids.
 	selectBotsOf   = `SELECT ` + botColumns + ` FROM bots WHERE user_id = ANY($1) ORDER BY user_id COLLATE "C"`
 	selectBotByApp = `SELECT ` + botColumns + ` FROM bots WHERE app_id = $1 AND app_id <> ''`
+	selectBots     = `SELECT ` + botColumns + ` FROM bots WHERE user_id > $1 ORDER BY user_id LIMIT $2`
 	upsertBot      = `INSERT INTO bots (` + botColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (user_id) DO UPDATE SET owner = excluded.owner, secret = excluded.secret,
@@ -119,4 +120,12 @@ func (w *writer) PutBot(b group.Bot) error {
 		return w.c.fail(what, err)
 	}
 	return nil
+}
+
+// Bots implements group.Reader. limit < 1 returns no bots.
+func (r *reader) Bots(afterID string, limit int) ([]group.Bot, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, botFields, fmt.Sprintf("bots after %q", afterID), selectBots, afterID, limit)
 }

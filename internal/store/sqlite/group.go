@@ -29,8 +29,9 @@ func groupColumns(g *group.Group) columns {
 var (
 	groupCols = groupColumns(new(group.Group))
 
-	selectGroup = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id = ?`)
-	upsertGroup = writeSQL(`INSERT INTO groups (` + groupCols.list() + `) VALUES (` + groupCols.marks() + `)
+	selectGroup  = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id = ?`)
+	selectGroups = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id > ? ORDER BY id LIMIT ?`)
+	upsertGroup  = writeSQL(`INSERT INTO groups (` + groupCols.list() + `) VALUES (` + groupCols.marks() + `)
 		ON CONFLICT (id) DO UPDATE SET ` + groupCols.except("id").assign())
 	deleteGroup          = writeSQL(`DELETE FROM groups WHERE id = ?`)
 	deleteGroupMembers   = writeSQL(`DELETE FROM members WHERE group_id = ?`)
@@ -41,6 +42,14 @@ var (
 // Group implements group.Reader.
 func (r *reader) Group(id string) (group.Group, error) {
 	return getOne(r.c, groupColumns, fmt.Sprintf("group %q", id), selectGroup, id)
+}
+
+// Groups implements group.Reader. limit < 1 returns no groups.
+func (r *reader) Groups(afterID string, limit int) ([]group.Group, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, groupColumns, fmt.Sprintf("groups after %q", afterID), selectGroups, afterID, limit)
 }
 
 // PutGroup implements group.Tx.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store"
@@ -25,6 +26,8 @@ var (
 	selectMessage  = readSQL(`SELECT ` + messageCols.list() + ` FROM messages WHERE uid = ?`)
 	selectMessages = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
 		WHERE group_id = ? AND line = ? AND seq > ? ORDER BY seq LIMIT ?`)
+	selectMessagesBefore = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
+		WHERE group_id = ?1 AND line = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4`)
 	// The next seq is max+1 of the (group, line): there is one writer, and
 	// messages are never deleted, not even with their group.
 	insertMessage = writeSQL(`INSERT INTO messages (group_id, line, seq, sender, payload, created_at)
@@ -44,6 +47,20 @@ func (r *reader) Messages(groupID string, line int, afterSeq int64, limit int) (
 	}
 	return getAll(r.c, messageColumns, fmt.Sprintf("messages of group %q line %d", groupID, line),
 		selectMessages, groupID, line, afterSeq, limit)
+}
+
+// MessagesBefore implements group.Reader. limit < 1 returns no messages.
+func (r *reader) MessagesBefore(groupID string, line int, beforeSeq int64, limit int) ([]group.Message, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	if beforeSeq == 0 {
+		// One range condition, so the read starts at the index's end,
+		// whatever the timeline's length.
+		beforeSeq = math.MaxInt64
+	}
+	return getAll(r.c, messageColumns, fmt.Sprintf("messages of group %q line %d", groupID, line),
+		selectMessagesBefore, groupID, line, beforeSeq, limit)
 }
 
 // AppendMessage implements group.Tx.

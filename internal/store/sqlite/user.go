@@ -54,6 +54,7 @@ var (
 	selectBot      = readSQL(`SELECT ` + botCols.list() + ` FROM bots WHERE user_id = ?`)
 	selectBotsOf   = bulk(readSQL, `SELECT `+botCols.list()+` FROM bots WHERE user_id IN (`, `?`, `) ORDER BY user_id`)
 	selectBotByApp = readSQL(`SELECT ` + botCols.list() + ` FROM bots WHERE app_id = ? AND app_id <> ''`)
+	selectBots     = readSQL(`SELECT ` + botCols.list() + ` FROM bots WHERE user_id > ? ORDER BY user_id LIMIT ?`)
 	upsertBot      = writeSQL(`INSERT INTO bots (` + botCols.list() + `) VALUES (` + botCols.marks() + `)
 		ON CONFLICT (user_id) DO UPDATE SET ` + botCols.except("user_id").assign())
 )
@@ -118,4 +119,12 @@ func (w *writer) PutBot(b group.Bot) error {
 		return fmt.Errorf("put bot %q: %w", b.UserID, err)
 	}
 	return nil
+}
+
+// Bots implements group.Reader. limit < 1 returns no bots.
+func (r *reader) Bots(afterID string, limit int) ([]group.Bot, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return getAll(r.c, botColumns, fmt.Sprintf("bots after %q", afterID), selectBots, afterID, limit)
 }

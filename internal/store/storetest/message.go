@@ -89,6 +89,32 @@ func testMessage(t *testing.T, s group.Store) {
 			})
 		}
 	})
+	t.Run("MessagesBefore", func(t *testing.T) {
+		g0 := []group.Message{appended[7], appended[4], appended[1], appended[0]} // newest first
+		for _, tt := range []struct {
+			name   string
+			group  string
+			line   int
+			before int64
+			limit  int
+			want   []group.Message
+		}{
+			{"newest", "g", 0, 0, 100, g0},
+			{"newest page", "g", 0, 0, 2, g0[:2]},
+			{"before", "g", 0, 3, 100, g0[2:]},
+			{"before the first", "g", 0, 1, 100, nil},
+			{"limit 0", "g", 0, 0, 0, nil},
+			{"line 1", "g", 1, 0, 100, []group.Message{appended[5], appended[2]}},
+			{"unknown group", "nope", 0, 0, 100, nil},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				got := read(t, s, func(r group.Reader) ([]group.Message, error) {
+					return r.MessagesBefore(tt.group, tt.line, tt.before, tt.limit)
+				})
+				diff(t, "MessagesBefore", tt.want, got)
+			})
+		}
+	})
 }
 
 // testNotification checks that a message appended with a built-in

@@ -51,6 +51,7 @@ func Run(t *testing.T, opener Opener) {
 		{"User", testUser},
 		{"Bot", testBot},
 		{"Group", testGroup},
+		{"Listing", testListing},
 		{"DeleteGroup", testDeleteGroup},
 		{"Member", testMember},
 		{"MemberListing", testMemberListing},

@@ -1,0 +1,130 @@
+package console
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// The console's languages.
+const (
+	langEN = "en"
+	langZH = "zh"
+)
+
+// texts holds every string the console shows, English and Chinese.
+var texts = map[string][2]string{
+	"title":            {"qun console", "qun 控制台"},
+	"overview":         {"Overview", "概览"},
+	"bots":             {"Bots", "机器人"},
+	"groups":           {"Groups", "群组"},
+	"playground":       {"Playground", "调试群"},
+	"signin":           {"Sign in", "登录"},
+	"signout":          {"Sign out", "退出"},
+	"as_operator":      {"Operator (admin secret)", "运维（管理密钥）"},
+	"as_bot":           {"Bot developer (appId + appSecret)", "机器人开发者（appId + appSecret）"},
+	"admin_secret":     {"Admin secret", "管理密钥"},
+	"app_id":           {"appId", "appId"},
+	"app_secret":       {"appSecret", "appSecret"},
+	"robot_secret":     {"Robot secret", "Robot 密钥"},
+	"health":           {"Health", "健康"},
+	"ok":               {"ok", "正常"},
+	"unavailable":      {"the store does not answer", "存储无响应"},
+	"version":          {"Version", "版本"},
+	"store":            {"Store", "存储"},
+	"requests":         {"Requests answered", "已应答请求"},
+	"gateway_conns":    {"Gateway connections", "网关连接"},
+	"events_delivered": {"Events delivered", "已投递事件"},
+	"events_appended":  {"Events appended", "已生成事件"},
+	"id":               {"ID", "ID"},
+	"name":             {"Name", "名称"},
+	"display_name":     {"Display name", "显示名"},
+	"owner":            {"Owner", "群主"},
+	"bot_owner":        {"Owner (user id)", "所有者（用户 ID）"},
+	"create":           {"Create", "创建"},
+	"create_bot":       {"Create a bot", "创建机器人"},
+	"create_group":     {"Create a group", "创建群组"},
+	"members_input":    {"Members (ids, separated by spaces or commas)", "成员（ID，以空格或逗号分隔）"},
+	"next_page":        {"Next page", "下一页"},
+	"older":            {"Older", "更早"},
+	"newest":           {"Newest", "最新"},
+	"credentials":      {"Credentials (click to reveal)", "凭据（点击显示）"},
+	"ice_breaker":      {"Ice-breaker message", "进群破冰消息"},
+	"ice_enabled":      {"Post it when the bot joins a group", "机器人进群时发送"},
+	"ice_text":         {"Text", "内容"},
+	"preview":          {"Preview", "预览"},
+	"save":             {"Save", "保存"},
+	"saved":            {"Saved.", "已保存。"},
+	"bot_groups":       {"The bot's groups", "机器人所在的群"},
+	"none":             {"none", "无"},
+	"members":          {"Members", "成员"},
+	"role":             {"Role", "角色"},
+	"timeline":         {"Timeline", "消息记录"},
+	"live":             {"updates live", "实时更新"},
+	"group":            {"Group", "群"},
+	"user":             {"User", "用户"},
+	"message":          {"Message", "消息"},
+	"mention":          {"@-mention a bot", "@ 机器人"},
+	"no_mention":       {"(no one)", "（不 @）"},
+	"send":             {"Send", "发送"},
+	"open":             {"Open", "打开"},
+	"bot":              {"Bot", "机器人"},
+	"add_bot":          {"Add the bot", "添加机器人"},
+	"remove_bot":       {"Remove the bot", "移除机器人"},
+	"proactive_off":    {"Turn its proactive messages off", "关闭主动消息"},
+	"proactive_on":     {"Turn its proactive messages on", "开启主动消息"},
+	"act_as":           {"acting as the user above", "以上面的用户身份操作"},
+	"pick_group":       {"Pick a group and a user", "选择群和用户"},
+	"error":            {"Error", "错误"},
+	"back":             {"Back", "返回"},
+	"not_found":        {"This page does not exist.", "页面不存在。"},
+	"forbidden":        {"You may not see this page.", "你无权查看此页面。"},
+	"bad_signin":       {"Wrong secret, or wrong appId/appSecret.", "密钥错误，或 appId/appSecret 错误。"},
+	"too_many":         {"Too many sign-in attempts: wait a minute.", "登录尝试过多：请稍候一分钟。"},
+	"bad_csrf":         {"The form expired: reload the page and try again.", "表单已过期：请刷新页面后重试。"},
+	"server_error":     {"Server error.", "服务器错误。"},
+	"full":             {"Too many sessions: try again later.", "会话过多：请稍后再试。"},
+	"role_0":           {"member", "成员"},
+	"role_1":           {"manager", "管理员"},
+	"role_2":           {"owner", "群主"},
+	"role_3":           {"muted", "禁言"},
+	"role_5":           {"allowed", "白名单"},
+	"lang_switch":      {"中文", "English"},
+	"sent":             {"Sent.", "已发送。"},
+	"server":           {"the server", "系统"},
+}
+
+// text returns the string of key in lang, the key itself when unknown.
+func text(lang, key string) string {
+	t, ok := texts[key]
+	if !ok {
+		return key
+	}
+	if lang == langZH {
+		return t[1]
+	}
+	return t[0]
+}
+
+// language chooses the page's language: the switch's cookie, else the
+// Accept-Language entry of zh or en with the highest weight, else English.
+func language(r *http.Request) string {
+	if c, err := r.Cookie(langCookie); err == nil && (c.Value == langEN || c.Value == langZH) {
+		return c.Value
+	}
+	best, bestQ := langEN, -1.0
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if (base == langZH || base == langEN) && q > bestQ {
+			best, bestQ = base, q
+		}
+	}
+	return best
+}
