@@ -1,7 +1,8 @@
 // Package postgres is the store for more than one node: every qun node
 // opens the same PostgreSQL database (pgx, a connection pool), each Update is
-// one READ COMMITTED transaction whose counters and read-modify-writes are
-// ordered by row locks, and nodes wake each other's WaitEvents with
+// in a READ COMMITTED transaction whose counters and read-modify-writes are
+// ordered by row locks (concurrent Updates of one node share a transaction,
+// each in a savepoint), and nodes wake each other's WaitEvents with
 // LISTEN/NOTIFY, backed by a slow poll. It implements the domain's
 // group.Store, the QQ door's qqbot.Store (whose methods are each one
 // transaction) and the Wildfire doors' wildfire.NonceStore; cmd/qun checks
@@ -83,6 +84,11 @@ type Store struct {
 	// covers notifications that never came.
 	events   *store.Waiters
 	listener *listener
+	// reqs hands Updates to the lanes (see batch.go); closing is closed by
+	// Close, which then waits for the lanes in lanes.
+	reqs    chan *request
+	closing chan struct{}
+	lanes   sync.WaitGroup
 	// ownPIDs holds the backend process ids of the pool's connections. A
 	// notification from one of them announces a commit of this Store, whose
 	// waiters Update wakes itself; acted on, it would also wake waiters that
@@ -98,6 +104,7 @@ type options struct {
 	channel        string
 	pollInterval   time.Duration
 	maxAttempts    int
+	maxBatch       int
 	maxConns       int32
 	listenerCheck  time.Duration
 	reconnectDelay time.Duration
@@ -141,6 +148,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		channel:        DefaultChannel,
 		pollInterval:   DefaultPollInterval,
 		maxAttempts:    DefaultMaxAttempts,
+		maxBatch:       DefaultMaxBatch,
 		listenerCheck:  DefaultListenerCheck,
 		reconnectDelay: DefaultReconnectDelay,
 		logger:         slog.Default(),
@@ -149,7 +157,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.channel == "" || len(o.channel) > maxIdentifier || o.pollInterval <= 0 || o.maxAttempts < 1 ||
+	if o.channel == "" || len(o.channel) > maxIdentifier || o.pollInterval <= 0 || o.maxAttempts < 1 || o.maxBatch < 1 ||
 		o.maxConns < 0 || len(o.schema) > maxIdentifier || o.logger == nil || o.observer == nil {
 		return nil, fmt.Errorf("postgres: invalid options: schema %q, channel %q, poll interval %v, max attempts %d, max conns %d",
 			o.schema, o.channel, o.pollInterval, o.maxAttempts, o.maxConns)
@@ -197,6 +205,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.listener.run(runCtx) }()
 	go func() { defer s.wg.Done(); s.poll(runCtx) }()
+	s.startLanes(int(cfg.MaxConns))
 	return s, nil
 }
 
@@ -204,10 +213,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // schema or channel name would be silently truncated.
 const maxIdentifier = 63
 
-// Update runs fn in one READ COMMITTED transaction. If PostgreSQL aborts it
-// for a deadlock or a serialization failure, fn runs again in a new one, up
-// to the store's max attempts: fn must not have effects outside tx other than
-// setting its results. fn must not use tx from another goroutine or keep it.
+// Update runs fn in a READ COMMITTED transaction, which it may share with
+// concurrent Updates of this Store, each in a savepoint of its own (see
+// batch.go). If PostgreSQL aborts it for a deadlock or a serialization
+// failure, fn runs again in a transaction of its own, up to the store's max
+// attempts: fn must not have effects outside tx other than setting its
+// results. fn must not use tx from another goroutine or keep it.
 //
 // A nonce bound to ctx (BindNonce) is recorded first, in the same
 // transaction; a live one fails the Update without running fn.
@@ -231,7 +242,12 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 // update is Update for the store's own methods, which use the writer's
 // unexported statements.
 func (s *Store) update(ctx context.Context, fn func(*writer) error) error {
-	for attempt := 1; ; attempt++ {
+	return s.updateBatched(ctx, fn)
+}
+
+// updateAlone runs fn in a transaction of its own, from the given attempt on.
+func (s *Store) updateAlone(ctx context.Context, fn func(*writer) error, first int) error {
+	for attempt := first; ; attempt++ {
 		if s.closed.Load() {
 			return ErrClosed
 		}
@@ -301,12 +317,14 @@ func (s *Store) view(ctx context.Context, fn func(*reader) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	// The BEGIN goes with the first statement (see pipe): one round trip less.
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return s.beginError(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only: nothing to lose
-	r := &reader{c: &dbtx{ctx: ctx, tx: tx}}
+	p := newPipe(conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	defer p.release() // read-only: ROLLBACK, nothing to lose
+	r := &reader{c: &dbtx{ctx: ctx, tx: p}}
 	return s.call(func() error { return fn(r) })
 }
 
@@ -361,6 +379,8 @@ func (s *Store) WaitEvents(botID string) <-chan struct{} {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		close(s.closing)
+		s.lanes.Wait()
 		s.stop()
 		s.wg.Wait()
 		s.events.Close()

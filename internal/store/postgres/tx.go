@@ -40,13 +40,16 @@ func isRetryable(err error) bool {
 // It is used by one goroutine at a time.
 type dbtx struct {
 	ctx context.Context
-	tx  pgx.Tx
+	tx  statements // a pgx.Tx or a pipe
 	// write is set in an Update: keyed reads then lock what they read.
 	write bool
 	// retry is set once a statement fails with a deadlock or a serialization
 	// failure: the transaction is aborted, whatever fn makes of the error, and
 	// Update runs fn again.
 	retry bool
+	// lockWait is set once a statement of an Update in a shared batch waited
+	// for a lock longer than the batch allows (see batch.go).
+	lockWait bool
 }
 
 // fail turns a statement's error into the store's: a unique violation is an
@@ -67,6 +70,8 @@ func (c *dbtx) fail(what string, err error) error {
 			return fmt.Errorf("postgres: %s: %w", what, group.Errorf(group.EInvalidParam, "a value is too long for the database"))
 		case sqlSerializationFailure, sqlDeadlockDetected:
 			c.retry = true
+		case sqlLockNotAvailable:
+			c.lockWait = true
 		}
 	}
 	return fmt.Errorf("postgres: %s: %w", what, err)

@@ -1,0 +1,292 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+)
+
+// Group commit: concurrent Updates of one node share a transaction.
+const (
+	// DefaultMaxBatch is how many Updates one transaction takes at most.
+	// Each Update runs in a savepoint, a subtransaction; PostgreSQL tracks 64
+	// of them per transaction in shared memory and past that makes every other
+	// session's snapshots slower, so a batch (PutBot nests one more savepoint)
+	// stays below it.
+	DefaultMaxBatch = 32
+	// DefaultLanes is how many batches commit at once, each on a connection
+	// of its own (at most half the pool, at least one). An Update handed to
+	// an idle lane starts at once; Updates queue into batches only while every
+	// lane is busy, so a lone Update waits for nobody. More than one lane keeps
+	// a slow batch (a lock wait, a WAL flush) from holding up every write.
+	DefaultLanes = 4
+)
+
+// DefaultBatchLockWait is how long an Update in a shared batch may wait for
+// a row lock (lock_timeout). A batch holds the locks of all its Updates,
+// taken in no particular order, until it commits: two batches, or a batch
+// and another transaction, could wait for each other, and PostgreSQL would
+// only notice after deadlock_timeout (1 s by default). Instead an Update that
+// waits this long is rolled back to its savepoint and runs again in a
+// transaction of its own, where it may wait; the Updates before it commit,
+// and the ones after it form a new batch. A lone Update sets no timeout.
+const DefaultBatchLockWait = 2 * time.Millisecond
+
+// sqlLockNotAvailable is the SQLSTATE of a lock_timeout.
+const sqlLockNotAvailable = "55P03"
+
+// request is one Update waiting for a lane.
+type request struct {
+	ctx  context.Context
+	fn   func(*writer) error
+	done chan answer // buffered, so that answering never blocks a lane
+}
+
+// answer is what a lane tells an Update: fn's error or the commit's, or, if
+// alone is set, that fn must run again in a transaction of its own from
+// attempt on (after a deadlock or a serialization failure of the batch, 2; after a
+// lock wait, 1: that is no failure).
+type answer struct {
+	err     error
+	alone   bool
+	attempt int
+}
+
+// Statements of a batch, queued in front of the next statement (see pipe).
+const (
+	savepointSQL  = `SAVEPOINT u`
+	rollbackToSQL = `ROLLBACK TO SAVEPOINT u`
+	releaseSQL    = `RELEASE SAVEPOINT u`
+)
+
+var (
+	writeTx = pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
+	// lock_timeout takes whole milliseconds.
+	batchLockWaitSQL = fmt.Sprintf(`SET LOCAL lock_timeout = %d`, DefaultBatchLockWait.Milliseconds())
+	noLockWaitSQL    = `SET LOCAL lock_timeout = 0`
+)
+
+// updateBatched hands fn to a lane and waits for its answer. An Update the
+// batch could not keep runs again on its own, as Update did before group
+// commit, with the attempts that are left.
+func (s *Store) updateBatched(ctx context.Context, fn func(*writer) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan answer, 1)}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return ErrClosed
+	}
+	a := <-r.done
+	if !a.alone {
+		return a.err
+	}
+	if a.attempt > s.opts.maxAttempts {
+		return a.err
+	}
+	if a.attempt > 1 {
+		// The transaction it deadlocked with may not have taken its locks
+		// yet: give it a moment, as between the attempts of updateAlone.
+		select {
+		case <-time.After(rand.N(retryBackoff)):
+		case <-ctx.Done():
+			return a.err
+		}
+	}
+	return s.updateAlone(ctx, fn, a.attempt)
+}
+
+// lane takes an Update (waiting for one), then every Update whose caller is
+// waiting to hand it over, up to the batch size, and commits them together.
+// It returns when the store closes.
+func (s *Store) lane() {
+	batch := make([]*request, 0, s.opts.maxBatch)
+	for {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch[:0], r)
+		case <-s.closing:
+			return
+		}
+	more:
+		for len(batch) < s.opts.maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		s.commitBatch(batch)
+		clear(batch) // let finished requests be collected
+	}
+}
+
+// commitBatch runs batch in one transaction, each Update in a savepoint
+// unless it is alone, commits and answers every request. The Updates after
+// one that waited too long for a lock go into another transaction.
+func (s *Store) commitBatch(batch []*request) {
+	for len(batch) > 0 {
+		live := make([]*request, 0, len(batch))
+		for _, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				r.done <- answer{err: err} // gave up before its turn: fn does not run
+				continue
+			}
+			live = append(live, r)
+		}
+		if len(live) == 0 {
+			return
+		}
+		answers, ran := s.runBatch(live)
+		for i, r := range live[:ran] {
+			r.done <- answers[i]
+		}
+		batch = live[ran:]
+	}
+}
+
+// runBatch makes one attempt of live in one transaction and answers the
+// first ran requests; the rest did not run (an Update waited for a lock).
+func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
+	answers = make([]answer, len(live))
+	fail := func(err error, retry bool) ([]answer, int) {
+		for i := range answers {
+			answers[i] = answer{err: err}
+			if retry {
+				answers[i] = answer{err: err, alone: true, attempt: 2}
+			}
+		}
+		return answers, len(live)
+	}
+	shared := len(live) > 1
+	// A lone Update's statements use its caller's context, as they did
+	// before group commit; a shared transaction uses none, so that one
+	// caller's cancellation cannot interrupt the others' writes.
+	ctx := context.Background()
+	if !shared {
+		ctx = live[0].ctx
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fail(s.beginError(err), false)
+	}
+	p := newPipe(conn, writeTx)
+	defer p.release()
+	if shared {
+		p.push(batchLockWaitSQL)
+	}
+
+	evented := make(map[string]int64)
+	ran = len(live)
+	for i, r := range live {
+		w := &writer{reader: reader{c: &dbtx{ctx: ctx, tx: p, write: true}}, evented: make(map[string]int64)}
+		queuedAt, sentAt := len(p.queue), p.sent
+		if shared {
+			p.push(savepointSQL)
+		}
+		fnErr := s.call(func() error { return r.fn(w) })
+		if w.c.retry {
+			return fail(fnErr, true)
+		}
+		sent := p.sent != sentAt
+		if fnErr == nil && sent && p.failed() {
+			// A statement failed and fn went on without returning its error.
+			fnErr = errors.New("postgres: commit: a statement failed earlier in the transaction")
+		}
+		if !shared {
+			if fnErr != nil {
+				return fail(fnErr, false)
+			}
+			maps.Copy(evented, w.evented)
+			break
+		}
+		switch {
+		case !sent:
+			// fn sent nothing: neither does its savepoint.
+			p.queue = p.queue[:queuedAt]
+		case fnErr != nil && p.failed():
+			// An aborted transaction refuses even the Parse of the next
+			// new statement, which pgx sends before the batch: roll back now.
+			if _, err := p.Exec(ctx, rollbackToSQL); err != nil {
+				return fail(fmt.Errorf("postgres: rollback to savepoint: %w", err), true)
+			}
+			p.push(releaseSQL)
+		case fnErr != nil:
+			p.push(rollbackToSQL)
+			p.push(releaseSQL)
+		case i < len(live)-1:
+			p.push(releaseSQL) // the last one is released by the commit
+		}
+		if w.c.lockWait {
+			// It runs again alone; the ones after it in the next batch.
+			answers[i] = answer{err: fnErr, alone: true, attempt: 1}
+			ran = i + 1
+			break
+		}
+		answers[i] = answer{err: fnErr}
+		if fnErr == nil {
+			maps.Copy(evented, w.evented)
+		}
+	}
+	if !p.begun() {
+		return answers[:ran], ran // nothing was sent: nothing to commit
+	}
+	if shared {
+		// NOTIFY takes a database-wide lock at commit, which every commit
+		// that notifies waits for: that wait is no deadlock.
+		p.push(noLockWaitSQL)
+	}
+	if len(evented) > 0 {
+		payloads := make([]string, 0, len(evented))
+		for bot, seq := range evented {
+			payloads = append(payloads, notification(bot, seq))
+		}
+		p.push(notifyEvents, s.opts.channel, payloads)
+	}
+	// Once every fn has run the commit is not canceled half-way: a canceled
+	// ctx could otherwise report a failure for writes that then commit.
+	tag, err := p.end(context.WithoutCancel(ctx), `COMMIT`)
+	if err != nil {
+		// A commit whose outcome is unknown (a lost connection) is not run
+		// again: it may have committed.
+		answers, _ = fail(fmt.Errorf("postgres: commit: %w", err), isRetryable(err))
+		return answers[:ran], ran
+	}
+	if tag.String() == "ROLLBACK" {
+		// A statement failed unseen (a queued one): nothing committed, so a
+		// shared batch runs again one Update at a time.
+		answers, _ = fail(errors.New("postgres: commit: a statement failed earlier in the transaction"), shared)
+		return answers[:ran], ran
+	}
+	s.events.Wake(evented)
+	return answers[:ran], ran
+}
+
+// WithMaxBatch sets how many Updates one transaction takes at most
+// (DefaultMaxBatch); 1 commits every Update on its own.
+func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
+
+// startLanes starts the lanes for a pool of maxConns connections.
+func (s *Store) startLanes(maxConns int) {
+	s.reqs = make(chan *request) // unbuffered: a request goes to an idle lane, or waits to join a batch
+	s.closing = make(chan struct{})
+	n := min(DefaultLanes, maxConns/2)
+	for range max(n, 1) {
+		s.lanes.Add(1)
+		go func() { defer s.lanes.Done(); s.lane() }()
+	}
+}

@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// statements is what a dbtx sends its statements to: a pgx.Tx, or a pipe.
+type statements interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// queued is a statement whose result nobody waits for: it goes to the server
+// in front of the next statement that is waited for, in the same round trip.
+type queued struct {
+	sql  string
+	args []any
+}
+
+// pipe is one transaction on a pooled connection whose control statements
+// (BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO, pg_notify) cost no round trip of
+// their own: they are queued and sent as one pgx batch with the next statement
+// that returns something. Each round trip costs both processes a wake-up and
+// a few syscalls, which on a small machine is most of a short statement's
+// cost. It is used by one goroutine at a time.
+type pipe struct {
+	conn *pgxpool.Conn
+	// begin is the transaction not begun yet: it is queued in front of the
+	// first statement. nil once sent.
+	begin *pgx.TxOptions
+	tx    pgx.Tx // the transaction once begun, for nested savepoints
+	queue []queued
+	// sent counts the round trips, so that the batch can tell whether an
+	// Update sent anything.
+	sent int
+}
+
+func newPipe(conn *pgxpool.Conn, opts pgx.TxOptions) *pipe {
+	return &pipe{conn: conn, begin: &opts}
+}
+
+// push queues a statement whose result is only checked by the next one.
+func (p *pipe) push(sql string, args ...any) { p.queue = append(p.queue, queued{sql, args}) }
+
+// begun reports whether anything has gone to the server.
+func (p *pipe) begun() bool { return p.begin == nil }
+
+// send sends the queued statements followed by sql, and returns the batch
+// positioned at sql's result (the caller reads it and closes br), or the
+// error of a queued statement (br closed).
+func (p *pipe) send(ctx context.Context, sql string, args ...any) (pgx.BatchResults, error) {
+	p.sent++
+	b := &pgx.Batch{}
+	began := p.begin != nil
+	if began {
+		b.BeginTx(*p.begin)
+		p.begin = nil
+	}
+	for _, q := range p.queue {
+		b.Queue(q.sql, q.args...)
+	}
+	n := len(p.queue)
+	p.queue = p.queue[:0]
+	b.Queue(sql, args...)
+	br := p.conn.SendBatch(ctx, b)
+	if began {
+		p.tx = br.Tx()
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+	}
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+// Exec implements statements.
+func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if p.begun() && len(p.queue) == 0 {
+		p.sent++
+		return p.conn.Exec(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args...)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// QueryRow implements statements.
+func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if p.begun() && len(p.queue) == 0 {
+		p.sent++
+		return p.conn.QueryRow(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args...)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{br}
+}
+
+// Query implements statements.
+func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if p.begun() && len(p.queue) == 0 {
+		p.sent++
+		return p.conn.Query(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return batchRows{Rows: rows, br: br}, nil
+}
+
+// Begin implements statements: a savepoint in the transaction, sent with
+// whatever is queued (one round trip; only PutBot uses it).
+func (p *pipe) Begin(ctx context.Context) (pgx.Tx, error) {
+	if _, err := p.Exec(ctx, `SELECT 1`); err != nil {
+		return nil, err
+	}
+	return p.tx.Begin(ctx)
+}
+
+// end sends what is queued followed by sql (COMMIT or ROLLBACK) and reports
+// the command tag. The connection is back out of any transaction when the
+// error is nil.
+func (p *pipe) end(ctx context.Context, sql string) (pgconn.CommandTag, error) {
+	return p.Exec(ctx, sql)
+}
+
+// release ends whatever the connection is in and gives it back to the pool,
+// which closes it if it could not be brought back out of the transaction.
+func (p *pipe) release() {
+	if p.conn.Conn().PgConn().TxStatus() != 'I' {
+		p.conn.Exec(context.Background(), `ROLLBACK`) //nolint:errcheck // the pool closes a connection left in a transaction
+	}
+	p.conn.Release()
+}
+
+// failed reports whether the transaction (or its current savepoint) is
+// aborted: a statement failed and nothing has rolled back to before it.
+func (p *pipe) failed() bool { return p.conn.Conn().PgConn().TxStatus() == 'E' }
+
+// batchRow is the row of a statement sent in a batch; Scan closes the batch.
+type batchRow struct{ br pgx.BatchResults }
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// batchRows are the rows of a statement sent in a batch; Close closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (r batchRows) Close() {
+	r.Rows.Close()
+	r.br.Close()
+}
