@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
 )
 
 // Group commit: concurrent Updates of one node share a transaction.
@@ -84,13 +85,17 @@ func (s *Store) updateBatched(ctx context.Context, fn func(*writer) error) error
 	}
 	r := &request{ctx: ctx, fn: fn, done: make(chan answer, 1)}
 	select {
-	case s.reqs <- r:
+	case s.lanes.reqs <- r:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.closing:
+	case <-s.lanes.closing:
 		return ErrClosed
 	}
-	a := <-r.done
+	return s.settle(ctx, fn, <-r.done)
+}
+
+// settle returns a's outcome, running fn again alone if a says so.
+func (s *Store) settle(ctx context.Context, fn func(*writer) error, a answer) error {
 	if !a.alone {
 		return a.err
 	}
@@ -109,22 +114,24 @@ func (s *Store) updateBatched(ctx context.Context, fn func(*writer) error) error
 	return s.updateAlone(ctx, fn, a.attempt)
 }
 
-// lane takes an Update (waiting for one), then every Update whose caller is
-// waiting to hand it over, up to the batch size, and commits them together.
+// lane takes an Update (waiting for one), then, if every other lane is busy,
+// every Update whose caller is waiting to hand it over, up to the batch size,
+// and commits them together.
 // It returns when the store closes.
 func (s *Store) lane() {
 	batch := make([]*request, 0, s.opts.maxBatch)
 	for {
 		select {
-		case r := <-s.reqs:
+		case r := <-s.lanes.reqs:
 			batch = append(batch[:0], r)
-		case <-s.closing:
+		case <-s.lanes.closing:
 			return
 		}
+		busy := s.lanes.idle.Add(-1) == 0
 	more:
-		for len(batch) < s.opts.maxBatch {
+		for busy && len(batch) < s.opts.maxBatch {
 			select {
-			case r := <-s.reqs:
+			case r := <-s.lanes.reqs:
 				batch = append(batch, r)
 			default:
 				break more
@@ -132,6 +139,7 @@ func (s *Store) lane() {
 		}
 		s.commitBatch(batch)
 		clear(batch) // let finished requests be collected
+		s.lanes.idle.Add(1)
 	}
 }
 
@@ -280,13 +288,38 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 // (DefaultMaxBatch); 1 commits every Update on its own.
 func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
 
+// lanes are the goroutines that commit Updates and record nonces.
+type lanes struct {
+	reqs      chan *request      // unbuffered: to an idle lane, or waiting to join a batch
+	nonceReqs chan *nonceRequest // the same for UseNonce
+	closing   chan struct{}      // closed by close
+	// idle counts the Update lanes not working on a batch. A lane takes the
+	// Updates waiting to be handed over into its batch only when no other
+	// lane is idle: while one is, it takes them one by one, so that Updates
+	// handed over at once while the store is quiet run side by side.
+	idle atomic.Int32
+	wg   sync.WaitGroup
+}
+
 // startLanes starts the lanes for a pool of maxConns connections.
 func (s *Store) startLanes(maxConns int) {
-	s.reqs = make(chan *request) // unbuffered: a request goes to an idle lane, or waits to join a batch
-	s.closing = make(chan struct{})
-	n := min(DefaultLanes, maxConns/2)
-	for range max(n, 1) {
-		s.lanes.Add(1)
-		go func() { defer s.lanes.Done(); s.lane() }()
+	l := &s.lanes
+	l.reqs = make(chan *request)
+	l.nonceReqs = make(chan *nonceRequest)
+	l.closing = make(chan struct{})
+	n := max(min(DefaultLanes, maxConns/2), 1)
+	l.idle.Store(int32(n)) // idle from the start, before each reaches its receive
+	for range n {
+		l.wg.Go(s.lane)
 	}
+	for range nonceLanes {
+		l.wg.Go(s.nonceLane)
+	}
+}
+
+// close stops the lanes once their batches are done; Updates and UseNonces
+// still waiting to be handed over fail with ErrClosed.
+func (l *lanes) close() {
+	close(l.closing)
+	l.wg.Wait()
 }

@@ -84,11 +84,7 @@ type Store struct {
 	// covers notifications that never came.
 	events   *store.Waiters
 	listener *listener
-	// reqs hands Updates to the lanes (see batch.go); closing is closed by
-	// Close, which then waits for the lanes in lanes.
-	reqs    chan *request
-	closing chan struct{}
-	lanes   sync.WaitGroup
+	lanes    lanes // group commit (batch.go) and shared nonces (nonce.go)
 	// ownPIDs holds the backend process ids of the pool's connections. A
 	// notification from one of them announces a commit of this Store, whose
 	// waiters Update wakes itself; acted on, it would also wake waiters that
@@ -379,8 +375,7 @@ func (s *Store) WaitEvents(botID string) <-chan struct{} {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
-		close(s.closing)
-		s.lanes.Wait()
+		s.lanes.close()
 		s.stop()
 		s.wg.Wait()
 		s.events.Close()

@@ -1,0 +1,353 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// runShared commits fns as one batch of a lane, as concurrent Updates that
+// found every lane busy would be, then settles each answer as Update does
+// (running fn again alone if the batch says so), concurrently.
+func runShared(t *testing.T, s *Store, fns ...func(*writer) error) []error {
+	t.Helper()
+	ctx := t.Context()
+	reqs := make([]*request, len(fns))
+	for i, fn := range fns {
+		reqs[i] = &request{ctx: ctx, fn: fn, done: make(chan answer, 1)}
+	}
+	s.commitBatch(reqs)
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Go(func() { errs[i] = s.settle(ctx, fns[i], <-r.done) })
+	}
+	wg.Wait()
+	return errs
+}
+
+func putSetting(key string) func(*writer) error {
+	return func(tx *writer) error { return tx.putSetting(key, "v") }
+}
+
+// settings reports which of keys are stored.
+func settings(t *testing.T, s *Store, keys ...string) map[string]bool {
+	t.Helper()
+	got := make(map[string]bool)
+	err := s.view(t.Context(), func(r *reader) error {
+		for _, k := range keys {
+			_, err := r.setting(k)
+			switch {
+			case err == nil:
+				got[k] = true
+			case !group.IsNotExist(err):
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestBatchFailingUpdateLeavesNoTrace: in one shared transaction, an Update
+// that returns an error, panics, or swallows a failed statement leaves no
+// write, while the Updates around it commit, each seeing the effects of the
+// ones before it.
+func TestBatchFailingUpdateLeavesNoTrace(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	refused := errors.New("refused")
+	var sawA, sawB bool
+	var seqs []int64
+	errs := runShared(t, s,
+		func(tx *writer) error { // 0: commits
+			if err := tx.putSetting("a", "v"); err != nil {
+				return err
+			}
+			e, err := tx.AppendEvent(group.Event{BotID: "bot"})
+			seqs = append(seqs, e.Seq)
+			return err
+		},
+		func(tx *writer) error { // 1: fails after a write and an event
+			if err := tx.putSetting("b", "v"); err != nil {
+				return err
+			}
+			if _, err := tx.AppendEvent(group.Event{BotID: "bot"}); err != nil {
+				return err
+			}
+			return refused
+		},
+		func(tx *writer) error { // 2: sees 0 and not 1
+			_, errA := tx.setting("a")
+			_, errB := tx.setting("b")
+			sawA, sawB = errA == nil, errB == nil
+			e, err := tx.AppendEvent(group.Event{BotID: "bot"})
+			seqs = append(seqs, e.Seq)
+			return err
+		},
+		func(tx *writer) error { // 3: panics after a write
+			if err := tx.putSetting("d", "v"); err != nil {
+				return err
+			}
+			panic("bug")
+		},
+		func(tx *writer) error { // 4: swallows a failed statement
+			if err := tx.putSetting("e", "v"); err != nil {
+				return err
+			}
+			_ = tx.PutUser(group.User{ID: "u", Name: "nul\x00"})
+			return nil
+		},
+		func(tx *writer) error { return nil }, // 5: sends nothing
+		putSetting("f"),                       // 6: commits
+	)
+	if errs[0] != nil || errs[2] != nil || errs[5] != nil || errs[6] != nil {
+		t.Errorf("the Updates that succeed: %v", errs)
+	}
+	if !errors.Is(errs[1], refused) {
+		t.Errorf("the failing Update: %v, want its own error", errs[1])
+	}
+	if group.ErrorCode(errs[3]) != group.EInternal {
+		t.Errorf("the panicking Update: %v, want EInternal", errs[3])
+	}
+	if errs[4] == nil {
+		t.Error("the Update that swallowed a failed statement reported success")
+	}
+	if !sawA || sawB {
+		t.Errorf("Update 2 saw a: %v (want true), b: %v (want false)", sawA, sawB)
+	}
+	want := map[string]bool{"a": true, "f": true}
+	if got := settings(t, s, "a", "b", "d", "e", "f"); !maps.Equal(got, want) {
+		t.Errorf("settings after the batch: %v, want %v", got, want)
+	}
+	// The failed Update's event is rolled back with its seq: no gap.
+	if !slices.Equal(seqs, []int64{1, 2}) {
+		t.Errorf("seqs handed out: %v, want [1 2]", seqs)
+	}
+	var last int64
+	if err := s.View(t.Context(), func(r group.Reader) (err error) { last, err = r.LastEventSeq("bot"); return err }); err != nil || last != 2 {
+		t.Errorf("last seq %d, %v; want 2", last, err)
+	}
+}
+
+// TestBatchRetried: a serialization failure in one Update of a batch aborts
+// the whole transaction; every Update then runs again on its own, and the
+// effects are those of exactly one run each, with the results of that run.
+// The failure comes from a trigger that raises 40001 once (a sequence
+// counts, outside the transaction).
+func TestBatchRetried(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	exec(t, dsn, schema, `CREATE SEQUENCE boom_once`)
+	exec(t, dsn, schema, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.key = 'boom' AND nextval('boom_once') = 1 THEN
+				RAISE EXCEPTION 'injected' USING ERRCODE = '40001';
+			END IF;
+			RETURN NEW;
+		END $$`)
+	exec(t, dsn, schema, `CREATE TRIGGER boom BEFORE INSERT OR UPDATE ON settings FOR EACH ROW EXECUTE FUNCTION boom()`)
+
+	const n = 4
+	seqs := make([]int64, n)
+	runs := make([]int, n)
+	fns := make([]func(*writer) error, n)
+	for i := range n {
+		fns[i] = func(tx *writer) error {
+			runs[i]++
+			seqs[i] = 0 // a result of a rolled-back run must not survive
+			e, err := tx.AppendEvent(group.Event{BotID: "bot"})
+			if err != nil {
+				return err
+			}
+			if i == 2 {
+				if err := tx.putSetting("boom", "v"); err != nil {
+					return err
+				}
+			}
+			seqs[i] = e.Seq
+			return tx.putSetting(fmt.Sprint("k", i), "v")
+		}
+	}
+	for i, err := range runShared(t, s, fns...) {
+		if err != nil {
+			t.Errorf("update %d: %v", i, err)
+		}
+	}
+	// 0 to 2 ran in the batch and again alone; 3 never ran in the batch.
+	if !slices.Equal(runs, []int{2, 2, 2, 1}) {
+		t.Errorf("runs per Update: %v, want [2 2 2 1]", runs)
+	}
+	got := slices.Clone(seqs)
+	slices.Sort(got)
+	if !slices.Equal(got, []int64{1, 2, 3, 4}) {
+		t.Errorf("seqs returned: %v, want 1 to 4 once each", seqs)
+	}
+	var events []group.Event
+	err := s.View(t.Context(), func(r group.Reader) (err error) { events, err = r.Events("bot", 0, 100); return err })
+	if err != nil || len(events) != n {
+		t.Errorf("%d events, %v; want %d: one per Update", len(events), err, n)
+	}
+	want := map[string]bool{"k0": true, "k1": true, "k2": true, "k3": true, "boom": true}
+	if got := settings(t, s, "k0", "k1", "k2", "k3", "boom"); !maps.Equal(got, want) {
+		t.Errorf("settings: %v, want %v", got, want)
+	}
+}
+
+// TestBatchLockWait: an Update of a batch that waits for a row another
+// transaction holds is taken out of the batch after DefaultBatchLockWait:
+// the ones before it commit, the ones after it commit in the next batch, and
+// it runs again on its own once the row is free.
+func TestBatchLockWait(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	if err := s.update(t.Context(), putSetting("x")); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := t.Context()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	holder, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	hold, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(ctx, `UPDATE settings SET value = 'held' WHERE key = 'x'`); err != nil {
+		t.Fatal(err)
+	}
+
+	reqs := []*request{
+		{ctx: ctx, fn: putSetting("a"), done: make(chan answer, 1)},
+		{ctx: ctx, fn: func(w *writer) error { return w.putSetting("x", "batch") }, done: make(chan answer, 1)},
+		{ctx: ctx, fn: putSetting("c"), done: make(chan answer, 1)},
+	}
+	s.commitBatch(reqs)
+	answers := make([]answer, len(reqs))
+	for i, r := range reqs {
+		answers[i] = <-r.done
+	}
+	if answers[0] != (answer{}) || answers[2] != (answer{}) {
+		t.Errorf("the Updates around the waiting one: %+v, %+v; want committed", answers[0], answers[2])
+	}
+	if !answers[1].alone || answers[1].attempt != 1 {
+		t.Errorf("the waiting Update: %+v, want to run alone from attempt 1", answers[1])
+	}
+	if got := settings(t, s, "a", "c"); !got["a"] || !got["c"] {
+		t.Errorf("committed while the row was held: %v, want a and c", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.settle(ctx, reqs[1].fn, answers[1]) }()
+	if err := hold.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the waiting Update alone: %v", err)
+	}
+	var v string
+	if err := s.view(ctx, func(r *reader) (err error) { v, err = r.setting("x"); return err }); err != nil || v != "batch" {
+		t.Errorf("x = %q, %v; want the Update's write after the holder's", v, err)
+	}
+}
+
+// TestLoneUpdatesRunConcurrently: two Updates handed over at once while the
+// lanes are idle each get a lane, so one may wait for the other's effect on
+// another connection (as a caller blocked on a row lock would); in one
+// batch they would wait for each other for ever.
+func TestLoneUpdatesRunConcurrently(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	first := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Go(func() {
+		errs[0] = s.update(t.Context(), func(tx *writer) error {
+			<-first // the other Update runs meanwhile
+			return tx.putSetting("a", "v")
+		})
+	})
+	wg.Go(func() {
+		errs[1] = s.update(t.Context(), func(tx *writer) error {
+			defer close(first)
+			return tx.putSetting("b", "v")
+		})
+	})
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+}
+
+// TestUseNonceShared: concurrent UseNonce calls on two stores of one
+// database (two nodes) take each key exactly once, whatever batches they
+// share, duplicates in one batch included; an expired record is taken again.
+func TestUseNonceShared(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	nodes := []*Store{testOpen(t, dsn, schema), testOpen(t, dsn, schema)}
+	now := time.UnixMilli(1_700_000_000_000)
+	exp := now.Add(time.Minute)
+	const keys, callers = 50, 8
+	var mu sync.Mutex
+	fresh := make(map[string]int)
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Go(func() {
+			for k := range keys {
+				key := fmt.Sprint("k", k)
+				ok, err := nodes[c%2].UseNonce(t.Context(), key, exp, now)
+				if err != nil {
+					t.Errorf("use %s: %v", key, err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					fresh[key]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for k := range keys {
+		if n := fresh[fmt.Sprint("k", k)]; n != 1 {
+			t.Errorf("k%d taken %d times, want once", k, n)
+		}
+	}
+	later := exp // expired: its expiry is not after now
+	if ok, err := nodes[1].UseNonce(t.Context(), "k0", later.Add(time.Minute), later); err != nil || !ok {
+		t.Errorf("expired k0: fresh %v, %v; want taken again", ok, err)
+	}
+	if ok, err := nodes[0].UseNonce(t.Context(), "k0", later.Add(time.Minute), later); err != nil || ok {
+		t.Errorf("k0 replayed after renewal: fresh %v, %v; want refused", ok, err)
+	}
+	// The store's transactions see the same records.
+	var ok bool
+	if err := nodes[0].update(t.Context(), func(tx *writer) (err error) { ok, err = tx.UseNonce("k1", exp, now); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		t.Error("UseNonce in an Update took a key UseNonce took")
+	}
+}
