@@ -29,14 +29,16 @@ const (
 	DefaultLanes = 4
 )
 
-// DefaultBatchLockWait is how long an Update in a shared batch may wait for
-// a row lock (lock_timeout). A batch holds the locks of all its Updates,
-// taken in no particular order, until it commits: two batches, or a batch
-// and another transaction, could wait for each other, and PostgreSQL would
-// only notice after deadlock_timeout (1 s by default). Instead an Update that
-// waits this long is rolled back to its savepoint and runs again in a
-// transaction of its own, where it may wait; the Updates before it commit,
-// and the ones after it form a new batch. A lone Update sets no timeout.
+// DefaultBatchLockWait is how long an Update in a shared batch, but the
+// first, may wait for a lock (lock_timeout). A batch holds the locks of all
+// its Updates, taken in no particular order, until it commits: two batches,
+// or a batch and another transaction, could wait for each other, and
+// PostgreSQL would only notice after deadlock_timeout (1 s by default). So an
+// Update that waits this long is rolled back to its savepoint, the ones
+// before it commit, and it starts the next batch. The first Update of a
+// batch holds no other Update's locks and takes its own in the domain's
+// order, as a transaction of its own would: it waits as long as it must.
+// Every wait cycle thus has a member that gives up within this time.
 const DefaultBatchLockWait = 2 * time.Millisecond
 
 // sqlLockNotAvailable is the SQLSTATE of a lock_timeout.
@@ -50,9 +52,9 @@ type request struct {
 }
 
 // answer is what a lane tells an Update: fn's error or the commit's, or, if
-// alone is set, that fn must run again in a transaction of its own from
-// attempt on (after a deadlock or a serialization failure of the batch, 2; after a
-// lock wait, 1: that is no failure).
+// alone is set, that the batch failed in a way that running fn again may fix
+// (a deadlock, a serialization failure) and fn must run again in a
+// transaction of its own from attempt on.
 type answer struct {
 	err     error
 	alone   bool
@@ -171,11 +173,15 @@ func (s *Store) commitBatch(batch []*request) {
 // first ran requests; the rest did not run (an Update waited for a lock).
 func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 	answers = make([]answer, len(live))
+	// fail answers every request that has not failed on its own with err,
+	// or, with retry, tells every request to run again alone.
 	fail := func(err error, retry bool) ([]answer, int) {
 		for i := range answers {
-			answers[i] = answer{err: err}
-			if retry {
+			switch {
+			case retry:
 				answers[i] = answer{err: err, alone: true, attempt: 2}
+			case answers[i].err == nil:
+				answers[i] = answer{err: err}
 			}
 		}
 		return answers, len(live)
@@ -194,9 +200,6 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 	}
 	p := newPipe(conn, writeTx)
 	defer p.release()
-	if shared {
-		p.push(batchLockWaitSQL)
-	}
 
 	evented := make(map[string]int64)
 	ran = len(live)
@@ -239,11 +242,12 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		case i < len(live)-1:
 			p.push(releaseSQL) // the last one is released by the commit
 		}
-		if w.c.lockWait {
-			// It runs again alone; the ones after it in the next batch.
-			answers[i] = answer{err: fnErr, alone: true, attempt: 1}
-			ran = i + 1
+		if w.c.lockWait && i > 0 {
+			ran = i // it starts the next batch
 			break
+		}
+		if i == 0 {
+			p.push(batchLockWaitSQL) // for the Updates after the first
 		}
 		answers[i] = answer{err: fnErr}
 		if fnErr == nil {

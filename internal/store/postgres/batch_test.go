@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -207,10 +208,11 @@ func TestBatchRetried(t *testing.T) {
 	}
 }
 
-// TestBatchLockWait: an Update of a batch that waits for a row another
-// transaction holds is taken out of the batch after DefaultBatchLockWait:
-// the ones before it commit, the ones after it commit in the next batch, and
-// it runs again on its own once the row is free.
+// TestBatchLockWait: an Update of a batch (not its first) that waits for a
+// row another transaction holds leaves the batch after DefaultBatchLockWait:
+// the ones before it commit while the row is still held, and it starts the
+// next batch, where it waits for the row as long as it must, then commits
+// with the ones after it.
 func TestBatchLockWait(t *testing.T) {
 	dsn := testDSN(t)
 	schema := testSchema(t, dsn)
@@ -238,36 +240,31 @@ func TestBatchLockWait(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reqs := []*request{
-		{ctx: ctx, fn: putSetting("a"), done: make(chan answer, 1)},
-		{ctx: ctx, fn: func(w *writer) error { return w.putSetting("x", "batch") }, done: make(chan answer, 1)},
-		{ctx: ctx, fn: putSetting("c"), done: make(chan answer, 1)},
+	done := make(chan []error, 1)
+	go func() {
+		done <- runShared(t, s, putSetting("a"), func(tx *writer) error { return tx.putSetting("x", "batch") }, putSetting("c"))
+	}()
+	// a commits although x is still held: the batch did not wait for x.
+	for !settings(t, s, "a")["a"] {
+		runtime.Gosched()
 	}
-	s.commitBatch(reqs)
-	answers := make([]answer, len(reqs))
-	for i, r := range reqs {
-		answers[i] = <-r.done
+	if settings(t, s, "c")["c"] {
+		t.Error("c, after the waiting Update, committed before it")
 	}
-	if answers[0] != (answer{}) || answers[2] != (answer{}) {
-		t.Errorf("the Updates around the waiting one: %+v, %+v; want committed", answers[0], answers[2])
-	}
-	if !answers[1].alone || answers[1].attempt != 1 {
-		t.Errorf("the waiting Update: %+v, want to run alone from attempt 1", answers[1])
-	}
-	if got := settings(t, s, "a", "c"); !got["a"] || !got["c"] {
-		t.Errorf("committed while the row was held: %v, want a and c", got)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.settle(ctx, reqs[1].fn, answers[1]) }()
 	if err := hold.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
-		t.Fatalf("the waiting Update alone: %v", err)
+	for i, err := range <-done {
+		if err != nil {
+			t.Errorf("update %d: %v", i, err)
+		}
 	}
 	var v string
 	if err := s.view(ctx, func(r *reader) (err error) { v, err = r.setting("x"); return err }); err != nil || v != "batch" {
 		t.Errorf("x = %q, %v; want the Update's write after the holder's", v, err)
+	}
+	if !settings(t, s, "c")["c"] {
+		t.Error("c did not commit")
 	}
 }
 

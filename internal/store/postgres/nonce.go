@@ -224,8 +224,5 @@ func (s *Store) nonceError(err error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
 	return fmt.Errorf("postgres: use nonces: %w", err)
 }

@@ -134,11 +134,13 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	return batchRows{Rows: rows, br: br}, nil
 }
 
-// Begin implements statements: a savepoint in the transaction, sent with
-// whatever is queued (one round trip; only PutBot uses it).
+// Begin implements statements: a savepoint in the transaction, after
+// whatever is queued (only PutBot uses it).
 func (p *pipe) Begin(ctx context.Context) (pgx.Tx, error) {
-	if _, err := p.Exec(ctx, `SELECT 1`); err != nil {
-		return nil, err
+	if !p.begun() || len(p.queue) > 0 {
+		if _, err := p.Exec(ctx, `SELECT 1`); err != nil {
+			return nil, err
+		}
 	}
 	return p.tx.Begin(ctx)
 }
