@@ -8,7 +8,7 @@ import "time"
 // among them), so it must be cheap and safe for concurrent use.
 type Observer interface {
 	// Committed is called after every committed transaction of Updates:
-	// how many Updates it held (a SQLite batch; one on PostgreSQL) and how
+	// how many Updates it held (a batch of either store) and how
 	// many events they appended.
 	Committed(updates, events int)
 	// Waited is called when the SQLite writer takes an Update from its

@@ -104,6 +104,7 @@ func (s *Store) settle(ctx context.Context, fn func(*writer) error, a answer) er
 	if a.attempt > s.opts.maxAttempts {
 		return a.err
 	}
+	s.opts.observer.Retried()
 	if a.attempt > 1 {
 		// The transaction it deadlocked with may not have taken its locks
 		// yet: give it a moment, as between the attempts of updateAlone.
@@ -202,6 +203,7 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 	defer p.release()
 
 	evented := make(map[string]int64)
+	appended := 0 // by the Updates that succeed, for the observer
 	ran = len(live)
 	for i, r := range live {
 		w := &writer{reader: reader{c: &dbtx{ctx: ctx, tx: p, write: true}}, evented: make(map[string]int64)}
@@ -223,6 +225,7 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 				return fail(fnErr, false)
 			}
 			maps.Copy(evented, w.evented)
+			appended += w.appended
 			break
 		}
 		switch {
@@ -252,6 +255,7 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		answers[i] = answer{err: fnErr}
 		if fnErr == nil {
 			maps.Copy(evented, w.evented)
+			appended += w.appended
 		}
 	}
 	if !p.begun() {
@@ -284,6 +288,7 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		answers, _ = fail(errors.New("postgres: commit: a statement failed earlier in the transaction"), shared)
 		return answers[:ran], ran
 	}
+	s.opts.observer.Committed(ran, appended)
 	s.events.Wake(evented)
 	return answers[:ran], ran
 }
