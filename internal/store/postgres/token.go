@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 const accessTokenColumns = `token, bot_id, expires_at, created_at`
@@ -38,13 +39,11 @@ func (s *Store) LatestAccessToken(ctx context.Context, botID string) (group.Acce
 func (s *Store) IssueAccessToken(ctx context.Context, t group.AccessToken, reuseAfter time.Time) (group.AccessToken, error) {
 	return updateOne(ctx, s, func(w *writer) (group.AccessToken, error) {
 		latest, err := w.latestAccessToken(t.BotID)
-		if err == nil && latest.ExpiresAt.After(reuseAfter) {
-			return latest, nil
+		tok, put, err := store.ReuseAccessToken(latest, err, t, reuseAfter)
+		if err != nil || !put {
+			return tok, err
 		}
-		if err != nil && !group.IsNotExist(err) {
-			return group.AccessToken{}, err
-		}
-		return t, w.putAccessToken(t)
+		return tok, w.putAccessToken(tok)
 	})
 }
 
