@@ -102,6 +102,7 @@ type Service struct {
 	store Store
 	cfg   Config
 	bulk  chan struct{} // one token per bulk write running
+	watch watchers
 }
 
 // NewService returns a Service over store.

@@ -90,6 +90,8 @@ type Tx interface {
 	// row, so a write of thousands of members holds the store briefly.
 	PutMembers(ms []Member) error
 	SetProactive(groupID, botID string, allowed bool) error
+	// RevokeAccessTokens deletes every access token of the bot.
+	RevokeAccessTokens(botID string) error
 
 	// AppendMessage appends to the (GroupID, Line) timeline and returns the
 	// message with its UID and Seq.

@@ -58,3 +58,17 @@ func (c *cache[K, V]) remove(k K) {
 	delete(c.cur, k)
 	delete(c.old, k)
 }
+
+// removeIf forgets every entry drop reports true for: one pass over at most
+// 2*max entries, for rare changes (a bot's secret reset).
+func (c *cache[K, V]) removeIf(drop func(K, V) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range []map[K]V{c.cur, c.old} {
+		for k, v := range m {
+			if drop(k, v) {
+				delete(m, k)
+			}
+		}
+	}
+}

@@ -285,6 +285,7 @@ func New(svc *group.Service, st Store, opts Options) (*Server, error) {
 	}
 	s.key = key
 	s.handler = s.routes()
+	svc.WatchBots(s.forgetBot)
 	return s, nil
 }
 

@@ -21,12 +21,11 @@ const (
 	intentGuildMembers        = 1 << 1
 	intentPublicGuildMessages = 1 << 30
 
-	// knownIntents are the bits that name an intent: the platform's (0, 1, 9,
-	// 10, 12, 18, 19, 23–30) and the Discord-era ones botgo still defines
-	// (2–8, 11, 13, 14). Any other bit closes with 4013.
-	knownIntents = 1<<15 - 1 | 1<<18 | 1<<19 | (1<<31-1)&^(1<<23-1)
+	// knownIntents are the bits that name an intent (the domain's
+	// catalogue, group.Intents). Any other bit closes with 4013.
+	knownIntents = group.KnownIntents
 	// defaultIntents are what a bot with Bot.Intents 0 may ask for.
-	defaultIntents = intentGuilds | intentGuildMembers | intentPublicGuildMessages | intentGroupAndC2C
+	defaultIntents = group.DefaultIntents
 )
 
 // sessionTouchInterval is how often a live session's UpdatedAt and progress

@@ -211,3 +211,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, max int64, v any) error 
 	body := http.MaxBytesReader(w, r.Body, max)
 	return json.NewDecoder(body).Decode(v)
 }
+
+// forgetBot drops the cached tokens of a bot whose appSecret was reset or
+// whose intents changed, so that on this node a revoked token is refused and
+// an identify is checked against the new intents at once. Other nodes trust
+// what they cached for up to DefaultTokenCache.
+func (s *Server) forgetBot(c group.BotChange) {
+	s.tokens.removeIf(func(_ string, e tokenEntry) bool { return e.bot.UserID == c.BotID })
+}

@@ -22,6 +22,7 @@ var (
 	upsertAccessToken = `INSERT INTO access_tokens (` + accessTokenColumns + `) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (token) DO UPDATE SET bot_id = excluded.bot_id, expires_at = excluded.expires_at,
 			created_at = excluded.created_at`
+	deleteBotAccessTokens = `DELETE FROM access_tokens WHERE bot_id = $1`
 )
 
 // AccessToken implements qqbot.Store.
@@ -58,5 +59,11 @@ func (r *reader) latestAccessToken(botID string) (group.AccessToken, error) {
 
 func (w *writer) putAccessToken(t group.AccessToken) error {
 	_, err := w.c.exec(fmt.Sprintf("put access token of bot %q", t.BotID), upsertAccessToken, accessTokenFields(&t)...)
+	return err
+}
+
+// RevokeAccessTokens implements group.Tx.
+func (w *writer) RevokeAccessTokens(botID string) error {
+	_, err := w.c.exec(fmt.Sprintf("revoke access tokens of bot %q", botID), deleteBotAccessTokens, botID)
 	return err
 }

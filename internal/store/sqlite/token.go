@@ -26,6 +26,7 @@ var (
 		WHERE bot_id = ? ORDER BY expires_at DESC, created_at DESC, token DESC LIMIT 1`)
 	upsertAccessToken = writeSQL(`INSERT INTO access_tokens (` + accessTokenCols.list() + `) VALUES (` + accessTokenCols.marks() + `)
 		ON CONFLICT (token) DO UPDATE SET ` + accessTokenCols.except("token").assign())
+	deleteBotAccessTokens = writeSQL(`DELETE FROM access_tokens WHERE bot_id = ?`)
 )
 
 // AccessToken implements qqbot.Store.
@@ -62,6 +63,14 @@ func (r *reader) latestAccessToken(botID string) (group.AccessToken, error) {
 func (w *writer) putAccessToken(t group.AccessToken) error {
 	if _, err := w.c.exec(upsertAccessToken, accessTokenColumns(&t).ptrs()...); err != nil {
 		return fmt.Errorf("put access token of bot %q: %w", t.BotID, err)
+	}
+	return nil
+}
+
+// RevokeAccessTokens implements group.Tx.
+func (w *writer) RevokeAccessTokens(botID string) error {
+	if _, err := w.c.exec(deleteBotAccessTokens, botID); err != nil {
+		return fmt.Errorf("revoke access tokens of bot %q: %w", botID, err)
 	}
 	return nil
 }

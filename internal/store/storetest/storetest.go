@@ -79,6 +79,7 @@ func Run(t *testing.T, opener Opener) {
 	}{
 		{"AccessToken", testAccessToken},
 		{"IssueAccessToken", testIssueAccessToken},
+		{"RevokeAccessTokens", testRevokeAccessTokens},
 		{"Session", testSession},
 		{"UpdateSession", testUpdateSession},
 		{"ConcurrentSessionClaims", testConcurrentSessionClaims},

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -71,4 +72,35 @@ func testIssueAccessToken(t *testing.T, s Store) {
 		other := group.AccessToken{Token: "tok-other", BotID: "bot2", ExpiresAt: at(time.Hour), CreatedAt: t0}
 		diff(t, "IssueAccessToken for another bot", other, issue(t, other, t0))
 	})
+}
+
+// testRevokeAccessTokens checks that Tx.RevokeAccessTokens deletes every
+// token of its bot and no other's, and that a rolled-back revocation keeps them.
+func testRevokeAccessTokens(t *testing.T, s Store) {
+	one := group.AccessToken{Token: "tok-1", BotID: "bot1", ExpiresAt: at(time.Hour), CreatedAt: t0}
+	two := group.AccessToken{Token: "tok-2", BotID: "bot1", ExpiresAt: at(2 * time.Hour), CreatedAt: at(time.Minute)}
+	other := group.AccessToken{Token: "tok-other", BotID: "bot2", ExpiresAt: at(time.Hour), CreatedAt: t0}
+	for _, tok := range []group.AccessToken{one, two, other} {
+		putToken(t, s, tok)
+	}
+	err := s.Update(t.Context(), func(tx group.Tx) error {
+		if err := tx.RevokeAccessTokens("bot1"); err != nil {
+			return err
+		}
+		return errTest
+	})
+	if !errors.Is(err, errTest) {
+		t.Fatalf("rolled-back revocation: %v, want %v", err, errTest)
+	}
+	diff(t, "AccessToken after a rolled-back revocation", one, must(s.AccessToken(t.Context(), one.Token))(t, "AccessToken"))
+
+	update(t, s, func(tx group.Tx) error { return tx.RevokeAccessTokens("bot1") })
+	for _, tok := range []group.AccessToken{one, two} {
+		_, err := s.AccessToken(t.Context(), tok.Token)
+		wantCode(t, "AccessToken of a revoked token", err, group.ENotExist)
+	}
+	_, err = s.LatestAccessToken(t.Context(), "bot1")
+	wantCode(t, "LatestAccessToken after revocation", err, group.ENotExist)
+	diff(t, "another bot's token", other, must(s.AccessToken(t.Context(), other.Token))(t, "AccessToken"))
+	update(t, s, func(tx group.Tx) error { return tx.RevokeAccessTokens("nobody") })
 }
