@@ -34,7 +34,7 @@ func TestAdminUsersAndRobots(t *testing.T) {
 	}
 	e.want(wildfire.CodeInvalidParameter, e.admin, "/admin/robot/create", map[string]any{"userId": "u1", "name": "alice"}) // a normal user's id
 	e.exact(t, e.admin, "/admin/user/get_robot_info", `{"robotId":"bot1"}`,
-		fmt.Sprintf(`{"code":0,"msg":"success","result":{"userId":"bot1","name":"bot1","displayName":"","portrait":"","gender":0,"mobile":"","email":"","address":"","company":"","social":"","extra":"","type":1,"updateDt":1700000000000,"owner":"u1","callback":"http://cb","robotExtra":"rx","secret":"%s","appId":"%s","appSecret":"%s","iceBreaker":{"enabled":false}}}`,
+		fmt.Sprintf(`{"code":0,"msg":"success","result":{"userId":"bot1","name":"bot1","displayName":"","portrait":"","gender":0,"mobile":"","email":"","address":"","company":"","social":"","extra":"","type":1,"updateDt":1700000000000,"owner":"u1","callback":"http://cb","robotExtra":"rx","secret":"%s","appId":"%s","appSecret":"%s","intents":0,"iceBreaker":{"enabled":false}}}`,
 			robot.Secret, robot.AppID, robot.AppSecret))
 	e.want(wildfire.CodeNotExist, e.admin, "/admin/user/get_robot_info", map[string]any{"robotId": "u1"})
 	e.want(wildfire.CodeInvalidParameter, e.admin, "/admin/user/get_robot_info", map[string]any{})

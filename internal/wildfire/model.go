@@ -322,6 +322,7 @@ type robotInfoJSON struct {
 	Secret     string         `json:"secret"`
 	AppID      string         `json:"appId"`
 	AppSecret  string         `json:"appSecret"`
+	Intents    int64          `json:"intents"` // allowed on the gateway; 0: the default set
 	IceBreaker iceBreakerJSON `json:"iceBreaker"`
 	Webhook    *webhookJSON   `json:"webhook,omitempty"` // the QQ webhook, when deliveries are served
 }
@@ -337,6 +338,7 @@ func newRobotInfoJSON(u group.User, b group.Bot) robotInfoJSON {
 		Secret:     b.Secret,
 		AppID:      b.AppID,
 		AppSecret:  b.AppSecret,
+		Intents:    b.Intents,
 		IceBreaker: iceBreakerJSON{Enabled: b.IceBreaker.Enabled},
 	}
 	if b.IceBreaker.Payload.Type > 0 {

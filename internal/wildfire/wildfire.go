@@ -162,6 +162,9 @@ func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.limiter = newRateLimiter(opts.RobotRate, a.now)
 	a.observer, a.callbacks = opts.Observer, opts.Callbacks
+	if svc != nil {
+		svc.WatchBots(a.forgetSecret)
+	}
 	return a.handler(robotRoutes)
 }
 
@@ -215,6 +218,8 @@ var adminRoutes = []route{
 	{"/admin/robot/create", (*api).createRobot},
 	{"/admin/user/get_robot_info", (*api).getRobotInfo},
 	{"/admin/robot/ice_breaker", (*api).setIceBreaker},
+	{"/admin/robot/reset_secret", (*api).resetSecret},
+	{"/admin/robot/intents", (*api).setIntents},
 	{"/admin/group/create", (*api).createGroup},
 	{"/admin/group/del", (*api).dismissGroup},
 	{"/admin/group/get_info", (*api).getGroupInfo},
