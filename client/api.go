@@ -51,6 +51,7 @@ type Robot struct {
 	Secret     string     `json:"secret"`
 	AppID      string     `json:"appId"`
 	AppSecret  string     `json:"appSecret"`
+	Intents    int64      `json:"intents"` // allowed on the gateway; 0: qun's default set
 	IceBreaker IceBreaker `json:"iceBreaker"`
 	Webhook    Webhook    `json:"webhook"` // the bot's QQ webhook; URL "" when none
 }
@@ -223,6 +224,43 @@ func (c *Client) SetIceBreaker(ctx context.Context, robotID string, ib IceBreake
 		IceBreaker
 	}{robotID, ib}
 	return c.call(ctx, "/admin/robot/ice_breaker", body, nil)
+}
+
+// Which secrets ResetSecret renews.
+const (
+	SecretRobot = "robot" // the Wildfire robot secret
+	SecretApp   = "app"   // the QQ appSecret; the bot's access tokens are revoked with it
+	SecretBoth  = "both"
+)
+
+// NewSecrets is the result of ResetSecret: the secrets renewed, "" for one kept.
+type NewSecrets struct {
+	RobotID   string `json:"robotId"`
+	Secret    string `json:"secret"`
+	AppSecret string `json:"appSecret"`
+}
+
+// ResetSecret gives a robot a new robot secret, appSecret or both (which is
+// SecretRobot, SecretApp or SecretBoth). The old secret stops working, and a
+// new appSecret revokes the access tokens issued with the old one.
+func (c *Client) ResetSecret(ctx context.Context, robotID, which string) (NewSecrets, error) {
+	var res NewSecrets
+	err := c.call(ctx, "/admin/robot/reset_secret", map[string]string{"robotId": robotID, "which": which}, &res)
+	return res, err
+}
+
+// SetIntents sets the intents a bot may ask for on the QQ gateway (0: qun's
+// default set) and returns the stored value.
+func (c *Client) SetIntents(ctx context.Context, robotID string, intents int64) (int64, error) {
+	body := struct {
+		RobotID string `json:"robotId"`
+		Intents int64  `json:"intents"`
+	}{robotID, intents}
+	var res struct {
+		Intents int64 `json:"intents"`
+	}
+	err := c.call(ctx, "/admin/robot/intents", body, &res)
+	return res.Intents, err
 }
 
 // CreateGroup creates a group with members and returns its id (info.TargetID,

@@ -10,9 +10,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/group"
 )
 
 // DefaultGroupType is the type qun group create gives a group: restricted
@@ -72,6 +75,33 @@ func init() {
 				"qun robot ice-breaker --off echo",
 			},
 			setup: robotIceBreaker,
+		},
+		{
+			name: "robot reset-secret", synopsis: "ROBOT --which robot|app|both",
+			summary: "give a robot a new robot secret, appSecret or both; prints the new ones",
+			details: "Prints {robotId, secret?, appSecret?}: only the secrets renewed. The old secret stops\n" +
+				"working at once; a new appSecret also revokes every access token issued with the old one,\n" +
+				"so the bot's SDK must log in again with the new appSecret.",
+			examples: []string{
+				"qun robot reset-secret echo --which app",
+				"qun robot reset-secret echo --which robot | jq -r .secret",
+			},
+			setup: robotResetSecret,
+		},
+		{
+			name: "robot intents", synopsis: "ROBOT INTENTS",
+			summary: "set the intents a bot may ask for on the QQ gateway; prints {robotId, intents}",
+			details: "INTENTS is a number, or intent names and numbers joined with commas (they are ORed):\n" +
+				"GROUP_AND_C2C_EVENT is 1<<25 = 33554432. 0 is qun's default set (GUILDS,\n" +
+				"GUILD_MEMBERS, GROUP_AND_C2C_EVENT, PUBLIC_GUILD_MESSAGES). A gateway identify asking\n" +
+				"for more is closed with 4014; connections identified before keep theirs until they\n" +
+				"reconnect. Names: " + intentNames() + ".",
+			examples: []string{
+				"qun robot intents echo GROUP_AND_C2C_EVENT",
+				"qun robot intents echo GUILDS,GROUP_AND_C2C_EVENT",
+				"qun robot intents echo 0",
+			},
+			setup: robotIntents,
 		},
 		{
 			name: "robot webhook", synopsis: "ROBOT URL [--intents N] | --off ROBOT",
@@ -349,6 +379,63 @@ func robotIceBreaker(fs *flag.FlagSet, r *cliRun) func(context.Context, []string
 		p := client.Text(strings.Join(args[1:], " "))
 		return nil, c.SetIceBreaker(ctx, args[0], client.IceBreaker{Enabled: true, Payload: &p})
 	})
+}
+
+func robotResetSecret(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
+	which := fs.String("which", "", "the secret to renew: robot (the Robot API secret), app (the QQ appSecret) or both")
+	return r.adminCall(1, 1, "ROBOT", func(ctx context.Context, c *client.Client, args []string) (any, error) {
+		switch *which {
+		case client.SecretRobot, client.SecretApp, client.SecretBoth:
+		default:
+			return nil, usagef("--which is robot, app or both")
+		}
+		return c.ResetSecret(ctx, args[0], *which)
+	})
+}
+
+func robotIntents(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
+	return r.adminCall(2, 2, "ROBOT INTENTS", func(ctx context.Context, c *client.Client, args []string) (any, error) {
+		intents, err := parseIntents(args[1])
+		if err != nil {
+			return nil, err
+		}
+		stored, err := c.SetIntents(ctx, args[0], intents)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			RobotID string `json:"robotId"`
+			Intents int64  `json:"intents"`
+		}{args[0], stored}, nil
+	})
+}
+
+// parseIntents reads intent names (group.Intents) and numbers joined with
+// commas and ORs them. Whether the bits name intents is the server's to say.
+func parseIntents(s string) (int64, error) {
+	var out int64
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if n, err := strconv.ParseInt(part, 0, 64); err == nil {
+			out |= n
+			continue
+		}
+		i := slices.IndexFunc(group.Intents, func(in group.Intent) bool { return strings.EqualFold(in.Name, part) })
+		if i < 0 {
+			return 0, usagef("%q is neither a number nor an intent name (qun help robot intents lists them)", part)
+		}
+		out |= 1 << group.Intents[i].Bit
+	}
+	return out, nil
+}
+
+// intentNames lists the intents parseIntents knows.
+func intentNames() string {
+	names := make([]string, len(group.Intents))
+	for i, in := range group.Intents {
+		names[i] = in.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 func groupCreate(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
