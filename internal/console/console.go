@@ -75,6 +75,7 @@ type Console struct {
 	log      *slog.Logger
 	sessions sessions
 	signIns  limiter
+	revealed revealed // new secrets, until the page that shows them
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	done     chan struct{}
@@ -111,6 +112,7 @@ func New(svc *group.Service, opt Options) (*Console, error) {
 		c.pages[strings.TrimSuffix(base, ".html")] = t
 	}
 	c.routes()
+	svc.WatchBots(c.botChanged)
 	return c, nil
 }
 
@@ -136,6 +138,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /bots", c.auth(c.createBot))
 	m.HandleFunc("GET /bots/{id}", c.auth(c.botPage))
 	m.HandleFunc("POST /bots/{id}/ice-breaker", c.auth(c.setIceBreaker))
+	m.HandleFunc("POST /bots/{id}/reset", c.auth(c.resetSecret))
+	m.HandleFunc("POST /bots/{id}/intents", c.auth(c.setIntents))
 	m.HandleFunc("GET /groups", c.auth(c.groupList))
 	m.HandleFunc("POST /groups", c.auth(c.createGroup))
 	m.HandleFunc("GET /groups/{id}", c.auth(c.groupPage))

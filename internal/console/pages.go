@@ -183,6 +183,7 @@ type botData struct {
 	IceText   string
 	Groups    []string
 	MoreGroup bool
+	Creds     credData
 }
 
 func (c *Console) botPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -209,6 +210,7 @@ func (c *Console) botPage(w http.ResponseWriter, r *http.Request, s *session) {
 		gs, d.MoreGroup = gs[:DefaultBotGroups], true
 	}
 	d.Groups = gs
+	d.Creds = c.credentials(s, b)
 	c.show(w, r, s, http.StatusOK, "bot", "bot", d)
 }
 
