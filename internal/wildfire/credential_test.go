@@ -1,6 +1,9 @@
 package wildfire_test
 
 import (
+	"context"
+	"fmt"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/qun-chat/qun/client"
@@ -96,4 +99,31 @@ func TestAdminIntents(t *testing.T) {
 	}
 	e.exact(t, e.admin, "/admin/robot/intents", `{"robotId":"bot1","intents":0}`,
 		`{"code":0,"msg":"success","result":{"robotId":"bot1","intents":0}}`)
+}
+
+// FuzzAdminCredentials sends the credential calls arbitrary bodies, signed
+// with the admin secret: every answer is a Wildfire envelope with a known
+// code, never a server error.
+func FuzzAdminCredentials(f *testing.F) {
+	e := newEnv(f, envOptions{})
+	e.robot("bot1", "s")
+	paths := []string{"/admin/robot/reset_secret", "/admin/robot/intents"}
+	for _, seed := range []string{
+		`{"robotId":"bot1","which":"both"}`, `{"robotId":"bot1","which":"app"}`, `{"robotId":"bot1","which":null}`,
+		`{"robotId":"bot1","intents":33554432}`, `{"robotId":"bot1","intents":"0x10"}`, `{"robotId":"bot1","intents":1e99}`,
+		`{"robotId":["bot1"]}`, `[]`, `{}`, `{"robotId":"bot1\u0000"}`,
+	} {
+		f.Add(uint8(0), []byte(seed))
+		f.Add(uint8(1), []byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
+		path := paths[int(route)%len(paths)]
+		req, err := e.admin.NewRequest(context.Background(), path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		e.adminH.ServeHTTP(w, req)
+		checkEnvelope(t, w, fmt.Sprintf("%s %q", path, body))
+	})
 }
