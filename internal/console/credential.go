@@ -19,13 +19,6 @@ import (
 // Admin API, the CLI) reset it: a secret is reset to lock out whoever else
 // holds it.
 
-// secretsByForm are the values of the reset form's which.
-var secretsByForm = map[string]group.Secrets{
-	"robot": group.RobotSecret,
-	"app":   group.AppSecret,
-	"both":  group.BothSecrets,
-}
-
 // revealed are new secrets kept for the one page view that shows them.
 type revealed struct {
 	mu sync.Mutex
@@ -123,7 +116,7 @@ func (c *Console) resetSecret(w http.ResponseWriter, r *http.Request, s *session
 	if !c.mayBot(w, r, s, id) {
 		return
 	}
-	which, ok := secretsByForm[r.PostForm.Get("which")]
+	which, ok := group.SecretsByName[r.PostForm.Get("which")]
 	if !ok {
 		c.fail(w, r, s, http.StatusBadRequest, text(language(r), "bad_which"))
 		return

@@ -77,6 +77,13 @@ const (
 	BothSecrets = RobotSecret | AppSecret
 )
 
+// SecretsByName are the names the Admin API and the console give Secrets.
+var SecretsByName = map[string]Secrets{
+	"robot": RobotSecret,
+	"app":   AppSecret,
+	"both":  BothSecrets,
+}
+
 // BotChange tells the doors what a committed write changed of a bot's
 // credentials or intents, so that they forget what they cached of it.
 type BotChange struct {
@@ -123,28 +130,16 @@ func (s *Service) ResetSecrets(ctx context.Context, robotID string, which Secret
 	if err := checkID("robotId", robotID); err != nil {
 		return Bot{}, err
 	}
-	var b Bot
-	err := s.update(ctx, func(tx Tx, now time.Time) (err error) {
-		if b, err = tx.Bot(robotID); err != nil {
-			return err
-		}
+	return s.changeBot(ctx, BotChange{BotID: robotID, Secrets: which}, func(tx Tx, b *Bot) error {
 		if which&RobotSecret != 0 {
 			b.Secret = RandomString(32)
 		}
 		if which&AppSecret != 0 {
 			b.AppSecret = RandomString(32)
-			if err := tx.RevokeAccessTokens(robotID); err != nil {
-				return err
-			}
+			return tx.RevokeAccessTokens(robotID)
 		}
-		b.UpdatedAt = now
-		return tx.PutBot(b)
+		return nil
 	})
-	if err != nil {
-		return Bot{}, err
-	}
-	s.botChanged(BotChange{BotID: robotID, Secrets: which})
-	return b, nil
 }
 
 // SetIntents sets the intents a bot may ask for on the gateway: bits of
@@ -157,17 +152,29 @@ func (s *Service) SetIntents(ctx context.Context, robotID string, intents int64)
 	if err := checkID("robotId", robotID); err != nil {
 		return Bot{}, err
 	}
+	return s.changeBot(ctx, BotChange{BotID: robotID, Intents: true}, func(_ Tx, b *Bot) error {
+		b.Intents = intents
+		return nil
+	})
+}
+
+// changeBot changes the bot c names with fn in one transaction, stores it
+// and, once committed, tells the watchers c.
+func (s *Service) changeBot(ctx context.Context, c BotChange, fn func(tx Tx, b *Bot) error) (Bot, error) {
 	var b Bot
 	err := s.update(ctx, func(tx Tx, now time.Time) (err error) {
-		if b, err = tx.Bot(robotID); err != nil {
+		if b, err = tx.Bot(c.BotID); err != nil {
 			return err
 		}
-		b.Intents, b.UpdatedAt = intents, now
+		if err := fn(tx, &b); err != nil {
+			return err
+		}
+		b.UpdatedAt = now
 		return tx.PutBot(b)
 	})
 	if err != nil {
 		return Bot{}, err
 	}
-	s.botChanged(BotChange{BotID: robotID, Intents: true})
+	s.botChanged(c)
 	return b, nil
 }
