@@ -41,7 +41,7 @@ func TestSetIntentsNextIdentify(t *testing.T) {
 	bot := e.robot("bot1", "QunBot")
 	tok := e.token(bot)
 	live := e.dial()
-	live.identify(tok, intentGroupAndC2C|intentGuilds, [2]int{0, 1}) // the token is cached now
+	sessionID, seq := live.identify(tok, intentGroupAndC2C|intentGuilds, [2]int{0, 1}) // the token is cached now
 	if _, err := e.svc.SetIntents(e.ctx(), bot.UserID, intentGroupAndC2C); err != nil {
 		t.Fatal(err)
 	}
@@ -53,4 +53,14 @@ func TestSetIntentsNextIdentify(t *testing.T) {
 	e.users("alice")
 	e.createGroup("alice", "g1", "bot1")
 	live.event("GROUP_ADD_ROBOT") // the first connection is still served
+
+	// Reconnected, its session cannot be resumed with GUILDS: op 9, so the
+	// client identifies anew and is checked.
+	_ = live.c.CloseNow()
+	resumed := e.dial()
+	resumed.send(map[string]any{"op": opResume, "d": map[string]any{"token": "QQBot " + tok, "session_id": sessionID, "seq": seq}})
+	if f := resumed.read(); f.Op != opInvalidSession {
+		t.Fatalf("resume of a session with withdrawn intents: %+v %s, want op 9", f, f.D)
+	}
+	resumed.expectClose(closeSessionInvalid)
 }

@@ -283,14 +283,19 @@ var (
 	errSessionExpired = errors.New("session unseen past the session retention")
 	errSeqAhead       = errors.New("seq ahead of the log")
 	errEventsGone     = errors.New("missed events pruned or past the event retention")
+	// A resume does not carry intents: a session that identified with some
+	// the bot has since lost is refused, so that the client identifies anew
+	// and is checked against the bot's intents of now.
+	errIntentsWithdrawn = errors.New("the session's intents are no longer all allowed")
 )
 
 // resumeState is what a resume is decided on: the request, and what the
 // store holds, read in the transaction that claims the session.
 type resumeState struct {
-	botID string    // the bot the resume's token authenticates
-	seq   int64     // the client's seq, as a log seq
-	now   time.Time // the decision's time
+	botID   string    // the bot the resume's token authenticates
+	allowed int64     // the intents the bot may have now (Bot.AllowedIntents)
+	seq     int64     // the client's seq, as a log seq
+	now     time.Time // the decision's time
 
 	sess group.Session // the stored session; ID "" if there is none
 	last int64         // the bot's last event seq
@@ -322,6 +327,8 @@ func decideResume(st resumeState, sessionRetention, eventRetention time.Duration
 		return 0, errSessionForeign
 	case st.now.Sub(st.sess.UpdatedAt) > sessionRetention:
 		return 0, errSessionExpired
+	case st.sess.Intents&^st.allowed != 0:
+		return 0, errIntentsWithdrawn
 	case st.seq > st.last:
 		return 0, errSeqAhead
 	}
@@ -388,7 +395,7 @@ func (c *conn) resume(d json.RawMessage) error {
 	refused := errSessionUnknown
 	if rd.SessionID != nil && *rd.SessionID != "" {
 		err = s.store.UpdateSession(s.ctx, *rd.SessionID, func(r group.Reader, cur group.Session, found bool) (group.Session, bool, error) {
-			st, err := readResume(r, resumeState{botID: b.bot.UserID, seq: seq, now: now}, cur, found)
+			st, err := readResume(r, resumeState{botID: b.bot.UserID, allowed: b.bot.AllowedIntents(), seq: seq, now: now}, cur, found)
 			if err != nil {
 				return cur, false, err
 			}

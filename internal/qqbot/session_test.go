@@ -28,6 +28,11 @@ func TestDecideResume(t *testing.T) {
 	state := func(seq int64, s group.Session, last int64, next []group.Event) resumeState {
 		return resumeState{botID: "bot1", seq: seq, now: now, sess: s, last: last, next: next}
 	}
+	withIntents := func(identified, allowed int64) resumeState {
+		st := state(5, sess(5, 5), 5, nil)
+		st.sess.Intents, st.allowed = identified, allowed
+		return st
+	}
 	expired := sess(5, 5)
 	expired.UpdatedAt = now.Add(-retention - time.Millisecond)
 	justInTime := sess(5, 5)
@@ -43,6 +48,8 @@ func TestDecideResume(t *testing.T) {
 		{"expired session", state(5, expired, 5, nil), 0, errSessionExpired},
 		{"session seen exactly one retention ago", state(5, justInTime, 5, nil), 5, nil},
 		{"seq ahead of the log", state(6, sess(5, 5), 5, nil), 0, errSeqAhead},
+		{"intents withdrawn since identify", withIntents(1<<25|1, 1<<25), 0, errIntentsWithdrawn},
+		{"intents still allowed", withIntents(1<<25, 1<<25|1), 5, nil},
 
 		{"at the end of the log", state(5, sess(5, 5), 5, nil), 5, nil},
 		{"events since", state(5, sess(5, 5), 8, event(6, time.Minute)), 5, nil},
