@@ -101,7 +101,8 @@ type watchers struct {
 // WatchBots registers fn to be told, after the commit and before the
 // operation returns, of every reset of a bot's secrets and every change of
 // its intents made through this Service. It tells this process only: other
-// nodes learn of it when their caches expire.
+// nodes learn of it when their caches expire. fn runs on the caller's
+// goroutine: it must be quick and must not call the Service.
 func (s *Service) WatchBots(fn func(BotChange)) {
 	s.watch.mu.Lock()
 	defer s.watch.mu.Unlock()
