@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -94,7 +95,7 @@ func TestBackupAndRestore(t *testing.T) {
 	// Restore as the README says: the backup becomes qun.db, the admin secret goes beside it.
 	dataB := t.TempDir()
 	copyFile(t, backup, filepath.Join(dataB, "qun.db"))
-	copyFile(t, filepath.Join(dataA, adminSecretFile), filepath.Join(dataB, adminSecretFile))
+	copyFile(t, filepath.Join(dataA, app.AdminSecretFile), filepath.Join(dataB, app.AdminSecretFile))
 	b := startMain(t, testConfig(t, dataB))
 	if b.Secret != a.Secret {
 		t.Fatal("restored qun has another admin secret")

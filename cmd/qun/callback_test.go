@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -343,7 +344,7 @@ func TestGroupCallbacks(t *testing.T) {
 	data := t.TempDir()
 	cfg := testConfig(t, data)
 	const secret = "group-callback-secret" // kept as if generated, so the receivers know it first
-	if err := os.WriteFile(filepath.Join(data, adminSecretFile), []byte(secret+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(data, app.AdminSecretFile), []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	info, member := newSignedReceiver(t, secret), newSignedReceiver(t, secret)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
 )
 
 // cliResult is what one run of the command line printed and returned.
@@ -365,7 +366,7 @@ func TestCLIHelp(t *testing.T) {
 
 func TestAdminSecretFromTheEnvironment(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, adminSecretFile), []byte("from-data\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, app.AdminSecretFile), []byte("from-data\n"), 0o600)
 	file := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(file, []byte("from-file\n"), 0o600)
 	for _, tc := range []struct {
@@ -448,7 +449,7 @@ func TestBashCompletion(t *testing.T) {
 		want string
 	}{
 		{"qun gr", "group"},
-		{"qun ", "serve version bench call user robot group send timeline help completion"},
+		{"qun ", "serve version call user robot group send timeline help completion"},
 		{"qun group ", "create get members add kick"},
 		{"qun robot i", "ice-breaker"},
 		{"qun robot ", "create get ice-breaker webhook deliveries redeliver"},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
 )
 
 // TestReplayRefusedAfterRestart captures signed requests that qun accepted,
@@ -22,10 +23,10 @@ import (
 func TestReplayRefusedAfterRestart(t *testing.T) {
 	stores := []struct {
 		name string
-		cfg  func(t *testing.T) Config
+		cfg  func(t *testing.T) app.Config
 	}{
-		{"SQLite", func(t *testing.T) Config { return testConfig(t, t.TempDir()) }},
-		{"PostgreSQL", func(t *testing.T) Config {
+		{"SQLite", func(t *testing.T) app.Config { return testConfig(t, t.TempDir()) }},
+		{"PostgreSQL", func(t *testing.T) app.Config {
 			dsn := os.Getenv(mnDSNVar)
 			if dsn == "" {
 				t.Skipf("%s is not set: skipping the PostgreSQL replay test", mnDSNVar)
@@ -61,7 +62,7 @@ func TestReplayRefusedAfterCrash(t *testing.T) {
 		}
 	})
 	secret := func(n *qunNode) string {
-		b, err := os.ReadFile(filepath.Join(n.data, adminSecretFile))
+		b, err := os.ReadFile(filepath.Join(n.data, app.AdminSecretFile))
 		if err != nil {
 			t.Fatal(err)
 		}

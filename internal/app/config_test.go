@@ -1,8 +1,6 @@
-package main
+package app
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"net/netip"
 	"os"
@@ -109,8 +107,9 @@ func TestConfigReachesPackages(t *testing.T) {
 	}
 }
 
-// TestConfigRefused checks that a value out of range stops qun serve at start
-// with exit code 2 and a message naming the setting, from a flag or a variable.
+// TestConfigRefused checks that a value out of range is refused at start with
+// a message naming the setting, from a flag or a variable (qun serve then
+// exits with code 2: TestCommandLine in cmd/qun).
 func TestConfigRefused(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -138,11 +137,10 @@ func TestConfigRefused(t *testing.T) {
 		{[]string{"--prune-interval", "1s"}, nil, "prune-interval must be at least 1m"},
 	} {
 		t.Run(strings.Join(tc.args, " ")+mapString(tc.env), func(t *testing.T) {
-			var out bytes.Buffer
 			env := func(k string) string { return tc.env[k] }
-			code := Run(context.Background(), append([]string{"serve"}, tc.args...), env, &out, &out)
-			if code != 2 || !strings.Contains(out.String(), tc.want) {
-				t.Fatalf("exit %d, output %q; want exit 2 containing %q", code, out.String(), tc.want)
+			_, err := ParseConfig(tc.args, env, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -50,7 +50,7 @@ func startMain(t *testing.T, cfg Config) *testMain {
 	tm.Public, tm.Admin = "http://"+pub, "http://"+adm
 	tm.Secret = cfg.AdminSecret
 	if tm.Secret == "" {
-		secret, err := os.ReadFile(filepath.Join(cfg.Data, adminSecretFile))
+		secret, err := os.ReadFile(filepath.Join(cfg.Data, AdminSecretFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,40 +162,9 @@ func TestAdminSecretGeneratedOnceAndPrinted(t *testing.T) {
 	if s1 != s2 || out2.Len() != 0 {
 		t.Fatalf("second start: secret %q (first %q), printed %q", s2, s1, out2.String())
 	}
-	fi, err := os.Stat(filepath.Join(data, adminSecretFile))
+	fi, err := os.Stat(filepath.Join(data, AdminSecretFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("secret file: %v, mode %v", err, fi.Mode())
-	}
-}
-
-func TestCommandLine(t *testing.T) {
-	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
-	for _, tc := range []struct {
-		name string
-		args []string
-		env  map[string]string
-		code int
-		out  string
-	}{
-		{"version", []string{"version"}, nil, 0, "qun "},
-		{"no command", nil, nil, 2, "Usage"},
-		{"unknown command", []string{"frob"}, nil, 2, "unknown command"},
-		{"other database rejected", []string{"serve", "--db", "mysql://u:pw@localhost/db"}, nil, 2, "give a postgres:// URL"},
-		{"other database from env rejected", []string{"serve"}, map[string]string{"QUN_DB": "sqlite:///tmp/x"}, 2, "give a postgres:// URL"},
-		{"bad rate", []string{"serve", "--robot-rate", "x"}, nil, 2, "not an integer"},
-		{"bad env duration", []string{"serve"}, map[string]string{"QUN_SIGN_WINDOW": "soon"}, 2, "QUN_SIGN_WINDOW"},
-		{"stray argument", []string{"serve", "now"}, nil, 2, "unexpected argument"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			code := Run(context.Background(), tc.args, env(tc.env), &out, &out)
-			if code != tc.code || !strings.Contains(out.String(), tc.out) {
-				t.Fatalf("exit %d, output %q; want exit %d containing %q", code, out.String(), tc.code, tc.out)
-			}
-			if strings.Contains(out.String(), "pw@") {
-				t.Fatalf("password printed: %q", out.String())
-			}
-		})
 	}
 }
 

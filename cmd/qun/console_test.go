@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/qun-chat/qun/internal/app"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -51,7 +52,7 @@ func consoleClient(t *testing.T, tm *testMain) *http.Client {
 func TestShutdownEndsConsoleStreams(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	var stdout, stderr syncBuffer
-	m := NewMain(cfg, &stdout, &stderr)
+	m := app.NewMain(cfg, &stdout, &stderr)
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestShutdownEndsConsoleStreams(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- m.Run(runCtx) }()
 	_, adm := m.Server.Addrs()
-	secret, err := os.ReadFile(filepath.Join(cfg.Data, adminSecretFile))
+	secret, err := os.ReadFile(filepath.Join(cfg.Data, app.AdminSecretFile))
 	if err != nil {
 		t.Fatal(err)
 	}
