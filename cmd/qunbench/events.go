@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -34,34 +33,22 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 		return err
 	}
 	defer stop()
-	_, adm := m.Server.Addrs()
 	// The bot connects to the last node; the Admin calls go to the first.
-	bn := m
+	writes, bots := targetOf(m, conc), targetOf(m, conc)
 	if nodes == 2 {
 		m2, stop2, err := benchServer(ctx, b, 2)
 		if err != nil {
 			return err
 		}
 		defer stop2()
-		bn = m2
+		bots = targetOf(m2, conc)
 	}
-	pub, _ := bn.Server.Addrs()
-	secret, err := m.adminSecret(ctx)
+	bot, err := writes.createBot(ctx, "benchbot", "Bench")
 	if err != nil {
 		return err
 	}
-	admin := client.NewAdmin("http://"+adm, secret)
-	admin.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
-	var bot struct {
-		UserID    string `json:"userId"`
-		AppID     string `json:"appId"`
-		AppSecret string `json:"appSecret"`
-	}
-	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": "benchbot", "name": "benchbot", "displayName": "Bench"}, &bot)); err != nil {
-		return err
-	}
-	qq := &qqClient{base: "http://" + pub, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}}
-	if err := qq.token(ctx, bot.AppID, bot.AppSecret); err != nil {
+	qq, err := bots.qq(ctx, bot)
+	if err != nil {
 		return err
 	}
 	gw, err := qq.connect(ctx)
@@ -71,29 +58,16 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 	defer gw.conn.CloseNow()
 
 	// One group per sender, each with the bot as a member.
-	senders := make([]string, conc)
-	groups := make([]string, conc)
-	for w := range conc {
-		senders[w], groups[w] = fmt.Sprint("sender", w), fmt.Sprint("bench-events-", w)
-		body := map[string]any{"group": map[string]any{"group_info": map[string]any{"target_id": groups[w], "name": "bench", "type": 0, "owner": senders[w]},
-			"members": []any{map[string]any{"member_id": bot.UserID}}}}
-		if err := ok(admin.Call(ctx, "/admin/group/create", body, nil)); err != nil {
-			return err
-		}
+	senders, err := writes.newSenders(ctx, bot, "bench-events-", conc)
+	if err != nil {
+		return err
 	}
 	if _, err := gw.drain(ctx, conc); err != nil { // the GROUP_ADD_ROBOT events
 		return err
 	}
-	send := func(ctx context.Context, w int, mention bool) error {
-		payload := map[string]any{"type": 1, "searchableContent": "@Bench ping"}
-		if mention {
-			payload["mentionedType"] = 1
-			payload["mentionedTarget"] = []string{bot.UserID}
-		}
-		return ok(admin.Call(ctx, "/admin/message/send", map[string]any{"sender": senders[w], "conv": map[string]any{"type": 1, "target": groups[w], "line": 0}, "payload": payload}, nil))
-	}
+	send := senders.send
 
-	fmt.Fprintf(out, "qun bench events: %s, %d node(s) (writes to node 1, the bot on node %d), %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
+	fmt.Fprintf(out, "qunbench events: %s, %d node(s) (writes to node 1, the bot on node %d), %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
 		b.store(), nodes, nodes, conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 
 	// 1. Latency: one call at a time, from the call's return to the frame.
