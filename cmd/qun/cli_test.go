@@ -16,6 +16,7 @@ import (
 
 	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 )
 
 // cliResult is what one run of the command line printed and returned.
@@ -81,7 +82,7 @@ var timeOfDay = regexp.MustCompile(`(?m)^(\d+) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
 // codes and messages.
 func TestCLIEndToEnd(t *testing.T) {
 	data := t.TempDir()
-	tm := startMain(t, testConfig(t, data))
+	tm := apptest.Start(t, apptest.Config(t, data))
 	// The address as qun serve takes it (host:port) and the secret from the data directory.
 	e := &cliEnv{t: t, vars: map[string]string{"QUN_ADMIN_ADDR": strings.TrimPrefix(tm.Admin, "http://"), "QUN_DATA": data}}
 

@@ -16,12 +16,13 @@ import (
 	"testing"
 
 	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 	"github.com/qun-chat/qun/internal/group"
 )
 
 // consoleClient signs the operator in to the console of tm and returns a
 // client holding the session.
-func consoleClient(t *testing.T, tm *testMain) *http.Client {
+func consoleClient(t *testing.T, tm *apptest.Main) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
@@ -50,7 +51,7 @@ func consoleClient(t *testing.T, tm *testMain) *http.Client {
 // A live timeline stream ends when qun shuts down: graceful shutdown waits
 // for requests in flight, and a stream would otherwise hold it.
 func TestShutdownEndsConsoleStreams(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
+	cfg := apptest.Config(t, t.TempDir())
 	var stdout, stderr syncBuffer
 	m := app.NewMain(cfg, &stdout, &stderr)
 	if err := m.Open(context.Background()); err != nil {
@@ -65,7 +66,7 @@ func TestShutdownEndsConsoleStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := &testMain{Main: m, Admin: "http://" + adm, Secret: strings.TrimSpace(string(secret))}
+	tm := &apptest.Main{Main: m, Admin: "http://" + adm, Secret: strings.TrimSpace(string(secret))}
 	if _, err := tm.Service.PutUser(context.Background(), group.User{ID: "alice", Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}

@@ -29,10 +29,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/qun-chat/qun/internal/app"
 	"github.com/tencent-connect/botgo"
 	"github.com/tencent-connect/botgo/dto"
 	"github.com/tencent-connect/botgo/event"
-	"github.com/qun-chat/qun/internal/app"
 )
 
 // mnWait bounds every wait of the multi-node test: generous, never a timing

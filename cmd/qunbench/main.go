@@ -38,7 +38,7 @@ Usage:
   qunbench serve     qun serve's wiring, as qun serve runs it: the child qunbench memory measures
 
 Flags of robot, nonces, events, webhook and create: -duration, -rounds, -concurrency, -data, -db,
--cpuprofile, -phaseprofile; events also -nodes, create also -same-members.
+-cpuprofile, -phaseprofile; events also -nodes and -members, create also -same-members.
 `
 
 // run runs the command line and returns the exit code.
@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.StringVar(&phaseProfiles, "phaseprofile", "", "write a CPU profile of each phase to `DIR`/phase-N.prof, N counting every phase run, warm-ups included")
 	nodes := fs.Int("nodes", 1, "events: qun nodes on the database (2: writes go to one node, the bot is connected to the other; needs -db)")
+	members := fs.Int("members", benchMembers, "events: members of the group whose first and last member pages are timed")
 	sameMembers := fs.Bool("same-members", false, "create: every big create names the same made-up ids (each then a member of ever more groups), not new ones")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -85,6 +86,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if *nodes < 1 || *nodes > 2 || (*nodes == 2 && *db == "") {
 		fmt.Fprintln(stderr, "qunbench: -nodes is 1, or 2 with -db")
+		return 2
+	}
+	if *members < 1 {
+		fmt.Fprintln(stderr, "qunbench: -members is at least 1")
 		return 2
 	}
 	if *cpuprofile != "" && phaseProfiles != "" {
@@ -121,7 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "nonces":
 		err = benchNonces(ctx, stdout, b, *duration, *rounds, *conc)
 	case "events":
-		err = benchEvents(ctx, stdout, b, *nodes, *duration, *rounds, *conc)
+		err = benchEvents(ctx, stdout, b, *nodes, *duration, *rounds, *conc, *members)
 	case "create":
 		err = benchCreate(ctx, stdout, b, *duration, *rounds, *conc, *sameMembers)
 	case "webhook":

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -68,42 +67,6 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Prefix{})); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
-	}
-}
-
-// TestConfigReachesPackages sets every setting to something other than its
-// default and checks that the packages run with it.
-func TestConfigReachesPackages(t *testing.T) {
-	args := []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", t.TempDir(),
-		"--max-group-members", "7", "--max-members-per-call", "3", "--proactive-quota", "9",
-		"--proactive-period", "48h", "--passive-window", "2m", "--passive-replies", "2",
-		"--event-retention", "3h", "--session-retention", "4h", "--bot-rest-rate", "11",
-		"--identify-rate", "12", "--token-fail-rate", "13", "--token-ttl", "1h", "--max-gateway-conns", "14",
-		"--heartbeat-interval", "20s", "--heartbeat-timeout", "2m", "--identify-timeout", "5s",
-		"--max-shards", "4", "--max-frame", "4096", "--max-rest-body", "8192", "--write-timeout", "3s",
-		"--prune-interval", "5m"}
-	cfg, err := ParseConfig(args, noEnv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := startMain(t, cfg)
-
-	gc := tm.Service.Config()
-	gotGroup := group.Config{MaxGroupMembers: gc.MaxGroupMembers, MaxMembersPerCall: gc.MaxMembersPerCall,
-		PassiveWindow: gc.PassiveWindow, PassiveReplies: gc.PassiveReplies, ProactiveQuota: gc.ProactiveQuota,
-		ProactivePeriod: gc.ProactivePeriod}
-	wantGroup := group.Config{MaxGroupMembers: 7, MaxMembersPerCall: 3, PassiveWindow: 2 * time.Minute,
-		PassiveReplies: 2, ProactiveQuota: 9, ProactivePeriod: 48 * time.Hour}
-	if d := cmp.Diff(wantGroup, gotGroup); d != "" {
-		t.Errorf("group config (-want +got):\n%s", d)
-	}
-
-	wantQQ := qqbot.Options{HeartbeatInterval: 20 * time.Second, HeartbeatTimeout: 2 * time.Minute,
-		IdentifyTimeout: 5 * time.Second, MaxGatewayConns: 14, EventRetention: 3 * time.Hour,
-		SessionRetention: 4 * time.Hour, TokenTTL: time.Hour, MaxFrame: 4096, MaxBody: 8192, IdentifyRate: 12,
-		RESTRate: 11, TokenFailRate: 13, MaxShards: 4, PruneInterval: 5 * time.Minute, WriteTimeout: 3 * time.Second}
-	if d := cmp.Diff(wantQQ, tm.QQ.Options(), cmpopts.IgnoreFields(qqbot.Options{}, "Now", "Logger", "Observer")); d != "" {
-		t.Errorf("qqbot options (-want +got):\n%s", d)
 	}
 }
 
