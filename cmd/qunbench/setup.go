@@ -172,6 +172,17 @@ func (s *senders) send(ctx context.Context, w int, mention bool) error {
 	return ok(s.t.adminAPI.Call(ctx, "/admin/message/send", map[string]any{"sender": s.users[w], "conv": map[string]any{"type": 1, "target": s.groups[w], "line": 0}, "payload": payload}, nil))
 }
 
+// drain reads and drops n of what next returns: a gateway's dispatches or a
+// receiver's POSTs.
+func drain[T any](ctx context.Context, n int, next func(context.Context) (T, error)) error {
+	for range n {
+		if _, err := next(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ok turns a Wildfire call's (code, err) into one error.
 func ok(code int, err error) error {
 	if err != nil {

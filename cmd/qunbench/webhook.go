@@ -59,10 +59,10 @@ func benchWebhook(ctx context.Context, out io.Writer, b benchSetup, d time.Durat
 	if err != nil {
 		return err
 	}
-	if _, err := gw.drain(ctx, conc); err != nil { // the GROUP_ADD_ROBOT events
+	if err := drain(ctx, conc, gw.next); err != nil { // the GROUP_ADD_ROBOT events
 		return err
 	}
-	if _, err := rcv.drain(ctx, conc); err != nil {
+	if err := drain(ctx, conc, rcv.next); err != nil {
 		return err
 	}
 	send := func(ctx context.Context, w int) error { return senders.send(ctx, w, true) }
@@ -249,18 +249,6 @@ func (r *benchReceiver) next(ctx context.Context) (benchPost, error) {
 	case <-ctx.Done():
 		return benchPost{}, ctx.Err()
 	}
-}
-
-func (r *benchReceiver) drain(ctx context.Context, n int) ([]benchPost, error) {
-	var ps []benchPost
-	for range n {
-		p, err := r.next(ctx)
-		if err != nil {
-			return ps, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, nil
 }
 
 func (r *benchReceiver) close() { r.srv.Close() }
