@@ -63,7 +63,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "backup":
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
-		fmt.Fprintln(stderr, "qun bench: the benchmarks are a command of their own: go run ./cmd/qunbench "+strings.Join(args[1:], " "))
+		fmt.Fprintln(stderr, "qun bench: the benchmarks left the server binary; in a clone of qun run: go run ./cmd/qunbench "+strings.Join(args[1:], " "))
 		return 2
 	case "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -21,6 +21,7 @@ func TestCommandLine(t *testing.T) {
 		{"version", []string{"version"}, nil, 0, "qun "},
 		{"no command", nil, nil, 2, "Usage"},
 		{"unknown command", []string{"frob"}, nil, 2, "unknown command"},
+		{"bench moved out", []string{"bench", "robot", "-rounds", "1"}, nil, 2, "go run ./cmd/qunbench robot -rounds 1"},
 		{"other database rejected", []string{"serve", "--db", "mysql://u:pw@localhost/db"}, nil, 2, "give a postgres:// URL"},
 		{"other database from env rejected", []string{"serve"}, map[string]string{"QUN_DB": "sqlite:///tmp/x"}, 2, "give a postgres:// URL"},
 		{"bad rate", []string{"serve", "--robot-rate", "x"}, nil, 2, "not an integer"},
