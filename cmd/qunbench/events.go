@@ -45,25 +45,12 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 	if err != nil {
 		return err
 	}
-	qq, err := bots.qq(ctx, bot)
+	load, err := newEventLoad(ctx, bots, writes, bot, "bench-events-", conc)
 	if err != nil {
 		return err
 	}
-	gw, err := qq.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer gw.conn.CloseNow()
-
-	// One group per sender, each with the bot as a member.
-	senders, err := writes.newSenders(ctx, bot, "bench-events-", conc)
-	if err != nil {
-		return err
-	}
-	if err := drain(ctx, conc, gw.next); err != nil { // the GROUP_ADD_ROBOT events
-		return err
-	}
-	send := senders.send
+	defer load.gw.conn.CloseNow()
+	qq, gw, send := load.qq, load.gw, load.senders.send
 
 	fmt.Fprintf(out, "qunbench events: %s, %d node(s) (writes to node 1, the bot on node %d), %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
 		b.store(), nodes, nodes, conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)

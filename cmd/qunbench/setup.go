@@ -172,6 +172,38 @@ func (s *senders) send(ctx context.Context, w int, mention bool) error {
 	return ok(s.t.adminAPI.Call(ctx, "/admin/message/send", map[string]any{"sender": s.users[w], "conv": map[string]any{"type": 1, "target": s.groups[w], "line": 0}, "payload": payload}, nil))
 }
 
+// eventLoad is the setup of the event benchmarks: a bot's gateway session
+// and the senders whose messages make its events.
+type eventLoad struct {
+	qq      *qqClient
+	gw      *gateway
+	senders *senders
+}
+
+// newEventLoad connects bot's gateway session to bots and creates, at
+// writes, conc senders' groups with the bot in them, named prefix and a
+// number; the session has read the groups' GROUP_ADD_ROBOT events when it
+// returns. The caller closes the session.
+func newEventLoad(ctx context.Context, bots, writes *target, bot benchBot, prefix string, conc int) (*eventLoad, error) {
+	qq, err := bots.qq(ctx, bot)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := qq.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := writes.newSenders(ctx, bot, prefix, conc)
+	if err == nil {
+		err = drain(ctx, conc, gw.next)
+	}
+	if err != nil {
+		gw.conn.CloseNow()
+		return nil, err
+	}
+	return &eventLoad{qq: qq, gw: gw, senders: s}, nil
+}
+
 // drain reads and drops n of what next returns: a gateway's dispatches or a
 // receiver's POSTs.
 func drain[T any](ctx context.Context, n int, next func(context.Context) (T, error)) error {

@@ -45,27 +45,16 @@ func benchWebhook(ctx context.Context, out io.Writer, b benchSetup, d time.Durat
 	if err := ok(admin.Call(ctx, "/admin/robot/webhook", map[string]any{"robotId": bot.UserID, "url": rcv.url}, nil)); err != nil {
 		return err
 	}
-	qq, err := t.qq(ctx, bot)
+	load, err := newEventLoad(ctx, t, t, bot, "bench-webhook-", conc)
 	if err != nil {
 		return err
 	}
-	gw, err := qq.connect(ctx)
-	if err != nil {
+	defer load.gw.conn.CloseNow()
+	gw := load.gw
+	if err := drain(ctx, conc, rcv.next); err != nil { // the webhook's GROUP_ADD_ROBOT events
 		return err
 	}
-	defer gw.conn.CloseNow()
-
-	senders, err := t.newSenders(ctx, bot, "bench-webhook-", conc)
-	if err != nil {
-		return err
-	}
-	if err := drain(ctx, conc, gw.next); err != nil { // the GROUP_ADD_ROBOT events
-		return err
-	}
-	if err := drain(ctx, conc, rcv.next); err != nil {
-		return err
-	}
-	send := func(ctx context.Context, w int) error { return senders.send(ctx, w, true) }
+	send := func(ctx context.Context, w int) error { return load.senders.send(ctx, w, true) }
 
 	fmt.Fprintf(out, "qunbench webhook: %s, one bot with a gateway session and a webhook on loopback, %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
 		b.store(), conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
