@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/qun-chat/qun/internal/app"
 	"github.com/qun-chat/qun/internal/store/sqlite"
 )
 
@@ -47,7 +48,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprint(stderr, backupUsage)
 		flags.PrintDefaults()
 	}
-	data := flags.String("data", envOr(getenv, "QUN_DATA", DefaultData), "data directory holding qun.db (env QUN_DATA)")
+	data := flags.String("data", envOr(getenv, "QUN_DATA", app.DefaultData), "data directory holding qun.db (env QUN_DATA)")
 	db := flags.String("db", getenv("QUN_DB"), "a postgres:// URL: then pg_dump is the tool (env QUN_DB)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -48,7 +50,7 @@ func timelineTypes(t *testing.T, admin *client.Client, groupID string) []int {
 			} `json:"payload"`
 		} `json:"messages"`
 	}
-	call(t, admin, "/admin/group/messages", map[string]any{"group_id": groupID}, &timeline)
+	apptest.Call(t, admin, "/admin/group/messages", map[string]any{"group_id": groupID}, &timeline)
 	var types []int
 	for _, m := range timeline.Messages {
 		types = append(types, m.Payload.Type)
@@ -60,18 +62,18 @@ func timelineTypes(t *testing.T, admin *client.Client, groupID string) []int {
 // backup into a second qun, and finds there everything written before it.
 func TestBackupAndRestore(t *testing.T) {
 	dataA := t.TempDir()
-	a := startMain(t, testConfig(t, dataA))
+	a := apptest.Start(t, apptest.Config(t, dataA))
 	admin := client.NewAdmin(a.Admin, a.Secret)
-	call(t, admin, "/admin/user/create", map[string]any{"userId": "alice", "name": "alice", "displayName": "Alice"}, nil)
+	apptest.Call(t, admin, "/admin/user/create", map[string]any{"userId": "alice", "name": "alice", "displayName": "Alice"}, nil)
 	var robot struct {
 		UserID, Secret, AppID, AppSecret string
 	}
-	call(t, admin, "/admin/robot/create", map[string]any{"userId": "echo", "name": "echo", "displayName": "Echo"}, &robot)
-	call(t, admin, "/admin/group/create", map[string]any{"group": map[string]any{
+	apptest.Call(t, admin, "/admin/robot/create", map[string]any{"userId": "echo", "name": "echo", "displayName": "Echo"}, &robot)
+	apptest.Call(t, admin, "/admin/group/create", map[string]any{"group": map[string]any{
 		"group_info": map[string]any{"target_id": "club", "name": "Club", "owner": "alice"},
 		"members":    []any{map[string]any{"member_id": "echo"}},
 	}}, nil)
-	call(t, admin, "/admin/message/send", map[string]any{"sender": "alice", "conv": map[string]any{"type": 1, "target": "club"},
+	apptest.Call(t, admin, "/admin/message/send", map[string]any{"sender": "alice", "conv": map[string]any{"type": 1, "target": "club"},
 		"payload": map[string]any{"type": 1, "searchableContent": "@Echo hi", "mentionedType": 1, "mentionedTarget": []string{"echo"}}}, nil)
 	wantEvents := botEvents(t, a.Store, "echo")
 	wantTimeline := timelineTypes(t, admin, "club")
@@ -88,21 +90,21 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Fatalf("qun backup onto the backup: exit %d, %s; want 1 and a refusal", code, out)
 	}
 	// Written after the backup: not in it.
-	call(t, admin, "/admin/user/create", map[string]any{"userId": "late", "name": "late"}, nil)
-	call(t, admin, "/admin/group/member/add", map[string]any{"group_id": "club", "members": []any{map[string]any{"member_id": "late"}}}, nil)
+	apptest.Call(t, admin, "/admin/user/create", map[string]any{"userId": "late", "name": "late"}, nil)
+	apptest.Call(t, admin, "/admin/group/member/add", map[string]any{"group_id": "club", "members": []any{map[string]any{"member_id": "late"}}}, nil)
 
 	// Restore as the README says: the backup becomes qun.db, the admin secret goes beside it.
 	dataB := t.TempDir()
 	copyFile(t, backup, filepath.Join(dataB, "qun.db"))
-	copyFile(t, filepath.Join(dataA, adminSecretFile), filepath.Join(dataB, adminSecretFile))
-	b := startMain(t, testConfig(t, dataB))
+	copyFile(t, filepath.Join(dataA, app.AdminSecretFile), filepath.Join(dataB, app.AdminSecretFile))
+	b := apptest.Start(t, apptest.Config(t, dataB))
 	if b.Secret != a.Secret {
 		t.Fatal("restored qun has another admin secret")
 	}
 	adminB := client.NewAdmin(b.Admin, b.Secret)
 
 	var alice struct{ DisplayName string }
-	call(t, adminB, "/admin/user/get_info", map[string]any{"userId": "alice"}, &alice)
+	apptest.Call(t, adminB, "/admin/user/get_info", map[string]any{"userId": "alice"}, &alice)
 	if alice.DisplayName != "Alice" {
 		t.Errorf("restored alice: display name %q", alice.DisplayName)
 	}
@@ -114,7 +116,7 @@ func TestBackupAndRestore(t *testing.T) {
 			MemberID string `json:"member_id"`
 		} `json:"members"`
 	}
-	call(t, adminB, "/admin/group/member/list", map[string]any{"group_id": "club"}, &members)
+	apptest.Call(t, adminB, "/admin/group/member/list", map[string]any{"group_id": "club"}, &members)
 	var ids []string
 	for _, m := range members.Members {
 		ids = append(ids, m.MemberID)
@@ -129,7 +131,7 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Errorf("restored event log (-before backup +restored):\n%s", diff)
 	}
 	// The robot's and the bot's credentials came along.
-	call(t, client.NewRobot(b.Public, "echo", robot.Secret), "/robot/profile", map[string]any{}, nil)
+	apptest.Call(t, client.NewRobot(b.Public, "echo", robot.Secret), "/robot/profile", map[string]any{}, nil)
 	body, _ := json.Marshal(map[string]string{"appId": robot.AppID, "clientSecret": robot.AppSecret})
 	resp, err := http.Post(b.Public+"/app/getAppAccessToken", "application/json", bytes.NewReader(body))
 	if err != nil {

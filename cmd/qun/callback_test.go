@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -155,10 +157,10 @@ func (c *callbackReceiver) next(what string) wfOutputMessage {
 // notification of its groups as OutputMessageData, but its own messages;
 // through a receiver that is down for a while, in order.
 func TestWildfireCallback(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
+	cfg := apptest.Config(t, t.TempDir())
 	cfg.DeliveryRetryMin, cfg.DeliveryRetryMax = time.Millisecond, 20*time.Millisecond
 	cfg.CallbackDeny = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	tm := startMain(t, cfg)
+	tm := apptest.Start(t, cfg)
 	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	mnCall(t, "create alice", admin, "/admin/user/create", map[string]any{"userId": "alice", "name": "alice"}, nil)
 
@@ -341,14 +343,14 @@ type wfGroupMemberUpdateEvent struct {
 // with the admin secret, in order.
 func TestGroupCallbacks(t *testing.T) {
 	data := t.TempDir()
-	cfg := testConfig(t, data)
+	cfg := apptest.Config(t, data)
 	const secret = "group-callback-secret" // kept as if generated, so the receivers know it first
-	if err := os.WriteFile(filepath.Join(data, adminSecretFile), []byte(secret+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(data, app.AdminSecretFile), []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	info, member := newSignedReceiver(t, secret), newSignedReceiver(t, secret)
 	cfg.GroupInfoCallback, cfg.GroupMemberCallback = info.url, member.url
-	tm := startMain(t, cfg)
+	tm := apptest.Start(t, cfg)
 	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	for _, u := range []string{"alice", "bob", "carol"} {
 		mnCall(t, "create "+u, admin, "/admin/user/create", map[string]any{"userId": u, "name": u}, nil)
@@ -396,7 +398,7 @@ func TestGroupCallbacks(t *testing.T) {
 
 // TestDeliveriesShowDrops: events given up on are shown by /admin/robot/deliveries.
 func TestDeliveriesShowDrops(t *testing.T) {
-	tm := startMain(t, testConfig(t, t.TempDir()))
+	tm := apptest.Start(t, apptest.Config(t, t.TempDir()))
 	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	mnCall(t, "create the robot", admin, "/admin/robot/create", map[string]any{"userId": "wfbot", "name": "wfbot"}, nil)
 	// A stream held by a node of the test's own, which records a drop.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
 )
 
 // DefaultCallTimeout bounds one call of a client command, so that a qun that
@@ -132,9 +133,9 @@ func (r *cliRun) flagSet() *flag.FlagSet {
 	if r.cmd.offline {
 		return fs
 	}
-	r.envString(fs, &r.adminAddr, "admin-addr", "QUN_ADMIN_ADDR", DefaultAdminAddr, "Admin API `address` of qun serve: host:port or a URL")
+	r.envString(fs, &r.adminAddr, "admin-addr", "QUN_ADMIN_ADDR", app.DefaultAdminAddr, "Admin API `address` of qun serve: host:port or a URL")
 	fs.StringVar(&r.adminSecret, "admin-secret", "", "Admin API secret (env QUN_ADMIN_SECRET or QUN_ADMIN_SECRET_FILE; default: the generated one in the data directory)")
-	r.envString(fs, &r.data, "data", "QUN_DATA", DefaultData, "qun serve's data `directory`, where the generated admin secret is kept (SQLite)")
+	r.envString(fs, &r.data, "data", "QUN_DATA", app.DefaultData, "qun serve's data `directory`, where the generated admin secret is kept (SQLite)")
 	fs.DurationVar(&r.timeout, "timeout", DefaultCallTimeout, "how long one call may take")
 	return fs
 }
@@ -265,7 +266,7 @@ func (r *cliRun) resolveAdminSecret() (string, error) {
 		}
 		return "", usagef("QUN_ADMIN_SECRET_FILE: %s is empty", file)
 	}
-	path := filepath.Join(r.data, adminSecretFile)
+	path := filepath.Join(r.data, app.AdminSecretFile)
 	b, err := os.ReadFile(path)
 	if s := strings.TrimSpace(string(b)); err == nil && s != "" {
 		return s, nil

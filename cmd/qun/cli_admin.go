@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -266,7 +267,7 @@ var callCommand = cliCommand{
 		robot := fs.String("robot", "", "sign as this robot: a Robot API call to --addr")
 		var secret, addr string
 		r.envString(fs, &secret, "secret", "QUN_ROBOT_SECRET", "", "the robot's `secret`, with --robot")
-		r.envString(fs, &addr, "addr", "QUN_ADDR", DefaultAddr, "public `address` of qun serve (the Robot API), with --robot")
+		r.envString(fs, &addr, "addr", "QUN_ADDR", app.DefaultAddr, "public `address` of qun serve (the Robot API), with --robot")
 		return func(ctx context.Context, args []string) error {
 			if err := r.args(args, 1, 2, "PATH [JSON|-]"); err != nil {
 				return err

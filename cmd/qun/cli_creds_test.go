@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app/apptest"
 )
 
 // tokenStatus asks base's token endpoint for a token with appSecret and
@@ -42,7 +43,7 @@ func identifyRefused(t *testing.T, what string, n *qunNode, tok string, intents 
 // the CLI against a real qun serve, and checks what stops working.
 func TestCLIRobotCredentials(t *testing.T) {
 	data := t.TempDir()
-	tm := startMain(t, testConfig(t, data))
+	tm := apptest.Start(t, apptest.Config(t, data))
 	e := &cliEnv{t: t, vars: map[string]string{"QUN_ADMIN_ADDR": strings.TrimPrefix(tm.Admin, "http://"), "QUN_DATA": data}}
 	var creds client.RobotCredentials
 	e.okJSON(&creds, "robot", "create", "--id", "echo", "--name", "echo")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/qun-chat/qun/internal/app"
 )
 
 var helpCommand = cliCommand{
@@ -20,7 +22,7 @@ var helpCommand = cliCommand{
 			case len(args) == 0:
 				fmt.Fprint(r.stdout, usage)
 			case args[0] == "serve":
-				_, _ = ParseConfig([]string{"-h"}, r.getenv, r.stdout)
+				_, _ = app.ParseConfig([]string{"-h"}, r.getenv, r.stdout)
 			case args[0] == "backup":
 				runBackup(ctx, []string{"-h"}, r.getenv, r.stdout, r.stdout)
 			case len(args) == 1 && slices.Contains(cliNouns, args[0]):
@@ -62,12 +64,11 @@ var completionCommand = cliCommand{
 // command and each command's flags (taken from the commands themselves, so
 // it never goes stale).
 func writeBashCompletion(w io.Writer) error {
-	top := []string{"serve", "version", "bench"}
-	subs := map[string][]string{"bench": {"robot", "events"}}
+	top := []string{"serve", "version"}
+	subs := map[string][]string{}
 	flagsOf := map[string][]string{}
-	var c Config
-	for _, o := range c.options() {
-		flagsOf["serve"] = append(flagsOf["serve"], "--"+o.name)
+	for _, name := range app.FlagNames() {
+		flagsOf["serve"] = append(flagsOf["serve"], "--"+name)
 	}
 	for i := range cliCommands {
 		cmd := &cliCommands[i]

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 )
 
 // cliResult is what one run of the command line printed and returned.
@@ -80,7 +82,7 @@ var timeOfDay = regexp.MustCompile(`(?m)^(\d+) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d `)
 // codes and messages.
 func TestCLIEndToEnd(t *testing.T) {
 	data := t.TempDir()
-	tm := startMain(t, testConfig(t, data))
+	tm := apptest.Start(t, apptest.Config(t, data))
 	// The address as qun serve takes it (host:port) and the secret from the data directory.
 	e := &cliEnv{t: t, vars: map[string]string{"QUN_ADMIN_ADDR": strings.TrimPrefix(tm.Admin, "http://"), "QUN_DATA": data}}
 
@@ -365,7 +367,7 @@ func TestCLIHelp(t *testing.T) {
 
 func TestAdminSecretFromTheEnvironment(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, adminSecretFile), []byte("from-data\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, app.AdminSecretFile), []byte("from-data\n"), 0o600)
 	file := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(file, []byte("from-file\n"), 0o600)
 	for _, tc := range []struct {
@@ -448,7 +450,7 @@ func TestBashCompletion(t *testing.T) {
 		want string
 	}{
 		{"qun gr", "group"},
-		{"qun ", "serve version bench call user robot group send timeline help completion"},
+		{"qun ", "serve version call user robot group send timeline help completion"},
 		{"qun group ", "create get members add kick"},
 		{"qun robot i", "ice-breaker intents"},
 		{"qun robot ", "create get ice-breaker reset-secret intents webhook deliveries redeliver"},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/qun-chat/qun/internal/app/apptest"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -19,7 +20,7 @@ import (
 // the token issued with it, fail while the new secret gets a token.
 func TestConsoleCredentialsInBrowser(t *testing.T) {
 	ctx := browserCtx(t)
-	tm := startMain(t, testConfig(t, t.TempDir()))
+	tm := apptest.Start(t, apptest.Config(t, t.TempDir()))
 	_, bot, err := tm.Service.CreateRobot(context.Background(), group.RobotInput{User: group.User{ID: "echo", DisplayName: "Echo"}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/qun-chat/qun/internal/app/apptest"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -146,7 +147,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // a reload; the bot's developer signs in and is refused another bot's page.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := browserCtx(t)
-	tm := startMain(t, testConfig(t, t.TempDir()))
+	tm := apptest.Start(t, apptest.Config(t, t.TempDir()))
 	bin := buildExample(t, t.TempDir(), "botgo-bot")
 	for _, u := range []string{"alice", "bob"} {
 		if _, err := tm.Service.PutUser(context.Background(), group.User{ID: u, Name: u, DisplayName: strings.ToUpper(u[:1]) + u[1:]}); err != nil {
@@ -269,7 +270,7 @@ func TestConsoleInBrowser(t *testing.T) {
 }
 
 // proactive reads whether botID may send proactive messages to groupID.
-func proactive(tm *testMain, groupID, botID string) (bool, error) {
+func proactive(tm *apptest.Main, groupID, botID string) (bool, error) {
 	var ok bool
 	err := tm.Store.View(context.Background(), func(r group.Reader) (err error) {
 		ok, err = r.Proactive(groupID, botID)

@@ -15,12 +15,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 	"github.com/qun-chat/qun/internal/group"
 )
 
 // consoleClient signs the operator in to the console of tm and returns a
 // client holding the session.
-func consoleClient(t *testing.T, tm *testMain) *http.Client {
+func consoleClient(t *testing.T, tm *apptest.Main) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
@@ -49,9 +51,9 @@ func consoleClient(t *testing.T, tm *testMain) *http.Client {
 // A live timeline stream ends when qun shuts down: graceful shutdown waits
 // for requests in flight, and a stream would otherwise hold it.
 func TestShutdownEndsConsoleStreams(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
+	cfg := apptest.Config(t, t.TempDir())
 	var stdout, stderr syncBuffer
-	m := NewMain(cfg, &stdout, &stderr)
+	m := app.NewMain(cfg, &stdout, &stderr)
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +62,11 @@ func TestShutdownEndsConsoleStreams(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- m.Run(runCtx) }()
 	_, adm := m.Server.Addrs()
-	secret, err := os.ReadFile(filepath.Join(cfg.Data, adminSecretFile))
+	secret, err := os.ReadFile(filepath.Join(cfg.Data, app.AdminSecretFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := &testMain{Main: m, Admin: "http://" + adm, Secret: strings.TrimSpace(string(secret))}
+	tm := &apptest.Main{Main: m, Admin: "http://" + adm, Secret: strings.TrimSpace(string(secret))}
 	if _, err := tm.Service.PutUser(context.Background(), group.User{ID: "alice", Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app/apptest"
 	"github.com/qun-chat/qun/internal/wildfire"
 )
 
@@ -164,10 +165,10 @@ func (p *exampleProcess) wait() error {
 
 // quickstartEnv starts a qun and returns the command line's environment for
 // it, as the quickstart's first steps leave it: user alice exists.
-func quickstartEnv(t *testing.T) (*testMain, *cliEnv) {
+func quickstartEnv(t *testing.T) (*apptest.Main, *cliEnv) {
 	t.Helper()
 	data := t.TempDir()
-	tm := startMain(t, testConfig(t, data))
+	tm := apptest.Start(t, apptest.Config(t, data))
 	e := &cliEnv{t: t, vars: map[string]string{"QUN_ADMIN_ADDR": strings.TrimPrefix(tm.Admin, "http://"), "QUN_DATA": data}}
 	e.ok("user", "create", "--id", "alice", "--name", "alice", "--display-name", "Alice")
 	return tm, e

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/qun-chat/qun/internal/app"
 	"github.com/tencent-connect/botgo"
 	"github.com/tencent-connect/botgo/dto"
 	"github.com/tencent-connect/botgo/event"
@@ -44,7 +45,7 @@ func mnCreateDatabase(t *testing.T, dsn string) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		t.Fatalf("%s must be a postgres:// URL (qun serve --db takes only those), got %q", mnDSNVar, redact(dsn))
+		t.Fatalf("%s must be a postgres:// URL (qun serve --db takes only those), got %q", mnDSNVar, app.Redact(dsn))
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -53,7 +54,7 @@ func mnCreateDatabase(t *testing.T, dsn string) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", redact(dsn), err)
+		t.Fatalf("connect to %s: %v", app.Redact(dsn), err)
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {

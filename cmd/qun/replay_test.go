@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 )
 
 // TestReplayRefusedAfterRestart captures signed requests that qun accepted,
@@ -22,15 +24,15 @@ import (
 func TestReplayRefusedAfterRestart(t *testing.T) {
 	stores := []struct {
 		name string
-		cfg  func(t *testing.T) Config
+		cfg  func(t *testing.T) app.Config
 	}{
-		{"SQLite", func(t *testing.T) Config { return testConfig(t, t.TempDir()) }},
-		{"PostgreSQL", func(t *testing.T) Config {
+		{"SQLite", func(t *testing.T) app.Config { return apptest.Config(t, t.TempDir()) }},
+		{"PostgreSQL", func(t *testing.T) app.Config {
 			dsn := os.Getenv(mnDSNVar)
 			if dsn == "" {
 				t.Skipf("%s is not set: skipping the PostgreSQL replay test", mnDSNVar)
 			}
-			cfg := testConfig(t, t.TempDir())
+			cfg := apptest.Config(t, t.TempDir())
 			cfg.DB = mnCreateDatabase(t, dsn)
 			cfg.AdminSecret = "replay-test-admin-secret"
 			return cfg
@@ -39,10 +41,10 @@ func TestReplayRefusedAfterRestart(t *testing.T) {
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
 			cfg := st.cfg(t)
-			tm := startMain(t, cfg)
+			tm := apptest.Start(t, cfg)
 			r := captureSigned(t, tm.Public, tm.Admin, tm.Secret)
-			tm.stop()
-			tm = startMain(t, cfg)
+			tm.Stop()
+			tm = apptest.Start(t, cfg)
 			r.wantRefused(t, tm.Public, tm.Admin, tm.Secret)
 		})
 	}
@@ -61,7 +63,7 @@ func TestReplayRefusedAfterCrash(t *testing.T) {
 		}
 	})
 	secret := func(n *qunNode) string {
-		b, err := os.ReadFile(filepath.Join(n.data, adminSecretFile))
+		b, err := os.ReadFile(filepath.Join(n.data, app.AdminSecretFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +99,7 @@ func captureSigned(t *testing.T, public, adminURL, adminSecret string) captured 
 		UserID string `json:"userId"`
 		Secret string `json:"secret"`
 	}
-	call(t, admin, "/admin/robot/create", map[string]any{"userId": "replaybot", "name": "replaybot"}, &robot)
+	apptest.Call(t, admin, "/admin/robot/create", map[string]any{"userId": "replaybot", "name": "replaybot"}, &robot)
 	rc := client.NewRobot(public, robot.UserID, robot.Secret)
 	r := captured{robotID: robot.UserID, robotSecret: robot.Secret}
 	for _, c := range []struct {
@@ -144,12 +146,12 @@ func (r captured) wantRefused(t *testing.T, public, adminURL, adminSecret string
 	var groups struct {
 		GroupIDs []string `json:"groupIds"`
 	}
-	call(t, admin, "/admin/group/of_user", map[string]any{"userId": r.robotID}, &groups)
+	apptest.Call(t, admin, "/admin/group/of_user", map[string]any{"userId": r.robotID}, &groups)
 	if len(groups.GroupIDs) != 1 {
 		t.Errorf("the robot is in groups %v after the replayed create, want one", groups.GroupIDs)
 	}
-	call(t, client.NewRobot(public, r.robotID, r.robotSecret), "/robot/profile", nil, nil)
-	call(t, admin, "/admin/user/get_info", map[string]any{"userId": "u1"}, nil)
+	apptest.Call(t, client.NewRobot(public, r.robotID, r.robotSecret), "/robot/profile", nil, nil)
+	apptest.Call(t, admin, "/admin/user/get_info", map[string]any{"userId": "u1"}, nil)
 }
 
 // sendCaptured posts a captured request, with its original headers, to the

@@ -12,6 +12,7 @@ import (
 	"github.com/tencent-connect/botgo/token"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
 )
 
 // startQun starts `qun serve` on SQLite in data with extra flags, as a
@@ -59,7 +60,7 @@ func startQun(t *testing.T, bin, name, data string, extra ...string) *qunNode {
 // nodeNameOf reads the node name a qun process keeps in its data directory.
 func nodeNameOf(t *testing.T, n *qunNode) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(n.data, nodeFile))
+	b, err := os.ReadFile(filepath.Join(n.data, app.NodeFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestWebhookRestart(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	flags := []string{"--delivery-retry-min", "1ms", "--delivery-retry-max", "50ms"}
 	n := startQun(t, bin, "qun", data, flags...)
-	secret, err := os.ReadFile(filepath.Join(data, adminSecretFile))
+	secret, err := os.ReadFile(filepath.Join(data, app.AdminSecretFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/tencent-connect/botgo/token"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app/apptest"
 )
 
 // hookReceiver is a bot in webhook mode: botgo's own webhook.HTTPHandler,
@@ -190,9 +191,9 @@ func waitDeliveries(t *testing.T, what string, admin *client.Client, ok func(del
 // 500 or hangs still getting every event once, in order.
 func TestWebhookBotgo(t *testing.T) {
 	frames, _ := mnBotgoAttach(t)
-	cfg := testConfig(t, t.TempDir())
+	cfg := apptest.Config(t, t.TempDir())
 	cfg.DeliveryRetryMin, cfg.DeliveryRetryMax, cfg.DeliveryTimeout = time.Millisecond, 20*time.Millisecond, 300*time.Millisecond
-	tm := startMain(t, cfg)
+	tm := apptest.Start(t, cfg)
 	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	var bot struct {
 		AppID     string `json:"appId"`

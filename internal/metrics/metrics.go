@@ -5,13 +5,13 @@
 // of its own, with the Go and process collectors, and serves them in the
 // Prometheus text format (Handler, on the admin listener). It is the only
 // package that imports Prometheus: the doors and stores know their observer
-// interfaces only, and cmd/qun passes them a Metrics.
+// interfaces only, and internal/app passes them a Metrics.
 //
 // To add the metrics of another part (webhook deliveries, say): give the
 // part an observer interface of its own, like qqbot.Observer; add its
 // collectors to Metrics, created and registered in New; implement the
 // interface's methods on *Metrics in a file of this package named after the
-// part (delivery.go); and pass the Metrics where cmd/qun builds the part.
+// part (delivery.go); and pass the Metrics where internal/app builds the part.
 // Keep every label's values bounded (codes from a table, route patterns,
 // never raw paths or ids). A value read when scraped (a backlog, the age of
 // the oldest pending delivery) needs no interface: the wiring passes a func

@@ -77,7 +77,7 @@ type env struct {
 	stop  context.CancelFunc
 }
 
-// testStore is what cmd/qun passes the door: one store, the domain's and the door's.
+// testStore is what internal/app passes the door: one store, the domain's and the door's.
 type testStore interface {
 	group.Store
 	Store

@@ -10,7 +10,7 @@ import (
 // Store is where the door keeps its own state (access tokens, gateway
 // sessions, openid mappings, the openid key) and how it reads the bots'
 // event log; it changes the group model only through group.Service. Both
-// stores implement it, and cmd/qun passes one store as the domain's
+// stores implement it, and internal/app passes one store as the domain's
 // group.Store and as this. Every method but View and WaitEvents is one
 // transaction; a missing row is an *group.Error with ENotExist.
 type Store interface {

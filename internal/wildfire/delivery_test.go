@@ -7,8 +7,8 @@ import (
 )
 
 // The delivery calls check their bodies first (251), then answer 254 when
-// the wiring serves no deliveries; they work through cmd/qun's wiring
-// (TestWebhookBotgo there).
+// the wiring serves no deliveries; they work through internal/app's wiring
+// (TestWebhookBotgo in cmd/qun).
 func TestDeliveryCallsBadInput(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.robot("bot1", "s")

@@ -5,7 +5,7 @@
 // each in a savepoint), and nodes wake each other's WaitEvents with
 // LISTEN/NOTIFY, backed by a slow poll. It implements the domain's
 // group.Store, the QQ door's qqbot.Store (whose methods are each one
-// transaction) and the Wildfire doors' wildfire.NonceStore; cmd/qun checks
+// transaction) and the Wildfire doors' wildfire.NonceStore; internal/app checks
 // that it does.
 //
 // It needs PostgreSQL 11 or later. It imports the domain (internal/group),

@@ -3,7 +3,7 @@
 // (group commit) and read through a pool of query-only connections. It
 // implements the domain's group.Store, the QQ door's qqbot.Store (whose
 // methods are each one Update or View) and the Wildfire doors'
-// wildfire.NonceStore (whose nonces ride the group commit); cmd/qun checks
+// wildfire.NonceStore (whose nonces ride the group commit); internal/app checks
 // that it does.
 //
 // It imports the domain (internal/group), what the stores share

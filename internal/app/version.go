@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -7,15 +7,10 @@ import (
 	"strings"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=..."; otherwise
-// the module version go build stamps (a tag, a pseudo-version from the
-// commit, or "(devel)") is used.
-var Version = ""
-
-// buildVersion is what a binary knows of how it was built: its module version
+// BuildVersion is what a binary knows of how it was built: its module version
 // and the VCS stamp go build adds when it builds inside a git checkout.
-type buildVersion struct {
-	Version  string // Version, else the module version, else "(devel)"
+type BuildVersion struct {
+	Version  string // the override, else the module version, else "(devel)"
 	Revision string // the commit (vcs.revision); empty when the build has no VCS stamp
 	Time     string // the commit's time (vcs.time), RFC 3339
 	Modified bool   // the work tree had changes not committed (vcs.modified)
@@ -23,16 +18,18 @@ type buildVersion struct {
 	Platform string // GOOS/GOARCH
 }
 
-// currentVersion reads the running binary's build info.
-func currentVersion() buildVersion {
+// ReadVersion reads the running binary's build info; override, if set (qun's
+// -ldflags "-X main.Version=..."), wins over the module version go build
+// stamps (a tag, a pseudo-version from the commit, or "(devel)").
+func ReadVersion(override string) BuildVersion {
 	bi, _ := debug.ReadBuildInfo()
-	return readVersion(bi, Version)
+	return readVersion(bi, override)
 }
 
 // readVersion reads bi (nil when the binary has none); override, if set, wins
 // over the module version.
-func readVersion(bi *debug.BuildInfo, override string) buildVersion {
-	v := buildVersion{Version: "(devel)", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+func readVersion(bi *debug.BuildInfo, override string) BuildVersion {
+	v := BuildVersion{Version: "(devel)", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if bi != nil {
 		if bi.Main.Version != "" {
 			v.Version = bi.Main.Version
@@ -65,12 +62,9 @@ func readVersion(bi *debug.BuildInfo, override string) buildVersion {
 	return v
 }
 
-// version is the short version, for the start line.
-func version() string { return currentVersion().Version }
-
 // revision is the commit, shortened, with "+modified" for a build from a work
 // tree with changes not committed; "unknown" without a VCS stamp.
-func (v buildVersion) revision() string {
+func (v BuildVersion) revision() string {
 	if v.Revision == "" {
 		return "unknown"
 	}
@@ -85,7 +79,7 @@ func (v buildVersion) revision() string {
 }
 
 // String is what qun version prints.
-func (v buildVersion) String() string {
+func (v BuildVersion) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "qun %s\n", v.Version)
 	if v.Revision == "" {

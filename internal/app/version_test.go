@@ -1,8 +1,6 @@
-package main
+package app
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,25 +30,25 @@ func TestReadVersion(t *testing.T) {
 		name     string
 		bi       *debug.BuildInfo
 		override string
-		want     buildVersion
+		want     BuildVersion
 		revision string
 		out      string
 	}{
-		{"stamped", stamped, "", buildVersion{
+		{"stamped", stamped, "", BuildVersion{
 			Version: "v0.0.0-20261202155224-1005959f69ec+dirty", Revision: "1005959f69ec8003483ea778059bab580eb2063e",
 			Time: "2026-12-02T15:52:24Z", Modified: true, Go: "go1.26.8", Platform: "linux/arm64",
 		}, "1005959f69ec+modified", "qun v0.0.0-20261202155224-1005959f69ec+dirty\n" +
 			"revision 1005959f69ec8003483ea778059bab580eb2063e (modified: built with changes not committed)\n" +
 			"time     2026-12-02T15:52:24Z\n" +
 			"go       go1.26.8 linux/arm64\n"},
-		{"ldflags version wins", stamped, "v1.2.3", buildVersion{
+		{"ldflags version wins", stamped, "v1.2.3", BuildVersion{
 			Version: "v1.2.3", Revision: "1005959f69ec8003483ea778059bab580eb2063e",
 			Time: "2026-12-02T15:52:24Z", Modified: true, Go: "go1.26.8", Platform: "linux/arm64",
 		}, "1005959f69ec+modified", "qun v1.2.3\n"},
 		{"not stamped", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, "",
-			buildVersion{Version: "(devel)", Go: "go1.26.8", Platform: here}, "unknown",
+			BuildVersion{Version: "(devel)", Go: "go1.26.8", Platform: here}, "unknown",
 			"qun (devel)\nrevision unknown (built without a VCS stamp"},
-		{"no build info", nil, "", buildVersion{Version: "(devel)", Go: runtime.Version(), Platform: here}, "unknown", "qun (devel)\n"},
+		{"no build info", nil, "", BuildVersion{Version: "(devel)", Go: runtime.Version(), Platform: here}, "unknown", "qun (devel)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := readVersion(tc.bi, tc.override)
@@ -123,15 +121,5 @@ func TestVersionOfBuild(t *testing.T) {
 		if i >= len(lines) || !strings.HasPrefix(lines[i], want) {
 			t.Errorf("qun version:\n%s\nline %d should start %q", out, i+1, want)
 		}
-	}
-}
-
-func TestVersionCommand(t *testing.T) {
-	var out bytes.Buffer
-	if code := Run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, &out); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	if out.String() != currentVersion().String() {
-		t.Fatalf("qun version printed %q, want %q", out.String(), currentVersion().String())
 	}
 }

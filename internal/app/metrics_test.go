@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app/apptest"
 )
 
 // scrape reads GET /metrics of base and parses it as the Prometheus text format.
@@ -74,18 +75,18 @@ series:
 // counters move with the Robot API, Admin API and Bot Open Platform calls
 // and the gateway connection the test makes.
 func TestMetrics(t *testing.T) {
-	tm := startMain(t, testConfig(t, t.TempDir()))
+	tm := apptest.Start(t, apptest.Config(t, t.TempDir()))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	admin := client.NewAdmin(tm.Admin, tm.Secret)
-	call(t, admin, "/admin/user/create", map[string]any{"userId": "alice", "name": "alice"}, nil)
+	apptest.Call(t, admin, "/admin/user/create", map[string]any{"userId": "alice", "name": "alice"}, nil)
 	var robot struct {
 		Secret    string `json:"secret"`
 		AppID     string `json:"appId"`
 		AppSecret string `json:"appSecret"`
 	}
-	call(t, admin, "/admin/robot/create", map[string]any{"userId": "echo", "name": "echo", "displayName": "Echo", "owner": "alice"}, &robot)
-	call(t, admin, "/admin/group/create", map[string]any{"group": map[string]any{
+	apptest.Call(t, admin, "/admin/robot/create", map[string]any{"userId": "echo", "name": "echo", "displayName": "Echo", "owner": "alice"}, &robot)
+	apptest.Call(t, admin, "/admin/group/create", map[string]any{"group": map[string]any{
 		"group_info": map[string]any{"target_id": "team", "name": "team", "owner": "alice", "type": 2},
 		"members":    []any{map[string]any{"member_id": "alice"}, map[string]any{"member_id": "echo"}},
 	}}, nil)
@@ -94,7 +95,7 @@ func TestMetrics(t *testing.T) {
 	// The Robot API: three calls served, one refused.
 	rc := client.NewRobot(tm.Public, "echo", robot.Secret)
 	for range 3 {
-		call(t, rc, "/robot/profile", nil, nil)
+		apptest.Call(t, rc, "/robot/profile", nil, nil)
 	}
 	if code, err := rc.Call(ctx, "/robot/group/member/get", map[string]any{"groupId": "team"}, nil); code != 251 {
 		t.Fatalf("member/get without memberId: %d, %v", code, err)
@@ -181,7 +182,7 @@ func TestMetrics(t *testing.T) {
 	if ready["t"] != "READY" {
 		t.Fatalf("want READY, got %v", ready)
 	}
-	call(t, admin, "/admin/message/send", map[string]any{"sender": "alice", "conv": map[string]any{"type": 1, "target": "team"},
+	apptest.Call(t, admin, "/admin/message/send", map[string]any{"sender": "alice", "conv": map[string]any{"type": 1, "target": "team"},
 		"payload": map[string]any{"type": 1, "searchableContent": "@Echo ping", "mentionedType": 1, "mentionedTarget": []string{"echo"}}}, nil)
 	if f := read(); f["t"] != "GROUP_AT_MESSAGE_CREATE" {
 		t.Fatalf("want the @-message, got %v", f)
@@ -259,7 +260,7 @@ func TestMetrics(t *testing.T) {
 // /readyz answers 200 on both listeners while the store answers and 503 with
 // a JSON body once it is closed; /healthz stays 200.
 func TestReadyz(t *testing.T) {
-	tm := startMain(t, testConfig(t, t.TempDir()))
+	tm := apptest.Start(t, apptest.Config(t, t.TempDir()))
 	get := func(url string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(url)

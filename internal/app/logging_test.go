@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -68,7 +68,7 @@ func TestJSONLogs(t *testing.T) {
 	if len(started) != 1 {
 		t.Fatalf("%d start lines, want 1:\n%s", len(started), stderr.String())
 	}
-	for k, want := range map[string]string{"version": version(), "public": pub, "admin": adm, "store": "sqlite"} {
+	for k, want := range map[string]string{"version": ReadVersion("").Version, "public": pub, "admin": adm, "store": "sqlite"} {
 		if got := started[0][k]; got != want {
 			t.Errorf("start line %s = %v, want %q", k, got, want)
 		}

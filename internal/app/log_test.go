@@ -1,9 +1,10 @@
-package main
+package app
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -56,9 +57,8 @@ func TestLogFormat(t *testing.T) {
 			}
 		})
 	}
-	var out bytes.Buffer
-	if code := Run(context.Background(), []string{"serve", "--log-format", "logfmt"}, func(string) string { return "" }, &out, &out); code != 2 ||
-		!strings.Contains(out.String(), `log-format "logfmt" is not text or json`) {
-		t.Fatalf("a bad format: exit %d, %q", code, out.String())
+	if _, err := ParseConfig([]string{"--log-format", "logfmt"}, func(string) string { return "" }, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), `log-format "logfmt" is not text or json`) {
+		t.Fatalf("a bad format: %v", err)
 	}
 }

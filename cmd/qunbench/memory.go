@@ -45,26 +45,35 @@ type hostileBody struct {
 // measured in the same run. The child is a separate process so that the
 // load generator's own memory is not counted.
 func benchMemory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("qun bench memory", flag.ContinueOnError)
+	fs := flag.NewFlagSet("qunbench memory", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 3*time.Second, "how long each shape is sent")
 	conc := fs.Int("concurrency", 8, "concurrent callers")
+	qun := fs.String("qun", "", "a qun binary: measure its qun serve (default: qunbench serve, the same wiring built into this binary)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := runBenchMemory(ctx, stdout, *duration, *conc); err != nil {
-		fmt.Fprintln(stderr, "qun bench memory:", err)
+	exe := *qun
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			fmt.Fprintln(stderr, "qunbench memory:", err)
+			return 1
+		}
+	}
+	if err := runBenchMemory(ctx, stdout, exe, *duration, *conc); err != nil {
+		fmt.Fprintln(stderr, "qunbench memory:", err)
 		return 1
 	}
 	return 0
 }
 
-func runBenchMemory(ctx context.Context, out io.Writer, d time.Duration, conc int) error {
-	fmt.Fprintf(out, "qun bench memory: %d concurrent callers, %s per shape, a new qun serve per shape, GOMAXPROCS %d, %s/%s\n", conc, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+func runBenchMemory(ctx context.Context, out io.Writer, exe string, d time.Duration, conc int) error {
+	fmt.Fprintf(out, "qunbench memory: %d concurrent callers, %s per shape, a new qun serve per shape, GOMAXPROCS %d, %s/%s\n", conc, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(out, "%-34s %5s %6s %6s %-20s %9s %11s %9s\n", "shape", "door", "body", "req/s", "answers", "idle RSS", "peak RSS", "over idle")
 	var worst, idleMax int64
 	for _, h := range hostileBodies(wildfire.DefaultMaxBody, qqbot.DefaultMaxBody) {
-		idle, peak, n, answers, err := benchShape(ctx, h, d, conc)
+		idle, peak, n, answers, err := benchShape(ctx, exe, h, d, conc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", h.name, err)
 		}
@@ -83,40 +92,33 @@ func runBenchMemory(ctx context.Context, out io.Writer, d time.Duration, conc in
 // ordinary calls, sends h from conc callers for d and returns the idle RSS,
 // the peak RSS under the load, the number of answers and their summary. A
 // new process per shape keeps one shape's garbage out of the next one's peak.
-func benchShape(ctx context.Context, h hostileBody, d time.Duration, conc int) (idle, peak int64, n int, answers string, err error) {
+func benchShape(ctx context.Context, exe string, h hostileBody, d time.Duration, conc int) (idle, peak int64, n int, answers string, err error) {
 	data, err := os.MkdirTemp("", "qun-bench-memory-")
 	if err != nil {
 		return 0, 0, 0, "", err
 	}
 	defer os.RemoveAll(data)
 	secret := group.RandomString(32)
-	child, err := startChild(ctx, data, secret)
+	child, err := startChild(ctx, exe, data, secret)
 	if err != nil {
 		return 0, 0, 0, "", err
 	}
 	defer child.stop()
 
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
+	t := newTarget(child.public, child.admin, secret, conc)
+	hc, admin := t.http, t.adminAPI
 	defer hc.CloseIdleConnections()
-	admin := client.NewAdmin("http://"+child.admin, secret)
-	admin.HTTP = hc
-	var bot struct {
-		UserID    string `json:"userId"`
-		Secret    string `json:"secret"`
-		AppID     string `json:"appId"`
-		AppSecret string `json:"appSecret"`
-	}
-	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": benchMemoryBot, "name": benchMemoryBot}, &bot)); err != nil {
+	bot, err := t.createBot(ctx, benchMemoryBot, "")
+	if err != nil {
 		return 0, 0, 0, "", err
 	}
-	robot := client.NewRobot("http://"+child.public, bot.UserID, bot.Secret)
-	robot.HTTP = hc
+	robot := t.robot(bot)
 	body := map[string]any{"group": map[string]any{"group_info": map[string]any{"target_id": benchMemoryGroup, "name": "bench", "type": 2}}}
 	if err := ok(robot.Call(ctx, "/robot/group/create", body, nil)); err != nil {
 		return 0, 0, 0, "", err
 	}
-	qq := &qqClient{base: "http://" + child.public, http: hc}
-	if err := qq.token(ctx, bot.AppID, bot.AppSecret); err != nil {
+	qq, err := t.qq(ctx, bot)
+	if err != nil {
 		return 0, 0, 0, "", err
 	}
 	// Some ordinary calls, so that the idle baseline includes warm pools and caches.
@@ -292,13 +294,9 @@ type childQun struct {
 // listening matches qun's start-up log line.
 var listening = regexp.MustCompile(`msg="qun listening" public=(\S+) admin=(\S+)`)
 
-// startChild runs this binary's qun serve on loopback ports 0 with SQLite in
-// data and no rate limits, and waits until it listens.
-func startChild(ctx context.Context, data, secret string) (*childQun, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
+// startChild runs exe serve (qun serve, or qunbench serve) on loopback ports
+// 0 with SQLite in data and no rate limits, and waits until it listens.
+func startChild(ctx context.Context, exe, data, secret string) (*childQun, error) {
 	cmd := exec.CommandContext(ctx, exe, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data,
 		"--admin-secret", secret, "--robot-rate", "0", "--bot-rest-rate", "-1", "--log-level", "info")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no QUN_* settings of the caller

@@ -1,8 +1,6 @@
-package main
+package app_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,98 +11,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
+	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/qqbot"
 )
-
-// testMain is a running qun on port 0 over a data directory.
-type testMain struct {
-	*Main
-	cancel context.CancelFunc
-	done   chan error
-	Public string // http://host:port
-	Admin  string
-	Secret string
-}
-
-func testConfig(t *testing.T, data string) Config {
-	t.Helper()
-	cfg, err := ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data, "--robot-rate", "0"}, func(string) string { return "" }, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-// startMain runs the real wiring until the test ends or stop is called.
-func startMain(t *testing.T, cfg Config) *testMain {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	m := NewMain(cfg, &stdout, &stderr)
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatalf("open: %v\n%s", err, stderr.String())
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	tm := &testMain{Main: m, cancel: cancel, done: make(chan error, 1)}
-	go func() { tm.done <- m.Run(ctx) }()
-	pub, adm := m.Server.Addrs()
-	tm.Public, tm.Admin = "http://"+pub, "http://"+adm
-	tm.Secret = cfg.AdminSecret
-	if tm.Secret == "" {
-		secret, err := os.ReadFile(filepath.Join(cfg.Data, adminSecretFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tm.Secret = strings.TrimSpace(string(secret))
-	}
-	t.Cleanup(tm.stop)
-	return tm
-}
-
-// stop shuts qun down gracefully; calling it twice is fine.
-func (tm *testMain) stop() {
-	if tm.cancel == nil {
-		return
-	}
-	tm.cancel()
-	tm.cancel = nil
-	if err := <-tm.done; err != nil {
-		panic(err)
-	}
-	if err := tm.Close(); err != nil {
-		panic(err)
-	}
-}
-
-func call(t *testing.T, c *client.Client, path string, body, result any) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	code, err := c.Call(ctx, path, body, result)
-	if err != nil || code != 0 {
-		t.Fatalf("%s: code %d, err %v", path, code, err)
-	}
-}
 
 func TestRestartKeepsGroupsAndTimeline(t *testing.T) {
 	data := t.TempDir()
-	cfg := testConfig(t, data)
-	tm := startMain(t, cfg)
+	cfg := apptest.Config(t, data)
+	tm := apptest.Start(t, cfg)
 	admin := client.NewAdmin(tm.Admin, tm.Secret)
 	var robot struct {
 		UserID string `json:"userId"`
 		Secret string `json:"secret"`
 	}
-	call(t, admin, "/admin/robot/create", map[string]any{"userId": "robota", "name": "robota", "displayName": "Robot A"}, &robot)
+	apptest.Call(t, admin, "/admin/robot/create", map[string]any{"userId": "robota", "name": "robota", "displayName": "Robot A"}, &robot)
 	rc := client.NewRobot(tm.Public, robot.UserID, robot.Secret)
 	var created struct {
 		GroupID string `json:"group_id"`
 	}
-	call(t, rc, "/robot/group/create", map[string]any{"group": map[string]any{"group_info": map[string]any{"name": "g", "type": 2}, "members": []any{map[string]any{"member_id": "u1", "type": "0"}}}}, &created)
-	call(t, rc, "/robot/group/member/add", map[string]any{"group_id": created.GroupID, "members": []any{map[string]any{"member_id": "u2"}}}, nil)
+	apptest.Call(t, rc, "/robot/group/create", map[string]any{"group": map[string]any{"group_info": map[string]any{"name": "g", "type": 2}, "members": []any{map[string]any{"member_id": "u1", "type": "0"}}}}, &created)
+	apptest.Call(t, rc, "/robot/group/member/add", map[string]any{"group_id": created.GroupID, "members": []any{map[string]any{"member_id": "u2"}}}, nil)
 
 	firstSecret := tm.Secret
-	tm.stop()
-	tm = startMain(t, cfg)
+	tm.Stop()
+	tm = apptest.Start(t, cfg)
 	if tm.Secret != firstSecret {
 		t.Fatalf("admin secret changed across restart")
 	}
@@ -117,7 +52,7 @@ func TestRestartKeepsGroupsAndTimeline(t *testing.T) {
 			Type     int    `json:"type"`
 		} `json:"members"`
 	}
-	call(t, rc, "/robot/group/member/list", map[string]any{"groupId": created.GroupID}, &members)
+	apptest.Call(t, rc, "/robot/group/member/list", map[string]any{"groupId": created.GroupID}, &members)
 	var ids []string
 	for _, m := range members.Members {
 		ids = append(ids, m.MemberID)
@@ -133,7 +68,7 @@ func TestRestartKeepsGroupsAndTimeline(t *testing.T) {
 			} `json:"payload"`
 		} `json:"messages"`
 	}
-	call(t, admin, "/admin/group/messages", map[string]any{"group_id": created.GroupID}, &timeline)
+	apptest.Call(t, admin, "/admin/group/messages", map[string]any{"group_id": created.GroupID}, &timeline)
 	var types []int
 	for _, m := range timeline.Messages {
 		types = append(types, m.Payload.Type)
@@ -143,72 +78,16 @@ func TestRestartKeepsGroupsAndTimeline(t *testing.T) {
 	}
 }
 
-func TestAdminSecretGeneratedOnceAndPrinted(t *testing.T) {
-	data := t.TempDir()
-	var out1, out2 bytes.Buffer
-	m := NewMain(testConfig(t, data), &out1, os.Stderr)
-	s1, err := m.adminSecret(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out1.String(), s1) {
-		t.Fatalf("generated secret not printed: %q", out1.String())
-	}
-	m = NewMain(testConfig(t, data), &out2, os.Stderr)
-	s2, err := m.adminSecret(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s1 != s2 || out2.Len() != 0 {
-		t.Fatalf("second start: secret %q (first %q), printed %q", s2, s1, out2.String())
-	}
-	fi, err := os.Stat(filepath.Join(data, adminSecretFile))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("secret file: %v, mode %v", err, fi.Mode())
-	}
-}
-
-func TestCommandLine(t *testing.T) {
-	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
-	for _, tc := range []struct {
-		name string
-		args []string
-		env  map[string]string
-		code int
-		out  string
-	}{
-		{"version", []string{"version"}, nil, 0, "qun "},
-		{"no command", nil, nil, 2, "Usage"},
-		{"unknown command", []string{"frob"}, nil, 2, "unknown command"},
-		{"other database rejected", []string{"serve", "--db", "mysql://u:pw@localhost/db"}, nil, 2, "give a postgres:// URL"},
-		{"other database from env rejected", []string{"serve"}, map[string]string{"QUN_DB": "sqlite:///tmp/x"}, 2, "give a postgres:// URL"},
-		{"bad rate", []string{"serve", "--robot-rate", "x"}, nil, 2, "not an integer"},
-		{"bad env duration", []string{"serve"}, map[string]string{"QUN_SIGN_WINDOW": "soon"}, 2, "QUN_SIGN_WINDOW"},
-		{"stray argument", []string{"serve", "now"}, nil, 2, "unexpected argument"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			code := Run(context.Background(), tc.args, env(tc.env), &out, &out)
-			if code != tc.code || !strings.Contains(out.String(), tc.out) {
-				t.Fatalf("exit %d, output %q; want exit %d containing %q", code, out.String(), tc.code, tc.out)
-			}
-			if strings.Contains(out.String(), "pw@") {
-				t.Fatalf("password printed: %q", out.String())
-			}
-		})
-	}
-}
-
 func TestEnvAndFlags(t *testing.T) {
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "s")
 	os.WriteFile(secretFile, []byte("from-file\n"), 0o600)
 	vars := map[string]string{"QUN_ADDR": "127.0.0.1:9", "QUN_ADMIN_SECRET_FILE": secretFile, "QUN_ROBOT_RATE": "5"}
-	cfg, err := ParseConfig([]string{"--robot-rate", "7"}, func(k string) string { return vars[k] }, os.Stderr)
+	cfg, err := app.ParseConfig([]string{"--robot-rate", "7"}, func(k string) string { return vars[k] }, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Addr != "127.0.0.1:9" || cfg.AdminSecret != "from-file" || cfg.RobotRate != 7 || cfg.AdminAddr != DefaultAdminAddr {
+	if cfg.Addr != "127.0.0.1:9" || cfg.AdminSecret != "from-file" || cfg.RobotRate != 7 || cfg.AdminAddr != app.DefaultAdminAddr {
 		t.Fatalf("config = %+v", cfg)
 	}
 }
@@ -218,7 +97,7 @@ func TestEnvAndFlags(t *testing.T) {
 // Robot API paths the Wildfire 404, every other public path the QQ 404 with
 // its trace id, and every admin path the Admin API's 404.
 func TestUncleanPathsGetTheDoors404(t *testing.T) {
-	tm := startMain(t, testConfig(t, t.TempDir()))
+	tm := apptest.Start(t, apptest.Config(t, t.TempDir()))
 	const wildfire404 = `{"code":254,"msg":"not implement"}`
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	robotForms := []string{
@@ -293,5 +172,41 @@ func TestUncleanPathsGetTheDoors404(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestConfigReachesPackages sets every setting to something other than its
+// default and checks that the packages run with it.
+func TestConfigReachesPackages(t *testing.T) {
+	args := []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", t.TempDir(),
+		"--max-group-members", "7", "--max-members-per-call", "3", "--proactive-quota", "9",
+		"--proactive-period", "48h", "--passive-window", "2m", "--passive-replies", "2",
+		"--event-retention", "3h", "--session-retention", "4h", "--bot-rest-rate", "11",
+		"--identify-rate", "12", "--token-fail-rate", "13", "--token-ttl", "1h", "--max-gateway-conns", "14",
+		"--heartbeat-interval", "20s", "--heartbeat-timeout", "2m", "--identify-timeout", "5s",
+		"--max-shards", "4", "--max-frame", "4096", "--max-rest-body", "8192", "--write-timeout", "3s",
+		"--prune-interval", "5m"}
+	cfg, err := app.ParseConfig(args, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := apptest.Start(t, cfg)
+
+	gc := tm.Service.Config()
+	gotGroup := group.Config{MaxGroupMembers: gc.MaxGroupMembers, MaxMembersPerCall: gc.MaxMembersPerCall,
+		PassiveWindow: gc.PassiveWindow, PassiveReplies: gc.PassiveReplies, ProactiveQuota: gc.ProactiveQuota,
+		ProactivePeriod: gc.ProactivePeriod}
+	wantGroup := group.Config{MaxGroupMembers: 7, MaxMembersPerCall: 3, PassiveWindow: 2 * time.Minute,
+		PassiveReplies: 2, ProactiveQuota: 9, ProactivePeriod: 48 * time.Hour}
+	if d := cmp.Diff(wantGroup, gotGroup); d != "" {
+		t.Errorf("group config (-want +got):\n%s", d)
+	}
+
+	wantQQ := qqbot.Options{HeartbeatInterval: 20 * time.Second, HeartbeatTimeout: 2 * time.Minute,
+		IdentifyTimeout: 5 * time.Second, MaxGatewayConns: 14, EventRetention: 3 * time.Hour,
+		SessionRetention: 4 * time.Hour, TokenTTL: time.Hour, MaxFrame: 4096, MaxBody: 8192, IdentifyRate: 12,
+		RESTRate: 11, TokenFailRate: 13, MaxShards: 4, PruneInterval: 5 * time.Minute, WriteTimeout: 3 * time.Second}
+	if d := cmp.Diff(wantQQ, tm.QQ.Options(), cmpopts.IgnoreFields(qqbot.Options{}, "Now", "Logger", "Observer")); d != "" {
+		t.Errorf("qqbot options (-want +got):\n%s", d)
 	}
 }

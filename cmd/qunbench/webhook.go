@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/qun-chat/qun/client"
 )
 
 // benchWebhook measures QQ webhook delivery against the gateway in the same
@@ -33,19 +31,10 @@ func benchWebhook(ctx context.Context, out io.Writer, b benchSetup, d time.Durat
 		return err
 	}
 	defer stop()
-	pub, adm := m.Server.Addrs()
-	secret, err := m.adminSecret(ctx)
+	t := targetOf(m, conc)
+	admin := t.adminAPI
+	bot, err := t.createBot(ctx, "benchbot", "Bench")
 	if err != nil {
-		return err
-	}
-	admin := client.NewAdmin("http://"+adm, secret)
-	admin.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
-	var bot struct {
-		UserID    string `json:"userId"`
-		AppID     string `json:"appId"`
-		AppSecret string `json:"appSecret"`
-	}
-	if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": "benchbot", "name": "benchbot", "displayName": "Bench"}, &bot)); err != nil {
 		return err
 	}
 	rcv, err := newBenchReceiver(bot.AppSecret)
@@ -56,38 +45,18 @@ func benchWebhook(ctx context.Context, out io.Writer, b benchSetup, d time.Durat
 	if err := ok(admin.Call(ctx, "/admin/robot/webhook", map[string]any{"robotId": bot.UserID, "url": rcv.url}, nil)); err != nil {
 		return err
 	}
-	qq := &qqClient{base: "http://" + pub, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}}
-	if err := qq.token(ctx, bot.AppID, bot.AppSecret); err != nil {
-		return err
-	}
-	gw, err := qq.connect(ctx)
+	load, err := newEventLoad(ctx, t, t, bot, "bench-webhook-", conc)
 	if err != nil {
 		return err
 	}
-	defer gw.conn.CloseNow()
-
-	senders := make([]string, conc)
-	groups := make([]string, conc)
-	for w := range conc {
-		senders[w], groups[w] = fmt.Sprint("sender", w), fmt.Sprint("bench-webhook-", w)
-		body := map[string]any{"group": map[string]any{"group_info": map[string]any{"target_id": groups[w], "name": "bench", "type": 0, "owner": senders[w]},
-			"members": []any{map[string]any{"member_id": bot.UserID}}}}
-		if err := ok(admin.Call(ctx, "/admin/group/create", body, nil)); err != nil {
-			return err
-		}
-	}
-	if _, err := gw.drain(ctx, conc); err != nil { // the GROUP_ADD_ROBOT events
+	defer load.gw.conn.CloseNow()
+	gw := load.gw
+	if err := drain(ctx, conc, rcv.next); err != nil { // the webhook's GROUP_ADD_ROBOT events
 		return err
 	}
-	if _, err := rcv.drain(ctx, conc); err != nil {
-		return err
-	}
-	send := func(ctx context.Context, w int) error {
-		payload := map[string]any{"type": 1, "searchableContent": "@Bench ping", "mentionedType": 1, "mentionedTarget": []string{bot.UserID}}
-		return ok(admin.Call(ctx, "/admin/message/send", map[string]any{"sender": senders[w], "conv": map[string]any{"type": 1, "target": groups[w], "line": 0}, "payload": payload}, nil))
-	}
+	send := func(ctx context.Context, w int) error { return load.senders.send(ctx, w, true) }
 
-	fmt.Fprintf(out, "qun bench webhook: %s, one bot with a gateway session and a webhook on loopback, %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
+	fmt.Fprintf(out, "qunbench webhook: %s, one bot with a gateway session and a webhook on loopback, %d senders, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
 		b.store(), conc, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 
 	// 1. Latency, one event at a time: the call's return to the POST and to the frame.
@@ -269,18 +238,6 @@ func (r *benchReceiver) next(ctx context.Context) (benchPost, error) {
 	case <-ctx.Done():
 		return benchPost{}, ctx.Err()
 	}
-}
-
-func (r *benchReceiver) drain(ctx context.Context, n int) ([]benchPost, error) {
-	var ps []benchPost
-	for range n {
-		p, err := r.next(ctx)
-		if err != nil {
-			return ps, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, nil
 }
 
 func (r *benchReceiver) close() { r.srv.Close() }

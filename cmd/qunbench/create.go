@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -40,24 +39,10 @@ func benchCreate(ctx context.Context, out io.Writer, b benchSetup, d time.Durati
 		return err
 	}
 	defer stop()
-	pub, adm := m.Server.Addrs()
-	secret, err := m.adminSecret(ctx)
-	if err != nil {
-		return err
-	}
-	admin := client.NewAdmin("http://"+adm, secret)
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc + benchCreateLoaders}}
+	t := targetOf(m, conc+benchCreateLoaders)
 	robot := func(id string) (*client.Client, error) {
-		var r struct {
-			UserID string `json:"userId"`
-			Secret string `json:"secret"`
-		}
-		if err := ok(admin.Call(ctx, "/admin/robot/create", map[string]any{"userId": id, "name": id}, &r)); err != nil {
-			return nil, err
-		}
-		c := client.NewRobot("http://"+pub, r.UserID, r.Secret)
-		c.HTTP = hc
-		return c, nil
+		bot, err := t.createBot(ctx, id, "")
+		return t.robot(bot), err
 	}
 	// The creating robot and the other writers are different robots, so no
 	// per-robot limit could explain the writers' wait: only the store.
@@ -130,7 +115,7 @@ func benchCreate(ctx context.Context, out io.Writer, b benchSetup, d time.Durati
 	if same {
 		ids = "the same made-up ids each call"
 	}
-	fmt.Fprintf(out, "qun bench create: %s, %d writers, %d loaders, %s, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
+	fmt.Fprintf(out, "qunbench create: %s, %d writers, %d loaders, %s, %d rounds of %s, GOMAXPROCS %d, %s/%s\n",
 		b.store(), conc, benchCreateLoaders, ids, rounds, d, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(out, "%-7s %-30s %8s %10s %10s %7s\n", "round", "phase", "calls", "p50", "p99", "errors")
 	row := func(r string, name string, p phase) {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -205,8 +205,19 @@ func (c *Config) options() []option {
 	}
 }
 
-// flagHelp is returned when -h asked for the flags, which were printed.
-var flagHelp = errors.New("help requested")
+// FlagNames lists qun serve's flags, without dashes, in the order the
+// README lists them.
+func FlagNames() []string {
+	var c Config
+	var names []string
+	for _, o := range c.options() {
+		names = append(names, o.name)
+	}
+	return names
+}
+
+// ErrHelp is returned when -h asked for the flags, which were printed.
+var ErrHelp = errors.New("help requested")
 
 // ParseConfig reads flags from args and variables from getenv.
 func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -232,7 +243,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return c, flagHelp
+			return c, ErrHelp
 		}
 		return c, err
 	}
@@ -257,7 +268,7 @@ func (c Config) Validate() error {
 	check(c.Addr != "" && c.AdminAddr != "", "addr and admin-addr must be set")
 	check(c.Data != "", "data must be set")
 	check(c.DB == "" || strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://"),
-		"db %q: give a postgres:// URL, or leave it empty for SQLite", redact(c.DB))
+		"db %q: give a postgres:// URL, or leave it empty for SQLite", Redact(c.DB))
 	check(c.DBMaxConns >= 0 && c.DBMaxConns <= 10_000,
 		"db-max-conns must be 0 (the URL's pool_max_conns, else %d) to 10000", postgres.DefaultMaxConns)
 	switch c.LogLevel {
@@ -315,8 +326,8 @@ const (
 	maxRESTBody = 64 << 20
 )
 
-// redact hides a URL's password.
-func redact(dsn string) string {
+// Redact hides a URL's password.
+func Redact(dsn string) string {
 	if i := strings.Index(dsn, "@"); i >= 0 {
 		if j := strings.Index(dsn, "://"); j >= 0 && j < i {
 			return dsn[:j+3] + "…" + dsn[i:]

@@ -1,8 +1,11 @@
-// Command qun runs the qun bot platform: one binary, the Robot API and the
-// Bot Open Platform on a public listener, the Admin API on a private one,
-// embedded SQLite by default. This package wires the domain, the store and
-// the doors; it is the only place that knows them all.
-package main
+// Package app is qun serve's wiring: it opens the store, builds the domain
+// service, the doors, the console and the outbound delivery over it, and
+// binds the listeners; Main's Run serves until its context ends. It is the
+// only package that knows them all, and may import every one of them; it is
+// a package, not package main, so that qun's command (cmd/qun), its
+// end-to-end tests and its load generator (cmd/qunbench) run the same
+// wiring, on port 0 and a temporary directory where they like.
+package app
 
 import (
 	"context"
@@ -12,11 +15,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/console"
@@ -38,87 +39,33 @@ var (
 	_ store.Observer  = (*metrics.Metrics)(nil)
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
-
-const usage = `qun — a self-hosted bot platform for group chats
-
-Usage:
-  qun serve [flags]   run the server (qun serve -h lists the flags)
-  qun version         print the version, the commit and the Go it was built with
-  qun backup FILE     copy the SQLite database to FILE, safe while qun serve runs (qun backup -h)
-  qun bench robot     benchmark signed Robot API writes against a no-op (qun bench robot -h)
-  qun bench nonces    the same calls with nonces kept in the store against nonces in memory only
-  qun bench events    benchmark event delivery to a bot's gateway session and member paging
-  qun bench webhook   benchmark QQ webhook delivery against the gateway in the same run
-  qun bench memory    measure qun's peak memory under concurrent hostile request bodies
-  qun bench create    benchmark a 2,000-member group/create and what it costs other writers
-
-Client commands, which sign Admin API calls to a running qun serve (secret: --admin-secret,
-QUN_ADMIN_SECRET or the data directory's generated one; address: --admin-addr):
-  qun call PATH [JSON|-]              any Admin API call (--robot: a Robot API call), prints the result
-  qun user create|get                 users
-  qun robot create|get|ice-breaker|reset-secret|intents|webhook|deliveries|redeliver
-                                      robots (bots): create prints appId, appSecret and the secret;
-                                      reset-secret renews them, intents sets the gateway's allowed ones;
-                                      webhook sends a bot's events to its URL, deliveries shows them
-  qun group create|get|members|add|kick
-  qun send --from USER --group GROUP [--mention BOT] TEXT
-  qun timeline GROUP [--follow]       a group's messages and notifications
-  qun help [COMMAND]                  a command's flags and examples (or: qun COMMAND -h)
-  qun completion bash                 shell completion
-`
-
-// Run runs the command line and returns the exit code.
-func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+// Serve is qun serve: it reads the flags in args and the variables from
+// getenv, runs qun until ctx is done and returns the exit code: 2 for a
+// configuration refused, 1 for a failure to start or to stop cleanly.
+func Serve(ctx context.Context, args []string, getenv func(string) string, version BuildVersion, stdout, stderr io.Writer) int {
+	cfg, err := ParseConfig(args, getenv, stderr)
+	if errors.Is(err, ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "qun serve:", err)
 		return 2
 	}
-	switch args[0] {
-	case "version", "-version", "--version":
-		fmt.Fprint(stdout, currentVersion())
-		return 0
-	case "serve":
-		cfg, err := ParseConfig(args[1:], getenv, stderr)
-		if errors.Is(err, flagHelp) {
-			return 0
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "qun serve:", err)
-			return 2
-		}
-		m := NewMain(cfg, stdout, stderr)
-		if err := m.Open(ctx); err != nil {
-			fmt.Fprintln(stderr, "qun serve:", err)
-			return 1
-		}
-		err = m.Run(ctx)
-		if cerr := m.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "qun serve:", err)
-			return 1
-		}
-		return 0
-	case "backup":
-		return runBackup(ctx, args[1:], getenv, stdout, stderr)
-	case "bench":
-		return bench(ctx, args[1:], stdout, stderr)
-	case "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		if isClientCommand(args[0]) {
-			return runClient(ctx, args, getenv, os.Stdin, stdout, stderr)
-		}
-		fmt.Fprintf(stderr, "qun: unknown command %q\n\n%s", args[0], usage)
-		return 2
+	m := NewMain(cfg, stdout, stderr)
+	m.Version = version
+	if err := m.Open(ctx); err != nil {
+		fmt.Fprintln(stderr, "qun serve:", err)
+		return 1
 	}
+	err = m.Run(ctx)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "qun serve:", err)
+		return 1
+	}
+	return 0
 }
 
 // Store is the one store qun runs on: the domain's group.Store, the QQ
@@ -153,15 +100,21 @@ type Main struct {
 	Metrics *metrics.Metrics
 	// Console is the web console, at / on the admin listener.
 	Console *console.Console
+	// AdminSecret is the Admin API's secret, set by Open: the configured
+	// one, else the kept or generated one.
+	AdminSecret string
 
-	// nonces, if set before Open, keeps the Wildfire doors' nonces instead
+	// Version is the build the console and the start line name; NewMain
+	// reads it from the binary's build info.
+	Version BuildVersion
+	// Nonces, if set before Open, keeps the Wildfire doors' nonces instead
 	// of the store: the benchmark's baseline of nonces in memory only.
-	nonces wildfire.NonceCache
+	Nonces wildfire.NonceCache
 }
 
 // NewMain returns a Main for cfg that logs to stderr.
 func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
-	return &Main{Config: cfg, Logger: newLogger(cfg, stderr), stdout: stdout}
+	return &Main{Config: cfg, Logger: newLogger(cfg, stderr), stdout: stdout, Version: ReadVersion("")}
 }
 
 // Open opens the store, builds the doors and binds the listeners.
@@ -195,7 +148,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store = st
 	// Nonces are kept in the store, so that a request replayed after a
 	// restart (or, on PostgreSQL, to another node) is refused.
-	nonces := m.nonces
+	nonces := m.Nonces
 	if nonces == nil {
 		nonces = wildfire.NewStoreNonces(st, nil)
 	}
@@ -204,6 +157,7 @@ func (m *Main) Open(ctx context.Context) error {
 		st.Close()
 		return err
 	}
+	m.AdminSecret = secret
 	m.Service = group.NewService(st, group.Config{
 		MaxGroupMembers:   cfg.MaxGroupMembers,
 		MaxMembersPerCall: cfg.MaxMembersPerCall,
@@ -264,7 +218,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Console, err = console.New(m.Service, console.Options{
 		AdminSecret: secret,
-		Version:     currentVersion().Version,
+		Version:     m.Version.Version,
 		StoreKind:   storeKind,
 		Ready:       m.ready,
 		Stats:       m.consoleStats,
@@ -292,7 +246,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	pub, adm := m.Server.Addrs()
 	// "qun listening" public=… admin=… first: scripts and tests read the addresses from it.
-	bv := currentVersion()
+	bv := m.Version
 	m.Logger.Info("qun listening", append([]any{"public", pub, "admin", adm, "tls", cfg.TLSCert != "",
 		"version", bv.Version, "revision", bv.revision(), "data", cfg.Data}, storeAttrs(cfg, dbPath)...)...)
 	return nil
@@ -361,6 +315,26 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
+// Start opens m and runs it until stop is called or ctx is done; stop
+// waits for Run to return, then closes m, and returns the first error of
+// the two. It is how tests and the load generator run qun in-process.
+func (m *Main) Start(ctx context.Context) (stop func() error, err error) {
+	if err := m.Open(ctx); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	return func() error {
+		cancel()
+		err := <-done
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
+}
+
 // ready reports whether the store answers, with a cheap read: GET /readyz.
 func (m *Main) ready(ctx context.Context) error {
 	return m.Store.View(ctx, func(r group.Reader) error {
@@ -382,9 +356,9 @@ func (m *Main) Close() error {
 	return nil
 }
 
-// adminSecretFile is where a generated admin secret is kept, in the data
+// AdminSecretFile is where a generated admin secret is kept, in the data
 // directory, on SQLite.
-const adminSecretFile = "admin-secret"
+const AdminSecretFile = "admin-secret"
 
 // adminSecretSetting is where a generated admin secret is kept on a shared
 // store, so that every node started without --admin-secret uses the same one.
@@ -400,7 +374,7 @@ func (m *Main) adminSecret(ctx context.Context) (string, error) {
 	if m.Config.DB != "" {
 		return m.sharedAdminSecret(ctx)
 	}
-	path := filepath.Join(m.Config.Data, adminSecretFile)
+	path := filepath.Join(m.Config.Data, AdminSecretFile)
 	b, err := os.ReadFile(path)
 	if err == nil && strings.TrimSpace(string(b)) != "" {
 		return strings.TrimSpace(string(b)), nil

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"bytes"
@@ -22,6 +22,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/qun-chat/qun/client"
+	"github.com/qun-chat/qun/internal/app"
+	"github.com/qun-chat/qun/internal/app/apptest"
 )
 
 // selfSignedCert writes a self-signed certificate for 127.0.0.1 and its key
@@ -67,14 +69,14 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, roots *
 // hands out is wss://, and a WebSocket client reaches the gateway there.
 func TestTLSGateway(t *testing.T) {
 	certFile, keyFile, roots := selfSignedCert(t, t.TempDir())
-	cfg := testConfig(t, t.TempDir())
+	cfg := apptest.Config(t, t.TempDir())
 	cfg.TLSCert, cfg.TLSKey = certFile, keyFile
-	tm := startMain(t, cfg)
+	tm := apptest.Start(t, cfg)
 	pub, _ := tm.Server.Addrs()
 	httpc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 
 	var robot struct{ AppID, AppSecret string }
-	call(t, client.NewAdmin(tm.Admin, tm.Secret), "/admin/robot/create", map[string]any{"userId": "echo", "name": "echo"}, &robot)
+	apptest.Call(t, client.NewAdmin(tm.Admin, tm.Secret), "/admin/robot/create", map[string]any{"userId": "echo", "name": "echo"}, &robot)
 	body, _ := json.Marshal(map[string]string{"appId": robot.AppID, "clientSecret": robot.AppSecret})
 	resp, err := httpc.Post("https://"+pub+"/app/getAppAccessToken", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -133,7 +135,7 @@ func TestTLSFlags(t *testing.T) {
 		{"key only", nil, map[string]string{"QUN_TLS_KEY": "k.pem"}, "", "", "tls-cert and tls-key go together"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig(tc.args, env(tc.env), os.Stderr)
+			cfg, err := app.ParseConfig(tc.args, env(tc.env), os.Stderr)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)

@@ -1,14 +1,11 @@
-package main
+package app
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"net/netip"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -73,44 +70,9 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-// TestConfigReachesPackages sets every setting to something other than its
-// default and checks that the packages run with it.
-func TestConfigReachesPackages(t *testing.T) {
-	args := []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", t.TempDir(),
-		"--max-group-members", "7", "--max-members-per-call", "3", "--proactive-quota", "9",
-		"--proactive-period", "48h", "--passive-window", "2m", "--passive-replies", "2",
-		"--event-retention", "3h", "--session-retention", "4h", "--bot-rest-rate", "11",
-		"--identify-rate", "12", "--token-fail-rate", "13", "--token-ttl", "1h", "--max-gateway-conns", "14",
-		"--heartbeat-interval", "20s", "--heartbeat-timeout", "2m", "--identify-timeout", "5s",
-		"--max-shards", "4", "--max-frame", "4096", "--max-rest-body", "8192", "--write-timeout", "3s",
-		"--prune-interval", "5m"}
-	cfg, err := ParseConfig(args, noEnv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := startMain(t, cfg)
-
-	gc := tm.Service.Config()
-	gotGroup := group.Config{MaxGroupMembers: gc.MaxGroupMembers, MaxMembersPerCall: gc.MaxMembersPerCall,
-		PassiveWindow: gc.PassiveWindow, PassiveReplies: gc.PassiveReplies, ProactiveQuota: gc.ProactiveQuota,
-		ProactivePeriod: gc.ProactivePeriod}
-	wantGroup := group.Config{MaxGroupMembers: 7, MaxMembersPerCall: 3, PassiveWindow: 2 * time.Minute,
-		PassiveReplies: 2, ProactiveQuota: 9, ProactivePeriod: 48 * time.Hour}
-	if d := cmp.Diff(wantGroup, gotGroup); d != "" {
-		t.Errorf("group config (-want +got):\n%s", d)
-	}
-
-	wantQQ := qqbot.Options{HeartbeatInterval: 20 * time.Second, HeartbeatTimeout: 2 * time.Minute,
-		IdentifyTimeout: 5 * time.Second, MaxGatewayConns: 14, EventRetention: 3 * time.Hour,
-		SessionRetention: 4 * time.Hour, TokenTTL: time.Hour, MaxFrame: 4096, MaxBody: 8192, IdentifyRate: 12,
-		RESTRate: 11, TokenFailRate: 13, MaxShards: 4, PruneInterval: 5 * time.Minute, WriteTimeout: 3 * time.Second}
-	if d := cmp.Diff(wantQQ, tm.QQ.Options(), cmpopts.IgnoreFields(qqbot.Options{}, "Now", "Logger", "Observer")); d != "" {
-		t.Errorf("qqbot options (-want +got):\n%s", d)
-	}
-}
-
-// TestConfigRefused checks that a value out of range stops qun serve at start
-// with exit code 2 and a message naming the setting, from a flag or a variable.
+// TestConfigRefused checks that a value out of range is refused at start with
+// a message naming the setting, from a flag or a variable (qun serve then
+// exits with code 2: TestCommandLine in cmd/qun).
 func TestConfigRefused(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -138,11 +100,10 @@ func TestConfigRefused(t *testing.T) {
 		{[]string{"--prune-interval", "1s"}, nil, "prune-interval must be at least 1m"},
 	} {
 		t.Run(strings.Join(tc.args, " ")+mapString(tc.env), func(t *testing.T) {
-			var out bytes.Buffer
 			env := func(k string) string { return tc.env[k] }
-			code := Run(context.Background(), append([]string{"serve"}, tc.args...), env, &out, &out)
-			if code != 2 || !strings.Contains(out.String(), tc.want) {
-				t.Fatalf("exit %d, output %q; want exit 2 containing %q", code, out.String(), tc.want)
+			_, err := ParseConfig(tc.args, env, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
 	}

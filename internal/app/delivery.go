@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,14 +16,14 @@ import (
 	"github.com/qun-chat/qun/internal/wildfire"
 )
 
-// nodeFile keeps this node's name in the data directory, so that a node
+// NodeFile keeps this node's name in the data directory, so that a node
 // restarted (or crashed and restarted) takes its own delivery leases back at
 // once instead of waiting for them to expire.
-const nodeFile = "node-id"
+const NodeFile = "node-id"
 
 // nodeName returns the node's name, kept in the data directory.
 func nodeName(data string) (string, error) {
-	path := filepath.Join(data, nodeFile)
+	path := filepath.Join(data, NodeFile)
 	b, err := os.ReadFile(path)
 	if name := strings.TrimSpace(string(b)); err == nil && name != "" {
 		return name, nil
