@@ -140,6 +140,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /groups", c.auth(c.createGroup))
 	m.HandleFunc("GET /groups/{id}", c.auth(c.groupPage))
 	m.HandleFunc("GET /groups/{id}/stream", c.auth(c.stream))
+	m.HandleFunc("POST /groups/{id}/members/role", c.auth(c.setMemberRole))
 	m.HandleFunc("GET /playground", c.auth(c.playground))
 	m.HandleFunc("POST /playground/send", c.auth(c.playSend))
 	m.HandleFunc("POST /playground/robot", c.auth(c.playRobot))
