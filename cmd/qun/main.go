@@ -267,6 +267,7 @@ func (m *Main) Open(ctx context.Context) error {
 		StoreKind:   storeKind,
 		Ready:       m.ready,
 		Stats:       m.consoleStats,
+		BotEvents:   m.consoleBotEvents,
 		Logger:      m.Logger,
 	})
 	if err != nil {
@@ -333,6 +334,17 @@ func (m *Main) consoleStats() []console.Stat {
 		{Key: "events_appended", Value: m.Metrics.Total("qun_events_appended_total")},
 		{Key: "events_delivered", Value: m.Metrics.Total("qun_gateway_events_delivered_total")},
 	}
+}
+
+// consoleBotEvents are the frames the gateway sends for a bot's events, for
+// the console's playground.
+func (m *Main) consoleBotEvents(ctx context.Context, botID string, after int64, limit int) ([]console.RawEvent, int64, error) {
+	frames, last, err := m.QQ.EventFrames(ctx, botID, after, limit)
+	evs := make([]console.RawEvent, len(frames))
+	for i, f := range frames {
+		evs[i] = console.RawEvent{Seq: f.Seq, JSON: f.Body}
+	}
+	return evs, last, err
 }
 
 // Run serves until ctx is done and then shuts down gracefully.

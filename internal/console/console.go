@@ -63,6 +63,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// BotEvents reads a bot's event log after seq after, at most limit
+	// events, as the JSON the bot was sent, and returns the bot's last event
+	// seq (ENotExist for no bot); nil: the playground shows no events.
+	BotEvents func(ctx context.Context, botID string, after int64, limit int) ([]RawEvent, int64, error)
 	// StreamPoll is how often a live timeline polls for new messages; 0:
 	// DefaultStreamPoll.
 	StreamPoll time.Duration
@@ -142,6 +146,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /groups/{id}/stream", c.auth(c.stream))
 	m.HandleFunc("POST /groups/{id}/members/role", c.auth(c.setMemberRole))
 	m.HandleFunc("GET /playground", c.auth(c.playground))
+	m.HandleFunc("GET /playground/events", c.auth(c.botEvents))
 	m.HandleFunc("POST /playground/send", c.auth(c.playSend))
 	m.HandleFunc("POST /playground/robot", c.auth(c.playRobot))
 	m.HandleFunc("POST /playground/proactive", c.auth(c.playProactive))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/qun-chat/qun/internal/console"
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/qqbot"
 	"github.com/qun-chat/qun/internal/store/sqlite"
 )
 
@@ -38,8 +39,21 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc := group.NewService(st, group.Config{})
+	// The playground's bot events come from the real QQ door, as cmd/qun wires them.
+	qq, err := qqbot.New(svc, st, qqbot.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	botEvents := func(ctx context.Context, botID string, after int64, limit int) ([]console.RawEvent, int64, error) {
+		frames, last, err := qq.EventFrames(ctx, botID, after, limit)
+		evs := make([]console.RawEvent, len(frames))
+		for i, f := range frames {
+			evs[i] = console.RawEvent{Seq: f.Seq, JSON: f.Body}
+		}
+		return evs, last, err
+	}
 	c, err := console.New(svc, console.Options{AdminSecret: adminSecret, Version: "test", StoreKind: "sqlite",
-		StreamPoll: 20 * time.Millisecond})
+		StreamPoll: 20 * time.Millisecond, BotEvents: botEvents})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -327,6 +327,8 @@ type groupData struct {
 	Last         int64 // the newest seq shown: the live stream continues after it
 	Bots         []string
 	User         string // the playground's user
+	EventsBot    string // the bot whose events the playground shows; "" for none
+	EventsURL    string // the stream of its events
 }
 
 // int64Param reads a non-negative integer query parameter; absent is 0.
@@ -411,6 +413,10 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	d.User = strings.TrimSpace(r.URL.Query().Get("user"))
+	if c.opt.BotEvents != nil {
+		d.EventsBot = eventsBot(s, strings.TrimSpace(r.URL.Query().Get("bot")), d.Bots)
+		d.EventsURL = "/playground/events?" + url.Values{"bot": {d.EventsBot}}.Encode()
+	}
 	c.show(w, r, s, http.StatusOK, "playground", "playground", d)
 }
 
