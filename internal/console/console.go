@@ -48,6 +48,10 @@ var assets embed.FS
 type Stat struct {
 	Key   string // a text key: requests, gateway_conns, …
 	Value float64
+	// Rate marks a counter the overview shows per second: the rate between
+	// two of its samples, kept in memory (see DefaultRateWindow).
+	Rate  bool
+	known bool // a Rate's value is computed
 }
 
 // Options configure the console.
@@ -79,6 +83,7 @@ type Console struct {
 	log      *slog.Logger
 	sessions sessions
 	signIns  limiter
+	rates    rates
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	done     chan struct{}
@@ -99,6 +104,9 @@ func New(svc *group.Service, opt Options) (*Console, error) {
 		sessions: sessions{m: map[string]*session{}, now: opt.Now},
 		signIns:  limiter{m: map[string]*window{}, now: opt.Now},
 		pages:    map[string]*template.Template{}}
+	if opt.Stats != nil {
+		c.rates.observe(opt.Now(), opt.Stats()) // the first sample of each rate
+	}
 	names, err := fs.Glob(assets, "assets/templates/*.html")
 	if err != nil {
 		return nil, err

@@ -31,7 +31,8 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv serves a console over a new SQLite store; opts change its options.
+func newEnv(t *testing.T, opts ...func(*console.Options)) *env {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -52,8 +53,12 @@ func newEnv(t *testing.T) *env {
 		}
 		return evs, last, err
 	}
-	c, err := console.New(svc, console.Options{AdminSecret: adminSecret, Version: "test", StoreKind: "sqlite",
-		StreamPoll: 20 * time.Millisecond, BotEvents: botEvents})
+	opt := console.Options{AdminSecret: adminSecret, Version: "test", StoreKind: "sqlite",
+		StreamPoll: 20 * time.Millisecond, BotEvents: botEvents}
+	for _, o := range opts {
+		o(&opt)
+	}
+	c, err := console.New(svc, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

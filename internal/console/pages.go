@@ -120,7 +120,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		cancel()
 	}
 	if c.opt.Stats != nil {
-		d.Stats = c.opt.Stats()
+		d.Stats = c.rates.observe(c.opt.Now(), c.opt.Stats())
 	}
 	c.show(w, r, s, http.StatusOK, "overview", "overview", d)
 }

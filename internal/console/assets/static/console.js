@@ -52,6 +52,25 @@ function followEvents(list) {
   };
 }
 
+// DefaultRefresh is how often the overview reads its numbers again.
+const DefaultRefresh = 2000;
+
+// refreshInPlace reads the page again every DefaultRefresh and puts its
+// numbers in place: each read is a sample of the rates.
+function refreshInPlace(el) {
+  setInterval(async () => {
+    try {
+      const r = await fetch(el.dataset.refresh, {credentials: "same-origin"});
+      if (!r.ok) return;
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      const fresh = doc.getElementById(el.id);
+      if (fresh) el.replaceChildren(...fresh.childNodes);
+    } catch (err) {
+      // the next tick tries again
+    }
+  }, DefaultRefresh);
+}
+
 // sendInPlace posts a form without leaving the page: the live timeline
 // shows what it caused. A refusal shows the error page's message.
 function sendInPlace(form) {
@@ -82,6 +101,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-ajax]").forEach(sendInPlace);
   const list = document.getElementById("timeline");
   if (list && list.dataset.stream) followTimeline(list);
+  document.querySelectorAll("[data-refresh]").forEach(refreshInPlace);
   const events = document.getElementById("bot-events");
   if (events && events.dataset.events) followEvents(events);
   document.querySelectorAll("[data-preview]").forEach((input) => {
