@@ -269,6 +269,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Stats:       m.consoleStats,
 		BotEvents:   m.consoleBotEvents,
 		Logger:      m.Logger,
+		Observer:    m.Metrics,
 	})
 	if err != nil {
 		st.Close()

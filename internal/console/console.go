@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -65,6 +66,9 @@ type Options struct {
 	// Stats returns the overview's numbers; nil: none.
 	Stats  func() []Stat
 	Logger *slog.Logger
+	// Observer receives every request, as the door "console" (the request
+	// metrics of /metrics); nil counts nothing.
+	Observer access.Observer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// BotEvents reads a bot's event log after seq after, at most limit
@@ -85,7 +89,7 @@ type Console struct {
 	signIns  limiter
 	rates    rates
 	pages    map[string]*template.Template
-	mux      *http.ServeMux
+	handler  http.Handler // the routes, each request recorded (package access)
 	done     chan struct{}
 }
 
@@ -161,7 +165,20 @@ func (c *Console) routes() {
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, text(language(r), "not_found"))
 	})
-	c.mux = m
+	// Every answer is recorded like the other doors': a debug line per
+	// request, an info line per refused one with its message, an error line
+	// per server error, and the request metrics, as the door "console".
+	door := access.Door{Name: "console", Log: c.log, Observer: c.opt.Observer}
+	c.handler = door.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			// The pattern the mux matched, never the raw path; "/" is the
+			// catch-all of unknown paths.
+			if r.Pattern != "" && r.Pattern != "/" {
+				access.From(w).SetRoute(r.Pattern)
+			}
+		}()
+		m.ServeHTTP(w, r)
+	}))
 }
 
 // ServeHTTP serves a console page with the security headers every answer carries.
@@ -172,7 +189,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
-	c.mux.ServeHTTP(w, r)
+	c.handler.ServeHTTP(w, r)
 }
 
 // static serves the embedded files with their Content-Length.
@@ -206,6 +223,11 @@ type handler func(w http.ResponseWriter, r *http.Request, s *session)
 func (c *Console) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := c.sessions.get(r)
+		if s != nil && s.operator() {
+			access.From(w).SetCaller("admin")
+		} else if s != nil {
+			access.From(w).SetCaller(s.botID)
+		}
 		if s == nil {
 			if r.Method == http.MethodGet {
 				redirect(w, "/signin")
@@ -277,8 +299,10 @@ type errorPage struct {
 	Back    string
 }
 
-// fail shows the error page with a readable message.
+// fail shows the error page with a readable message, which the access log's
+// refusal line gives as the reason.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
+	access.From(w).Refuse(strconv.Itoa(status), msg)
 	back := "/"
 	if s == nil {
 		back = "/signin"
@@ -315,8 +339,8 @@ func (c *Console) domainError(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 	}
-	c.log.Error("console: request failed", "path", r.URL.Path, "err", err)
-	c.fail(w, r, s, http.StatusInternalServerError, text(language(r), "server_error"))
+	access.From(w).Fail(strconv.Itoa(http.StatusInternalServerError), err) // logged as the request's error line
+	c.show(w, r, s, http.StatusInternalServerError, "error", "error", errorPage{Message: text(language(r), "server_error"), Back: "/"})
 }
 
 // redirect answers 303 See Other with an empty body (Content-Length 0).
