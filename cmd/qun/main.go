@@ -334,8 +334,8 @@ func (m *Main) consoleStats() []console.Stat {
 		{Key: "gateway_conns", Value: m.Metrics.Total("qun_gateway_connections")},
 		{Key: "events_appended", Value: m.Metrics.Total("qun_events_appended_total")},
 		{Key: "events_rate", Value: m.Metrics.Total("qun_events_appended_total"), Rate: true},
-		{Key: "deliveries_backlog", Value: m.Metrics.Total("qun_delivery_backlog")},
 		{Key: "events_delivered", Value: m.Metrics.Total("qun_gateway_events_delivered_total")},
+		{Key: "deliveries_backlog", Value: m.Metrics.Total("qun_delivery_backlog")},
 	}
 }
 
