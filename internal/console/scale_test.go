@@ -131,3 +131,62 @@ func signInForBench(b *testing.B, base string) string {
 	b.Fatalf("sign-in: HTTP %d", resp.StatusCode)
 	return ""
 }
+
+// BenchmarkGroupSearchAtScale searches 100,000 groups by a prefix of the
+// name and of the id, at the start of the index and at its far end: each
+// page is one range of an index, so the far end costs what the start does.
+//
+//	go test -run '^$' -bench GroupSearchAtScale ./internal/console/
+func BenchmarkGroupSearchAtScale(b *testing.B) {
+	st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc := group.NewService(st, group.Config{})
+	now := time.Now().Truncate(time.Millisecond)
+	const batch = 10_000
+	for start := 0; start < scaleRows; start += batch {
+		err := st.Update(b.Context(), func(tx group.Tx) error {
+			for i := start; i < start+batch; i++ {
+				g := group.Group{ID: fmt.Sprintf("g%06d", i), Name: fmt.Sprintf("Group %06d", i), Owner: "alice", CreatedAt: now, UpdatedAt: now}
+				if err := tx.PutGroup(g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	c, err := console.New(svc, console.Options{AdminSecret: adminSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	cookie := signInForBench(b, srv.URL)
+	for _, tt := range []struct{ name, query, want string }{
+		{"name-start", "?by=name&q=Group+0", "g000049"},
+		{"name-far-end", "?by=name&q=Group+0999", "g099949"},
+		{"name-next-page-far-end", "?by=name&q=Group&after_name=Group+099900&after=g099900", "g099950"},
+		{"id-far-end", "?by=id&q=g0999", "g099949"},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				req, _ := http.NewRequest("GET", srv.URL+"/groups"+tt.query, nil)
+				req.Header.Set("Cookie", cookie)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.Contains(string(body), tt.want) {
+					b.Fatalf("HTTP %d, want %q in the page", resp.StatusCode, tt.want)
+				}
+			}
+		})
+	}
+}
