@@ -57,7 +57,7 @@ func (c *Console) setMemberRole(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	back := url.Values{"flash": {"saved"}}
-	if p := f.Get("members_after"); p != "" && strings.Trim(p, "0123456789") == "" {
+	if p := f.Get("members_after"); p != "" && p != "0" && strings.Trim(p, "0123456789") == "" {
 		back.Set("members_after", p) // back to the page of members the form was on
 	}
 	redirect(w, "/groups/"+url.PathEscape(gid)+"?"+back.Encode())

@@ -76,13 +76,21 @@ func BenchmarkGroupPageAtScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	firstPos := ms[0].Pos
-	for _, tt := range []struct{ name, query, want string }{
+	benchPages(b, srv.URL+"/groups/big", cookie, []benchPage{
 		{"start", "", "message 99999"},
 		{"far-end", fmt.Sprintf("?before=%d&members_after=%d", console.DefaultTimelinePage+1, firstPos+scaleRows-console.DefaultPage-1), "message 0<"},
-	} {
-		b.Run(tt.name, func(b *testing.B) {
+	})
+}
+
+// benchPage is a page a benchmark reads: its query, and what it must show.
+type benchPage struct{ name, query, want string }
+
+// benchPages reads each page at base plus its query, a sub-benchmark each.
+func benchPages(b *testing.B, base, cookie string, pages []benchPage) {
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
-				req, _ := http.NewRequest("GET", srv.URL+"/groups/big"+tt.query, nil)
+				req, _ := http.NewRequest("GET", base+p.query, nil)
 				req.Header.Set("Cookie", cookie)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -90,8 +98,8 @@ func BenchmarkGroupPageAtScale(b *testing.B) {
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 || !strings.Contains(string(body), tt.want) {
-					b.Fatalf("HTTP %d, want %q in the page", resp.StatusCode, tt.want)
+				if resp.StatusCode != 200 || !strings.Contains(string(body), p.want) {
+					b.Fatalf("HTTP %d, want %q in the page", resp.StatusCode, p.want)
 				}
 			}
 		})
@@ -167,26 +175,10 @@ func BenchmarkGroupSearchAtScale(b *testing.B) {
 	srv := httptest.NewServer(c)
 	defer srv.Close()
 	cookie := signInForBench(b, srv.URL)
-	for _, tt := range []struct{ name, query, want string }{
+	benchPages(b, srv.URL+"/groups", cookie, []benchPage{
 		{"name-start", "?by=name&q=Group+0", "g000049"},
 		{"name-far-end", "?by=name&q=Group+0999", "g099949"},
 		{"name-next-page-far-end", "?by=name&q=Group&after_name=Group+099900&after=g099900", "g099950"},
 		{"id-far-end", "?by=id&q=g0999", "g099949"},
-	} {
-		b.Run(tt.name, func(b *testing.B) {
-			for b.Loop() {
-				req, _ := http.NewRequest("GET", srv.URL+"/groups"+tt.query, nil)
-				req.Header.Set("Cookie", cookie)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || !strings.Contains(string(body), tt.want) {
-					b.Fatalf("HTTP %d, want %q in the page", resp.StatusCode, tt.want)
-				}
-			}
-		})
-	}
+	})
 }
