@@ -303,6 +303,11 @@ type errorPage struct {
 // refusal line gives as the reason.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
 	access.From(w).Refuse(strconv.Itoa(status), msg)
+	c.showError(w, r, s, status, msg)
+}
+
+// showError shows the error page with msg.
+func (c *Console) showError(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
 	back := "/"
 	if s == nil {
 		back = "/signin"
@@ -340,7 +345,7 @@ func (c *Console) domainError(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	access.From(w).Fail(strconv.Itoa(http.StatusInternalServerError), err) // logged as the request's error line
-	c.show(w, r, s, http.StatusInternalServerError, "error", "error", errorPage{Message: text(language(r), "server_error"), Back: "/"})
+	c.showError(w, r, s, http.StatusInternalServerError, text(language(r), "server_error"))
 }
 
 // redirect answers 303 See Other with an empty body (Content-Length 0).
