@@ -335,7 +335,7 @@ func (m *Main) consoleStats() []console.Stat {
 		{Key: "events_appended", Value: m.Metrics.Total("qun_events_appended_total")},
 		{Key: "events_rate", Value: m.Metrics.Total("qun_events_appended_total"), Rate: true},
 		{Key: "events_delivered", Value: m.Metrics.Total("qun_gateway_events_delivered_total")},
-		{Key: "deliveries_backlog", Value: m.Metrics.Total("qun_delivery_backlog")},
+		{Key: "backlog", Value: m.Metrics.Total("qun_delivery_backlog")},
 	}
 }
 

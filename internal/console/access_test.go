@@ -83,3 +83,26 @@ func TestRequestsObserved(t *testing.T) {
 		t.Error("the access log shows the admin secret")
 	}
 }
+
+// A server error is a readable page, "Server error.", and the access log's
+// error line with the error; the page shows nothing of it.
+func TestServerErrorObserved(t *testing.T) {
+	var logs lockedBuffer
+	e := newEnv(t, func(o *console.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	b := e.browser()
+	b.signInOperator()
+	if err := e.st.Close(); err != nil { // every read fails from now on
+		t.Fatal(err)
+	}
+	a := b.do("GET", "/groups?q=Te&by=name", nil)
+	wantStatus(t, "groups of a closed store", a, http.StatusInternalServerError, `<p class="error" id="error">Server error.</p>`)
+	if strings.Contains(a.body, "closed") || strings.Contains(a.body, "sqlite") || strings.Contains(a.body, ".go:") {
+		t.Errorf("the page shows the error: %s", a.body)
+	}
+	if log := logs.String(); !strings.Contains(log, `level=ERROR msg="request failed" door=console method=GET route="GET /groups" status=500 code=500`) ||
+		!strings.Contains(log, "err=") {
+		t.Errorf("no error line for the server error:\n%s", log)
+	}
+}

@@ -26,6 +26,7 @@ const adminSecret = "test-admin-secret"
 
 type env struct {
 	t   *testing.T
+	st  *sqlite.Store
 	svc *group.Service
 	c   *console.Console
 	srv *httptest.Server
@@ -70,7 +71,7 @@ func newEnv(t *testing.T, opts ...func(*console.Options)) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, svc: svc, c: c, srv: srv}
+	return &env{t: t, st: st, svc: svc, c: c, srv: srv}
 }
 
 // browser is a client with a cookie jar that does not follow redirects.

@@ -25,7 +25,7 @@ func TestOverviewRates(t *testing.T) {
 		o.Stats = func() []console.Stat {
 			mu.Lock()
 			defer mu.Unlock()
-			return []console.Stat{{Key: "events_rate", Value: events, Rate: true}, {Key: "deliveries_backlog", Value: 7}}
+			return []console.Stat{{Key: "events_rate", Value: events, Rate: true}, {Key: "backlog", Value: 7}}
 		}
 	})
 	b := e.browser()
@@ -55,7 +55,7 @@ func TestOverviewRates(t *testing.T) {
 			t.Errorf("after %v at %v: events/s %q, want %q", step.after, step.value, got, step.want)
 		}
 	}
-	if got := shown("deliveries_backlog"); got != "7" {
+	if got := shown("backlog"); got != "7" {
 		t.Errorf("backlog %q, want 7", got)
 	}
 	wantStatus(t, "the labels", b.do("GET", "/", nil), http.StatusOK, "Events per second", "Deliveries pending")
