@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
@@ -98,7 +99,7 @@ func TestConsoleGroupsInBrowser(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			default:
+			case <-time.After(5 * time.Millisecond): // a steady trickle, not a flood of the shared machine
 			}
 			if _, err := tm.Service.SendMessage(bg, group.SendInput{Sender: "bob", ConvType: group.ConvGroup, Target: "tools",
 				Payload: group.Payload{Type: group.ContentText, SearchableContent: fmt.Sprintf("@Echo load %d", i),
