@@ -41,18 +41,37 @@ func BenchmarkGroupPageAtScale(b *testing.B) {
 	if _, err := svc.CreateGroup(b.Context(), group.Admin, group.CreateGroupInput{Group: group.Group{ID: "big", Owner: "alice"}}); err != nil {
 		b.Fatal(err)
 	}
-	// Rows written straight through the store, in batches: the domain's
-	// member limit and per-call bounds would make this setup slow, not the
-	// reads it measures.
+	putRows(b, st, func(tx group.Tx, i int) error {
+		if err := tx.PutMember(group.Member{GroupID: "big", UserID: fmt.Sprintf("u%06d", i), JoinedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		_, err := tx.AppendMessage(group.Message{GroupID: "big", Sender: "alice", CreatedAt: now,
+			Payload: group.Payload{Type: group.ContentText, SearchableContent: fmt.Sprint("message ", i)}})
+		return err
+	})
+	base, cookie := benchConsole(b, svc)
+
+	// The members' far end: the key after the last page's start.
+	ms, _, err := svc.MembersPage(b.Context(), group.Admin, "big", 0, group.MaxMembersPage)
+	if err != nil {
+		b.Fatal(err)
+	}
+	firstPos := ms[0].Pos
+	benchPages(b, base+"/groups/big", cookie, []benchPage{
+		{"start", "", "message 99999"},
+		{"far-end", fmt.Sprintf("?before=%d&members_after=%d", console.DefaultTimelinePage+1, firstPos+scaleRows-console.DefaultPage-1), "message 0<"},
+	})
+}
+
+// putRows writes scaleRows rows straight through the store, put(tx, i)
+// each, in batches: the domain's member limit and per-call bounds would make
+// the setup slow, not the reads the benchmarks measure.
+func putRows(b *testing.B, st *sqlite.Store, put func(tx group.Tx, i int) error) {
 	const batch = 10_000
 	for start := 0; start < scaleRows; start += batch {
 		err := st.Update(b.Context(), func(tx group.Tx) error {
 			for i := start; i < start+batch; i++ {
-				if err := tx.PutMember(group.Member{GroupID: "big", UserID: fmt.Sprintf("u%06d", i), JoinedAt: now, UpdatedAt: now}); err != nil {
-					return err
-				}
-				if _, err := tx.AppendMessage(group.Message{GroupID: "big", Sender: "alice", CreatedAt: now,
-					Payload: group.Payload{Type: group.ContentText, SearchableContent: fmt.Sprint("message ", i)}}); err != nil {
+				if err := put(tx, i); err != nil {
 					return err
 				}
 			}
@@ -62,24 +81,18 @@ func BenchmarkGroupPageAtScale(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchConsole serves a console over svc until the benchmark ends and
+// returns its address and the operator's session cookie.
+func benchConsole(b *testing.B, svc *group.Service) (base, cookie string) {
 	c, err := console.New(svc, console.Options{AdminSecret: adminSecret})
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(c)
-	defer srv.Close()
-	cookie := signInForBench(b, srv.URL)
-
-	// The members' far end: the key after the last page's start.
-	ms, _, err := svc.MembersPage(b.Context(), group.Admin, "big", 0, group.MaxMembersPage)
-	if err != nil {
-		b.Fatal(err)
-	}
-	firstPos := ms[0].Pos
-	benchPages(b, srv.URL+"/groups/big", cookie, []benchPage{
-		{"start", "", "message 99999"},
-		{"far-end", fmt.Sprintf("?before=%d&members_after=%d", console.DefaultTimelinePage+1, firstPos+scaleRows-console.DefaultPage-1), "message 0<"},
-	})
+	b.Cleanup(srv.Close)
+	return srv.URL, signInForBench(b, srv.URL)
 }
 
 // benchPage is a page a benchmark reads: its query, and what it must show.
@@ -153,29 +166,11 @@ func BenchmarkGroupSearchAtScale(b *testing.B) {
 	defer st.Close()
 	svc := group.NewService(st, group.Config{})
 	now := time.Now().Truncate(time.Millisecond)
-	const batch = 10_000
-	for start := 0; start < scaleRows; start += batch {
-		err := st.Update(b.Context(), func(tx group.Tx) error {
-			for i := start; i < start+batch; i++ {
-				g := group.Group{ID: fmt.Sprintf("g%06d", i), Name: fmt.Sprintf("Group %06d", i), Owner: "alice", CreatedAt: now, UpdatedAt: now}
-				if err := tx.PutGroup(g); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	c, err := console.New(svc, console.Options{AdminSecret: adminSecret})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(c)
-	defer srv.Close()
-	cookie := signInForBench(b, srv.URL)
-	benchPages(b, srv.URL+"/groups", cookie, []benchPage{
+	putRows(b, st, func(tx group.Tx, i int) error {
+		return tx.PutGroup(group.Group{ID: fmt.Sprintf("g%06d", i), Name: fmt.Sprintf("Group %06d", i), Owner: "alice", CreatedAt: now, UpdatedAt: now})
+	})
+	base, cookie := benchConsole(b, svc)
+	benchPages(b, base+"/groups", cookie, []benchPage{
 		{"name-start", "?by=name&q=Group+0", "g000049"},
 		{"name-far-end", "?by=name&q=Group+0999", "g099949"},
 		{"name-next-page-far-end", "?by=name&q=Group&after_name=Group+099900&after=g099900", "g099950"},
