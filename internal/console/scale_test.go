@@ -28,12 +28,7 @@ const scaleRows = 100_000
 //
 //	go test -run '^$' -bench GroupPageAtScale ./internal/console/
 func BenchmarkGroupPageAtScale(b *testing.B) {
-	st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	svc := group.NewService(st, group.Config{})
+	st, svc := benchStore(b)
 	now := time.Now().Truncate(time.Millisecond)
 	if _, err := svc.PutUser(b.Context(), group.User{ID: "alice", Name: "alice"}); err != nil {
 		b.Fatal(err)
@@ -81,6 +76,16 @@ func putRows(b *testing.B, st *sqlite.Store, put func(tx group.Tx, i int) error)
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchStore opens a SQLite store, closed when the benchmark ends, and a service over it.
+func benchStore(b *testing.B) (*sqlite.Store, *group.Service) {
+	st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st, group.NewService(st, group.Config{})
 }
 
 // benchConsole serves a console over svc until the benchmark ends and
@@ -159,12 +164,7 @@ func signInForBench(b *testing.B, base string) string {
 //
 //	go test -run '^$' -bench GroupSearchAtScale ./internal/console/
 func BenchmarkGroupSearchAtScale(b *testing.B) {
-	st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	svc := group.NewService(st, group.Config{})
+	st, svc := benchStore(b)
 	now := time.Now().Truncate(time.Millisecond)
 	putRows(b, st, func(tx group.Tx, i int) error {
 		return tx.PutGroup(group.Group{ID: fmt.Sprintf("g%06d", i), Name: fmt.Sprintf("Group %06d", i), Owner: "alice", CreatedAt: now, UpdatedAt: now})
