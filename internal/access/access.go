@@ -26,7 +26,7 @@ import (
 // Observer receives every request a door answered, for metrics.
 type Observer interface {
 	// Request reports one answered request: the door ("robot", "admin",
-	// "qq"), the route's pattern (Unmatched for a path no route serves:
+	// "qq", "console"), the route's pattern (Unmatched for a path no route serves:
 	// never a raw path, so that the set of routes stays bounded), the
 	// door's code ("0" for a success) and how long the answer took.
 	Request(door, route, code string, d time.Duration)

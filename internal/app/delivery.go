@@ -271,6 +271,10 @@ func (m *Main) openDelivery(ctx context.Context, adminSecret string) (*deliverie
 		RetryMax:  cfg.DeliveryRetryMax,
 		Deny:      cfg.CallbackDeny,
 	})
+	if err := m.Metrics.WatchGauge("qun_delivery_backlog", "Events the webhook and callback streams this node delivers have not delivered yet.",
+		func() float64 { return float64(m.Delivery.Backlog()) }); err != nil {
+		return nil, err
+	}
 	d := &deliveries{engine: m.Delivery, store: ds, events: m.Store, svc: m.Service, qq: m.QQ, now: time.Now}
 	for kind, url := range map[group.DeliveryKind]string{group.DeliveryGroupInfo: cfg.GroupInfoCallback, group.DeliveryGroupMember: cfg.GroupMemberCallback} {
 		if err := d.setGroupCallback(ctx, kind, url); err != nil {

@@ -222,7 +222,9 @@ func (m *Main) Open(ctx context.Context) error {
 		StoreKind:   storeKind,
 		Ready:       m.ready,
 		Stats:       m.consoleStats,
+		BotEvents:   m.consoleBotEvents,
 		Logger:      m.Logger,
+		Observer:    m.Metrics,
 	})
 	if err != nil {
 		st.Close()
@@ -286,8 +288,21 @@ func (m *Main) consoleStats() []console.Stat {
 		{Key: "requests", Value: m.Metrics.Total("qun_requests_total")},
 		{Key: "gateway_conns", Value: m.Metrics.Total("qun_gateway_connections")},
 		{Key: "events_appended", Value: m.Metrics.Total("qun_events_appended_total")},
+		{Key: "events_rate", Value: m.Metrics.Total("qun_events_appended_total"), Rate: true},
 		{Key: "events_delivered", Value: m.Metrics.Total("qun_gateway_events_delivered_total")},
+		{Key: "backlog", Value: m.Metrics.Total("qun_delivery_backlog")},
 	}
+}
+
+// consoleBotEvents are the frames the gateway sends for a bot's events, for
+// the console's playground.
+func (m *Main) consoleBotEvents(ctx context.Context, botID string, after int64, limit int) ([]console.RawEvent, int64, error) {
+	frames, last, err := m.QQ.EventFrames(ctx, botID, after, limit)
+	evs := make([]console.RawEvent, len(frames))
+	for i, f := range frames {
+		evs[i] = console.RawEvent{Seq: f.Seq, JSON: f.Body}
+	}
+	return evs, last, err
 }
 
 // Run serves until ctx is done and then shuts down gracefully.

@@ -11,65 +11,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/app/apptest"
 )
-
-// scrape reads GET /metrics of base and parses it as the Prometheus text format.
-func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		t.Fatalf("GET /metrics: HTTP %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics is not Prometheus text: %v", err)
-	}
-	return fams
-}
-
-// value sums the series of the family name whose labels include labels:
-// counters, gauges, and the sample count of histograms.
-func value(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	f, ok := fams[name]
-	if !ok {
-		return -1
-	}
-	var sum float64
-series:
-	for _, m := range f.GetMetric() {
-		for i := 0; i+1 < len(labels); i += 2 {
-			found := false
-			for _, l := range m.GetLabel() {
-				if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue series
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			sum += m.GetCounter().GetValue()
-		case m.Gauge != nil:
-			sum += m.GetGauge().GetValue()
-		case m.Histogram != nil:
-			sum += float64(m.GetHistogram().GetSampleCount())
-		}
-	}
-	return sum
-}
 
 // /metrics, on the admin listener only, parses as Prometheus text, and its
 // counters move with the Robot API, Admin API and Bot Open Platform calls
@@ -91,7 +36,7 @@ func TestMetrics(t *testing.T) {
 		"members":    []any{map[string]any{"member_id": "alice"}, map[string]any{"member_id": "echo"}},
 	}}, nil)
 
-	before := scrape(t, tm.Admin)
+	before := apptest.Scrape(t, tm.Admin)
 	// The Robot API: three calls served, one refused.
 	rc := client.NewRobot(tm.Public, "echo", robot.Secret)
 	for range 3 {
@@ -209,10 +154,10 @@ func TestMetrics(t *testing.T) {
 	}
 	closedWith(ws, 4006)
 
-	after := scrape(t, tm.Admin)
+	after := apptest.Scrape(t, tm.Admin)
 	moved := func(name string, want float64, labels ...string) {
 		t.Helper()
-		if got := value(after, name, labels...) - max(value(before, name, labels...), 0); got != want {
+		if got := apptest.Value(after, name, labels...) - max(apptest.Value(before, name, labels...), 0); got != want {
 			t.Errorf("%s%v moved by %v, want %v", name, labels, got, want)
 		}
 	}
@@ -232,10 +177,10 @@ func TestMetrics(t *testing.T) {
 	moved("qun_gateway_closes_total", 1, "code", "4006")
 	moved("qun_gateway_connections", 0) // opened and closed
 	moved("qun_events_appended_total", 1)
-	if value(after, "qun_store_commits_total") < 1 || value(after, "qun_store_updates_total") < value(after, "qun_store_commits_total") ||
-		value(after, "qun_store_updates_per_commit") != value(after, "qun_store_commits_total") {
-		t.Errorf("store commits %v, updates %v, updates per commit observed %v times", value(after, "qun_store_commits_total"),
-			value(after, "qun_store_updates_total"), value(after, "qun_store_updates_per_commit"))
+	if apptest.Value(after, "qun_store_commits_total") < 1 || apptest.Value(after, "qun_store_updates_total") < apptest.Value(after, "qun_store_commits_total") ||
+		apptest.Value(after, "qun_store_updates_per_commit") != apptest.Value(after, "qun_store_commits_total") {
+		t.Errorf("store commits %v, updates %v, updates per commit observed %v times", apptest.Value(after, "qun_store_commits_total"),
+			apptest.Value(after, "qun_store_updates_total"), apptest.Value(after, "qun_store_updates_per_commit"))
 	}
 	for _, name := range []string{"qun_store_queue_depth", "qun_store_queue_wait_seconds", "qun_prune_deleted_rows_total",
 		"qun_gateway_invalid_sessions_total", "qun_store_retries_total", "go_goroutines", "process_resident_memory_bytes"} {
@@ -243,8 +188,8 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("no %s", name)
 		}
 	}
-	if value(after, "qun_store_queue_wait_seconds") < value(after, "qun_store_updates_total") {
-		t.Errorf("queue wait observed %v times for %v updates", value(after, "qun_store_queue_wait_seconds"), value(after, "qun_store_updates_total"))
+	if apptest.Value(after, "qun_store_queue_wait_seconds") < apptest.Value(after, "qun_store_updates_total") {
+		t.Errorf("queue wait observed %v times for %v updates", apptest.Value(after, "qun_store_queue_wait_seconds"), apptest.Value(after, "qun_store_updates_total"))
 	}
 	// Not on the public listener: there it is the Bot Open Platform's 404.
 	pub, err := http.Get(tm.Public + "/metrics")

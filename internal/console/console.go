@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -48,6 +49,10 @@ var assets embed.FS
 type Stat struct {
 	Key   string // a text key: requests, gateway_conns, …
 	Value float64
+	// Rate marks a counter the overview shows per second: the rate between
+	// two of its samples, kept in memory (see DefaultRateWindow).
+	Rate  bool
+	known bool // a Rate's value is computed
 }
 
 // Options configure the console.
@@ -61,8 +66,15 @@ type Options struct {
 	// Stats returns the overview's numbers; nil: none.
 	Stats  func() []Stat
 	Logger *slog.Logger
+	// Observer receives every request, as the door "console" (the request
+	// metrics of /metrics); nil counts nothing.
+	Observer access.Observer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// BotEvents reads a bot's event log after seq after, at most limit
+	// events, as the JSON the bot was sent, and returns the bot's last event
+	// seq (ENotExist for no bot); nil: the playground shows no events.
+	BotEvents func(ctx context.Context, botID string, after int64, limit int) ([]RawEvent, int64, error)
 	// StreamPoll is how often a live timeline polls for new messages; 0:
 	// DefaultStreamPoll.
 	StreamPoll time.Duration
@@ -76,8 +88,9 @@ type Console struct {
 	sessions sessions
 	signIns  limiter
 	revealed revealed // new secrets, until the page that shows them
+	rates    rates
 	pages    map[string]*template.Template
-	mux      *http.ServeMux
+	handler  http.Handler // the routes, each request recorded (package access)
 	done     chan struct{}
 }
 
@@ -96,6 +109,9 @@ func New(svc *group.Service, opt Options) (*Console, error) {
 		sessions: sessions{m: map[string]*session{}, now: opt.Now},
 		signIns:  limiter{m: map[string]*window{}, now: opt.Now},
 		pages:    map[string]*template.Template{}}
+	if opt.Stats != nil {
+		c.rates.observe(opt.Now(), opt.Stats()) // the first sample of each rate
+	}
 	names, err := fs.Glob(assets, "assets/templates/*.html")
 	if err != nil {
 		return nil, err
@@ -144,14 +160,29 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /groups", c.auth(c.createGroup))
 	m.HandleFunc("GET /groups/{id}", c.auth(c.groupPage))
 	m.HandleFunc("GET /groups/{id}/stream", c.auth(c.stream))
+	m.HandleFunc("POST /groups/{id}/members/role", c.auth(c.setMemberRole))
 	m.HandleFunc("GET /playground", c.auth(c.playground))
+	m.HandleFunc("GET /playground/events", c.auth(c.botEvents))
 	m.HandleFunc("POST /playground/send", c.auth(c.playSend))
 	m.HandleFunc("POST /playground/robot", c.auth(c.playRobot))
 	m.HandleFunc("POST /playground/proactive", c.auth(c.playProactive))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, text(language(r), "not_found"))
 	})
-	c.mux = m
+	// Every answer is recorded like the other doors': a debug line per
+	// request, an info line per refused one with its message, an error line
+	// per server error, and the request metrics, as the door "console".
+	door := access.Door{Name: "console", Log: c.log, Observer: c.opt.Observer}
+	c.handler = door.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			// The pattern the mux matched, never the raw path; "/" is the
+			// catch-all of unknown paths.
+			if r.Pattern != "" && r.Pattern != "/" {
+				access.From(w).SetRoute(r.Pattern)
+			}
+		}()
+		m.ServeHTTP(w, r)
+	}))
 }
 
 // ServeHTTP serves a console page with the security headers every answer carries.
@@ -162,7 +193,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
-	c.mux.ServeHTTP(w, r)
+	c.handler.ServeHTTP(w, r)
 }
 
 // static serves the embedded files with their Content-Length.
@@ -196,6 +227,11 @@ type handler func(w http.ResponseWriter, r *http.Request, s *session)
 func (c *Console) auth(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := c.sessions.get(r)
+		if s != nil && s.operator() {
+			access.From(w).SetCaller("admin")
+		} else if s != nil {
+			access.From(w).SetCaller(s.botID)
+		}
 		if s == nil {
 			if r.Method == http.MethodGet {
 				redirect(w, "/signin")
@@ -267,8 +303,15 @@ type errorPage struct {
 	Back    string
 }
 
-// fail shows the error page with a readable message.
+// fail shows the error page with a readable message, which the access log's
+// refusal line gives as the reason.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
+	access.From(w).Refuse(strconv.Itoa(status), msg)
+	c.showError(w, r, s, status, msg)
+}
+
+// showError shows the error page with msg.
+func (c *Console) showError(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
 	back := "/"
 	if s == nil {
 		back = "/signin"
@@ -305,8 +348,8 @@ func (c *Console) domainError(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 	}
-	c.log.Error("console: request failed", "path", r.URL.Path, "err", err)
-	c.fail(w, r, s, http.StatusInternalServerError, text(language(r), "server_error"))
+	access.From(w).Fail(strconv.Itoa(http.StatusInternalServerError), err) // logged as the request's error line
+	c.showError(w, r, s, http.StatusInternalServerError, text(language(r), "server_error"))
 }
 
 // redirect answers 303 See Other with an empty body (Content-Length 0).

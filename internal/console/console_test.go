@@ -18,6 +18,7 @@ import (
 
 	"github.com/qun-chat/qun/internal/console"
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/qqbot"
 	"github.com/qun-chat/qun/internal/store/sqlite"
 )
 
@@ -25,12 +26,14 @@ const adminSecret = "test-admin-secret"
 
 type env struct {
 	t   *testing.T
+	st  *sqlite.Store
 	svc *group.Service
 	c   *console.Console
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv serves a console over a new SQLite store; opts change its options.
+func newEnv(t *testing.T, opts ...func(*console.Options)) *env {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -38,8 +41,25 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc := group.NewService(st, group.Config{})
-	c, err := console.New(svc, console.Options{AdminSecret: adminSecret, Version: "test", StoreKind: "sqlite",
-		StreamPoll: 20 * time.Millisecond})
+	// The playground's bot events come from the real QQ door, as cmd/qun wires them.
+	qq, err := qqbot.New(svc, st, qqbot.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	botEvents := func(ctx context.Context, botID string, after int64, limit int) ([]console.RawEvent, int64, error) {
+		frames, last, err := qq.EventFrames(ctx, botID, after, limit)
+		evs := make([]console.RawEvent, len(frames))
+		for i, f := range frames {
+			evs[i] = console.RawEvent{Seq: f.Seq, JSON: f.Body}
+		}
+		return evs, last, err
+	}
+	opt := console.Options{AdminSecret: adminSecret, Version: "test", StoreKind: "sqlite",
+		StreamPoll: 20 * time.Millisecond, BotEvents: botEvents}
+	for _, o := range opts {
+		o(&opt)
+	}
+	c, err := console.New(svc, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +71,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, svc: svc, c: c, srv: srv}
+	return &env{t: t, st: st, svc: svc, c: c, srv: srv}
 }
 
 // browser is a client with a cookie jar that does not follow redirects.

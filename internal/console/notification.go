@@ -41,6 +41,28 @@ var sentences = map[int][2]string{
 	group.NotifyMemberExtra:       {"%[1]s changed the extra of %[2]s", "%[1]s 修改了 %[2]s 的附加信息"},
 }
 
+// switched are the sentences of the notifications whose value turns
+// something on ("1") or off ("0"), by value: "muted bob" reads better than
+// "set mute 1 for bob". Another value falls back to sentences.
+var switched = map[int]map[string][2]string{
+	group.NotifyMuteMember: {
+		"1": {"%[1]s muted %[2]s", "%[1]s 禁言了 %[2]s"},
+		"0": {"%[1]s unmuted %[2]s", "%[1]s 解除了 %[2]s 的禁言"},
+	},
+	group.NotifyAllowMember: {
+		"1": {"%[1]s let %[2]s speak while the group is muted", "%[1]s 将 %[2]s 加入了禁言白名单"},
+		"0": {"%[1]s no longer lets %[2]s speak while the group is muted", "%[1]s 将 %[2]s 移出了禁言白名单"},
+	},
+	group.NotifySetManager: {
+		"1": {"%[1]s made %[2]s a manager", "%[1]s 将 %[2]s 设为管理员"},
+		"0": {"%[1]s removed %[2]s as a manager", "%[1]s 取消了 %[2]s 的管理员"},
+	},
+	group.NotifyChangeMute: {
+		"1": {"%[1]s muted the group", "%[1]s 开启了全员禁言"},
+		"0": {"%[1]s unmuted the group", "%[1]s 关闭了全员禁言"},
+	},
+}
+
 // line is one timeline message as the console shows it.
 type line struct {
 	Seq    int64  `json:"seq"`
@@ -64,6 +86,9 @@ func render(lang string, m group.Message) line {
 			who := strings.Join(d.Members, ", ")
 			if who == "" {
 				who = d.Member
+			}
+			if byValue, ok := switched[m.Payload.Type][d.Value]; ok {
+				s = byValue
 			}
 			f := s[0]
 			if lang == langZH {

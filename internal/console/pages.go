@@ -120,7 +120,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		cancel()
 	}
 	if c.opt.Stats != nil {
-		d.Stats = c.opt.Stats()
+		d.Stats = c.rates.observe(c.opt.Now(), c.opt.Stats())
 	}
 	c.show(w, r, s, http.StatusOK, "overview", "overview", d)
 }
@@ -234,19 +234,51 @@ func (c *Console) setIceBreaker(w http.ResponseWriter, r *http.Request, s *sessi
 
 type groupListData struct {
 	Groups []group.Group
-	Next   string
+	Query  string // the prefix searched, "" for every group
+	ByName bool   // the prefix is the name's, else the id's
+	Next   string // the next page's path and query, "" when there is none
 }
 
+// groupList lists the groups, or those whose id or name starts with ?q=
+// (?by=id or name), a page by key: ?after= (an id), and ?after_name= when
+// searched by name.
 func (c *Console) groupList(w http.ResponseWriter, r *http.Request, s *session) {
 	if !c.operatorOnly(w, r, s) {
 		return
 	}
-	gs, next, err := c.svc.Groups(r.Context(), r.URL.Query().Get("after"), DefaultPage)
+	q := r.URL.Query()
+	d := groupListData{Query: q.Get("q")}
+	by := group.ByGroupID
+	switch q.Get("by") {
+	case "", "id":
+	case "name":
+		by, d.ByName = group.ByGroupName, true
+	default:
+		c.fail(w, r, s, http.StatusBadRequest, text(language(r), "bad_search_field"))
+		return
+	}
+	after := group.GroupKey{ID: q.Get("after")}
+	if d.ByName {
+		after.Name = q.Get("after_name")
+	}
+	gs, next, err := c.svc.SearchGroups(r.Context(), by, d.Query, after, DefaultPage)
 	if err != nil {
 		c.domainError(w, r, s, err)
 		return
 	}
-	c.show(w, r, s, http.StatusOK, "groups", "groups", groupListData{Groups: gs, Next: next})
+	d.Groups = gs
+	if next != (group.GroupKey{}) {
+		v := url.Values{"after": {next.ID}}
+		if d.Query != "" {
+			v.Set("q", d.Query)
+		}
+		if d.ByName {
+			v.Set("by", "name")
+			v.Set("after_name", next.Name)
+		}
+		d.Next = "/groups?" + v.Encode()
+	}
+	c.show(w, r, s, http.StatusOK, "groups", "groups", d)
 }
 
 // ids splits a form's list of ids at spaces and commas.
@@ -281,16 +313,24 @@ type memberRow struct {
 	Role string
 }
 
+// Owner, Muted and Allowed tell the members page which changes to offer.
+func (m memberRow) Owner() bool   { return m.Type == group.MemberOwner }
+func (m memberRow) Muted() bool   { return m.Type == group.MemberSilent }
+func (m memberRow) Allowed() bool { return m.Type == group.MemberAllowed }
+
 type groupData struct {
-	Group       group.Group
-	Count       int
-	Members     []memberRow
-	NextMembers int64
-	Lines       []line
-	Older       int64
-	Last        int64 // the newest seq shown: the live stream continues after it
-	Bots        []string
-	User        string // the playground's user
+	Group        group.Group
+	Count        int
+	Members      []memberRow
+	NextMembers  int64
+	MembersAfter int64 // where this page of members starts
+	Lines        []line
+	Older        int64
+	Last         int64 // the newest seq shown: the live stream continues after it
+	Bots         []string
+	User         string // the playground's user
+	EventsBot    string // the bot whose events the playground shows; "" for none
+	EventsURL    string // the stream of its events
 }
 
 // int64Param reads a non-negative integer query parameter; absent is 0.
@@ -322,7 +362,7 @@ func (c *Console) loadGroup(w http.ResponseWriter, r *http.Request, s *session, 
 		c.domainError(w, r, s, err)
 		return groupData{}, false
 	}
-	d := groupData{Group: g}
+	d := groupData{Group: g, MembersAfter: afterPos}
 	ms, next, err := c.svc.MembersPage(r.Context(), group.Admin, gid, afterPos, DefaultPage)
 	if err != nil {
 		c.domainError(w, r, s, err)
@@ -375,6 +415,10 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	d.User = strings.TrimSpace(r.URL.Query().Get("user"))
+	if c.opt.BotEvents != nil {
+		d.EventsBot = eventsBot(s, strings.TrimSpace(r.URL.Query().Get("bot")), d.Bots)
+		d.EventsURL = "/playground/events?" + url.Values{"bot": {d.EventsBot}}.Encode()
+	}
 	c.show(w, r, s, http.StatusOK, "playground", "playground", d)
 }
 

@@ -28,12 +28,7 @@ const scaleRows = 100_000
 //
 //	go test -run '^$' -bench GroupPageAtScale ./internal/console/
 func BenchmarkGroupPageAtScale(b *testing.B) {
-	st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	svc := group.NewService(st, group.Config{})
+	st, svc := benchStore(b)
 	now := time.Now().Truncate(time.Millisecond)
 	if _, err := svc.PutUser(b.Context(), group.User{ID: "alice", Name: "alice"}); err != nil {
 		b.Fatal(err)
@@ -41,18 +36,37 @@ func BenchmarkGroupPageAtScale(b *testing.B) {
 	if _, err := svc.CreateGroup(b.Context(), group.Admin, group.CreateGroupInput{Group: group.Group{ID: "big", Owner: "alice"}}); err != nil {
 		b.Fatal(err)
 	}
-	// Rows written straight through the store, in batches: the domain's
-	// member limit and per-call bounds would make this setup slow, not the
-	// reads it measures.
+	putRows(b, st, func(tx group.Tx, i int) error {
+		if err := tx.PutMember(group.Member{GroupID: "big", UserID: fmt.Sprintf("u%06d", i), JoinedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		_, err := tx.AppendMessage(group.Message{GroupID: "big", Sender: "alice", CreatedAt: now,
+			Payload: group.Payload{Type: group.ContentText, SearchableContent: fmt.Sprint("message ", i)}})
+		return err
+	})
+	base, cookie := benchConsole(b, svc)
+
+	// The members' far end: the key after the last page's start.
+	ms, _, err := svc.MembersPage(b.Context(), group.Admin, "big", 0, group.MaxMembersPage)
+	if err != nil {
+		b.Fatal(err)
+	}
+	firstPos := ms[0].Pos
+	benchPages(b, base+"/groups/big", cookie, []benchPage{
+		{"start", "", "message 99999"},
+		{"far-end", fmt.Sprintf("?before=%d&members_after=%d", console.DefaultTimelinePage+1, firstPos+scaleRows-console.DefaultPage-1), "message 0<"},
+	})
+}
+
+// putRows writes scaleRows rows straight through the store, put(tx, i)
+// each, in batches: the domain's member limit and per-call bounds would make
+// the setup slow, not the reads the benchmarks measure.
+func putRows(b *testing.B, st *sqlite.Store, put func(tx group.Tx, i int) error) {
 	const batch = 10_000
 	for start := 0; start < scaleRows; start += batch {
 		err := st.Update(b.Context(), func(tx group.Tx) error {
 			for i := start; i < start+batch; i++ {
-				if err := tx.PutMember(group.Member{GroupID: "big", UserID: fmt.Sprintf("u%06d", i), JoinedAt: now, UpdatedAt: now}); err != nil {
-					return err
-				}
-				if _, err := tx.AppendMessage(group.Message{GroupID: "big", Sender: "alice", CreatedAt: now,
-					Payload: group.Payload{Type: group.ContentText, SearchableContent: fmt.Sprint("message ", i)}}); err != nil {
+				if err := put(tx, i); err != nil {
 					return err
 				}
 			}
@@ -62,27 +76,39 @@ func BenchmarkGroupPageAtScale(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchStore opens a SQLite store, closed when the benchmark ends, and a service over it.
+func benchStore(b *testing.B) (*sqlite.Store, *group.Service) {
+	st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st, group.NewService(st, group.Config{})
+}
+
+// benchConsole serves a console over svc until the benchmark ends and
+// returns its address and the operator's session cookie.
+func benchConsole(b *testing.B, svc *group.Service) (base, cookie string) {
 	c, err := console.New(svc, console.Options{AdminSecret: adminSecret})
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(c)
-	defer srv.Close()
-	cookie := signInForBench(b, srv.URL)
+	b.Cleanup(srv.Close)
+	return srv.URL, signInForBench(b, srv.URL)
+}
 
-	// The members' far end: the key after the last page's start.
-	ms, _, err := svc.MembersPage(b.Context(), group.Admin, "big", 0, group.MaxMembersPage)
-	if err != nil {
-		b.Fatal(err)
-	}
-	firstPos := ms[0].Pos
-	for _, tt := range []struct{ name, query, want string }{
-		{"start", "", "message 99999"},
-		{"far-end", fmt.Sprintf("?before=%d&members_after=%d", console.DefaultTimelinePage+1, firstPos+scaleRows-console.DefaultPage-1), "message 0<"},
-	} {
-		b.Run(tt.name, func(b *testing.B) {
+// benchPage is a page a benchmark reads: its query, and what it must show.
+type benchPage struct{ name, query, want string }
+
+// benchPages reads each page at base plus its query, a sub-benchmark each.
+func benchPages(b *testing.B, base, cookie string, pages []benchPage) {
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
-				req, _ := http.NewRequest("GET", srv.URL+"/groups/big"+tt.query, nil)
+				req, _ := http.NewRequest("GET", base+p.query, nil)
 				req.Header.Set("Cookie", cookie)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -90,8 +116,8 @@ func BenchmarkGroupPageAtScale(b *testing.B) {
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 || !strings.Contains(string(body), tt.want) {
-					b.Fatalf("HTTP %d, want %q in the page", resp.StatusCode, tt.want)
+				if resp.StatusCode != 200 || !strings.Contains(string(body), p.want) {
+					b.Fatalf("HTTP %d, want %q in the page", resp.StatusCode, p.want)
 				}
 			}
 		})
@@ -130,4 +156,24 @@ func signInForBench(b *testing.B, base string) string {
 	}
 	b.Fatalf("sign-in: HTTP %d", resp.StatusCode)
 	return ""
+}
+
+// BenchmarkGroupSearchAtScale searches 100,000 groups by a prefix of the
+// name and of the id, at the start of the index and at its far end: each
+// page is one range of an index, so the far end costs what the start does.
+//
+//	go test -run '^$' -bench GroupSearchAtScale ./internal/console/
+func BenchmarkGroupSearchAtScale(b *testing.B) {
+	st, svc := benchStore(b)
+	now := time.Now().Truncate(time.Millisecond)
+	putRows(b, st, func(tx group.Tx, i int) error {
+		return tx.PutGroup(group.Group{ID: fmt.Sprintf("g%06d", i), Name: fmt.Sprintf("Group %06d", i), Owner: "alice", CreatedAt: now, UpdatedAt: now})
+	})
+	base, cookie := benchConsole(b, svc)
+	benchPages(b, base+"/groups", cookie, []benchPage{
+		{"name-start", "?by=name&q=Group+0", "g000049"},
+		{"name-far-end", "?by=name&q=Group+0999", "g099949"},
+		{"name-next-page-far-end", "?by=name&q=Group&after_name=Group+099900&after=g099900", "g099950"},
+		{"id-far-end", "?by=id&q=g0999", "g099949"},
+	})
 }

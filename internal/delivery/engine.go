@@ -205,6 +205,21 @@ func New(store Store, events Events, doors map[group.DeliveryKind]Door, opts Opt
 	}
 }
 
+// Backlog returns how many events the streams this node delivers have not
+// done with yet (delivered, skipped as not theirs, or dropped), each as of
+// its last read of its bot's log: the pending deliveries of this node. A
+// stream that is failing counts the events it had read when it started
+// retrying; another node's streams count there.
+func (e *Engine) Backlog() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n int64
+	for _, w := range e.workers {
+		n += w.backlog.Load()
+	}
+	return n
+}
+
 // Node returns the name this node holds leases under.
 func (e *Engine) Node() string { return e.opts.Node }
 
@@ -344,6 +359,9 @@ type worker struct {
 	// epoch is that of the session the worker holds the stream at; 0 when
 	// it holds none. The renewer compares it with the store's.
 	epoch atomic.Int64
+	// backlog is how many events of the bot's log the stream has not done
+	// with, as of its last read of the log; 0 while it holds no session.
+	backlog atomic.Int64
 }
 
 // poke wakes the worker to take its stream anew.
@@ -384,6 +402,7 @@ func (w *worker) run(ctx context.Context) {
 		w.epoch.Store(st.Epoch)
 		err = s.deliver(ctx)
 		w.epoch.Store(0)
+		w.backlog.Store(0)
 		if ctx.Err() != nil {
 			s.flush(true)
 			w.release()
@@ -422,6 +441,7 @@ type session struct {
 	w        *worker
 	st       group.DeliveryStream
 	pos      int64 // the last seq done with
+	last     int64 // the bot's last event seq, as of the last read
 	lastErr  string
 	next     time.Time // of the failing item
 	attempts []group.DeliveryAttempt
@@ -443,6 +463,8 @@ func (s *session) deliver(ctx context.Context) error {
 			}
 			return fmt.Errorf("read events: %w", err)
 		}
+		s.last = last
+		s.count()
 		// Events missing from the log were pruned before they could be delivered.
 		if first := last + 1; len(items) > 0 {
 			first = items[0].Seq
@@ -457,7 +479,9 @@ func (s *session) deliver(ctx context.Context) error {
 				s.pos, s.dirty = it.Seq, true
 				continue
 			}
-			if err := s.send(ctx, it); err != nil {
+			err := s.send(ctx, it)
+			s.count()
+			if err != nil {
 				return err
 			}
 			if len(s.attempts) >= e.opts.Batch || !e.now().Before(s.renewAt) {
@@ -466,6 +490,7 @@ func (s *session) deliver(ctx context.Context) error {
 				}
 			}
 		}
+		s.count()
 		if len(items) >= e.opts.Batch {
 			continue
 		}
@@ -484,6 +509,9 @@ func (s *session) deliver(ctx context.Context) error {
 		}
 	}
 }
+
+// count notes the stream's backlog for Engine.Backlog.
+func (s *session) count() { s.w.backlog.Store(max(0, s.last-s.pos)) }
 
 // send delivers one item, retrying with backoff until it is delivered or
 // past the retention (then it is dropped).

@@ -489,3 +489,39 @@ func TestRenewWhileIdle(t *testing.T) {
 		t.Fatalf("received %v, want 1, 2 and again 1, 2", got)
 	}
 }
+
+// TestBacklog: the engine counts the events its streams have not delivered
+// yet, a failing receiver's included, and none once they are delivered.
+func TestBacklog(t *testing.T) {
+	e := newEnv(t, delivery.Options{RetryMin: 20 * time.Millisecond, RetryMax: 20 * time.Millisecond})
+	rc := newReceiver(t)
+	rc.setAnswer(func(int64) string { return "500" })
+	waitBacklog := func(want int64) {
+		t.Helper()
+		deadline := time.After(wait)
+		for e.engine.Backlog() != want {
+			select {
+			case <-time.After(5 * time.Millisecond):
+			case <-deadline:
+				t.Fatalf("backlog %d, want %d", e.engine.Backlog(), want)
+			}
+		}
+	}
+	if n := e.engine.Backlog(); n != 0 {
+		t.Fatalf("backlog of no stream: %d", n)
+	}
+	e.target(rc.srv.URL)
+	e.events(5, group.EventAddRobot, time.Now())
+	waitBacklog(5)
+	for deadline := time.Now().Add(wait); rc.requests() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts within %v, want 3", rc.requests(), wait)
+		}
+	}
+	if n := e.engine.Backlog(); n != 5 { // all refused: nothing is done with
+		t.Fatalf("backlog while retrying: %d, want 5", n)
+	}
+	rc.setAnswer(nil)
+	rc.waitGot(5)
+	waitBacklog(0)
+}

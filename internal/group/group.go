@@ -507,3 +507,60 @@ func (s *Service) Groups(ctx context.Context, afterID string, limit int) ([]Grou
 	}
 	return gs, next, nil
 }
+
+// GroupField is the field SearchGroups matches a prefix of.
+type GroupField int
+
+// The fields SearchGroups searches.
+const (
+	// ByGroupID matches a prefix of the group's id, in id order.
+	ByGroupID GroupField = iota
+	// ByGroupName matches a prefix of the group's name, in (name, id) order.
+	ByGroupName
+)
+
+// GroupKey is where a page of SearchGroups continues: after the group with
+// this Name (searched by name) and ID. The zero key starts at the first group.
+type GroupKey struct {
+	Name string
+	ID   string
+}
+
+// SearchGroups returns up to limit groups whose id (ByGroupID) or name
+// (ByGroupName) starts with prefix, after the key after, and the key to
+// continue after (zero when there are no more). The match is case-sensitive
+// and byte by byte ("Te" finds "Team", not "team"; an empty prefix finds
+// every group). Each page is one range of an index, so its cost does not
+// grow with the number of groups.
+func (s *Service) SearchGroups(ctx context.Context, by GroupField, prefix string, after GroupKey, limit int) ([]Group, GroupKey, error) {
+	if limit < 1 || limit > MaxGroupsPage {
+		return nil, GroupKey{}, Errorf(EInvalidParam, "limit %d is out of 1..%d", limit, MaxGroupsPage)
+	}
+	if by != ByGroupID && by != ByGroupName {
+		return nil, GroupKey{}, Errorf(EInvalidParam, "unknown search field %d", by)
+	}
+	if err := checkText("search", prefix, after.Name, after.ID); err != nil {
+		return nil, GroupKey{}, err
+	}
+	var gs []Group
+	err := s.view(ctx, func(r Reader) (err error) {
+		if by == ByGroupName {
+			gs, err = r.GroupsByNamePrefix(prefix, after.Name, after.ID, limit+1)
+		} else {
+			gs, err = r.GroupsByIDPrefix(prefix, after.ID, limit+1)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, GroupKey{}, err
+	}
+	var next GroupKey
+	if len(gs) > limit {
+		gs = gs[:limit]
+		next.ID = gs[limit-1].ID
+		if by == ByGroupName {
+			next.Name = gs[limit-1].Name
+		}
+	}
+	return gs, next, nil
+}

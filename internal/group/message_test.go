@@ -2,6 +2,7 @@ package group_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -312,6 +313,49 @@ func TestGroupsAndBotsPaged(t *testing.T) {
 		_, _, err := e.svc.Groups(t.Context(), "", limit)
 		checkCode(t, err, group.EInvalidParam)
 		_, _, err = e.svc.Bots(t.Context(), "", limit)
+		checkCode(t, err, group.EInvalidParam)
+	}
+}
+
+// SearchGroups pages by key through the groups whose id or name starts with
+// a prefix, case-sensitively; bad input is EInvalidParam.
+func TestSearchGroups(t *testing.T) {
+	e := newEnv(t, group.Config{})
+	for _, g := range []group.Group{{ID: "t1", Name: "Team"}, {ID: "t2", Name: "Team"}, {ID: "t3", Name: "Teammates"}, {ID: "x", Name: "team"}} {
+		if _, err := e.svc.CreateGroup(t.Context(), group.Admin, group.CreateGroupInput{Group: group.Group{ID: g.ID, Name: g.Name, Owner: owner}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	var pages int
+	for after := (group.GroupKey{}); ; pages++ {
+		gs, next, err := e.svc.SearchGroups(t.Context(), group.ByGroupName, "Team", after, 2)
+		checkCode(t, err, ok)
+		for _, g := range gs {
+			got = append(got, g.ID)
+		}
+		if next == (group.GroupKey{}) {
+			break
+		}
+		if next.ID != gs[len(gs)-1].ID || next.Name != gs[len(gs)-1].Name {
+			t.Fatalf("next %+v is not the page's last group %+v", next, gs[len(gs)-1])
+		}
+		after = next
+	}
+	if strings.Join(got, " ") != "t1 t2 t3" || pages != 1 {
+		t.Errorf("search by name Team: %v in %d pages after the first; want t1 t2 t3 in 1", got, pages)
+	}
+	gs, next, err := e.svc.SearchGroups(t.Context(), group.ByGroupID, "t", group.GroupKey{ID: "t1"}, 10)
+	checkCode(t, err, ok)
+	if len(gs) != 2 || gs[0].ID != "t2" || gs[1].ID != "t3" || next != (group.GroupKey{}) {
+		t.Errorf("search by id t after t1: %v next %+v; want t2 t3", gs, next)
+	}
+	for _, bad := range []struct {
+		by     group.GroupField
+		prefix string
+		limit  int
+	}{{group.ByGroupID, "t", 0}, {group.ByGroupID, "t", group.MaxGroupsPage + 1}, {7, "t", 10}, {group.ByGroupName, "a\x00", 10}, {group.ByGroupName, "\xff", 10}} {
+		_, _, err := e.svc.SearchGroups(t.Context(), bad.by, bad.prefix, group.GroupKey{}, bad.limit)
 		checkCode(t, err, group.EInvalidParam)
 	}
 }

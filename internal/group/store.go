@@ -27,6 +27,13 @@ type Reader interface {
 	Group(id string) (Group, error)
 	// Groups returns up to limit groups with ID > afterID, in ID order.
 	Groups(afterID string, limit int) ([]Group, error)
+	// GroupsByIDPrefix returns up to limit groups whose ID starts with
+	// prefix and is > afterID, in ID order: one range of the ids' index.
+	GroupsByIDPrefix(prefix, afterID string, limit int) ([]Group, error)
+	// GroupsByNamePrefix returns up to limit groups whose Name starts with
+	// prefix (byte by byte) and whose (Name, ID) is > (afterName, afterID),
+	// in (Name, ID) order: one range of an index on (name, id).
+	GroupsByNamePrefix(prefix, afterName, afterID string, limit int) ([]Group, error)
 	// Member returns the member row of any type, removed included.
 	Member(groupID, userID string) (Member, error)
 	// MembersOf returns the rows, of any type, of those of userIDs that have

@@ -61,7 +61,7 @@ func New() *Metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qun_requests_total",
-			Help: "HTTP requests answered, by door (robot, admin, qq), route pattern and the door's code (0: success).",
+			Help: "HTTP requests answered, by door (robot, admin, qq, console), route pattern and the door's code (0: success).",
 		}, []string{"door", "route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "qun_request_duration_seconds",

@@ -96,6 +96,30 @@ func isGatewayEvent(t group.EventType) bool {
 // its webhook with intents carries them, and returns the bot's last event
 // seq. The openids they show are stored before they are returned.
 func (s *Server) WebhookItems(ctx context.Context, botID string, intents int64, after int64, limit int) ([]WebhookItem, int64, error) {
+	items, last, b, err := s.renderLog(ctx, botID, after, limit, func(e group.Event) bool { return webhookWants(intents, e) })
+	if err != nil {
+		return nil, 0, fmt.Errorf("qqbot: webhook events of bot %q: %w", botID, err)
+	}
+	key, err := webhookKey(b.AppSecret)
+	if err != nil {
+		return nil, 0, fmt.Errorf("qqbot: webhook of bot %q: %w", botID, err)
+	}
+	for i := range items {
+		if body := items[i].Body; body != nil {
+			items[i].Header = func(now time.Time) http.Header {
+				return webhookHeader(key, b.AppID, strconv.FormatInt(now.Unix(), 10), body)
+			}
+		}
+	}
+	return items, last, nil
+}
+
+// renderLog reads botID's events after seq after, at most limit, and
+// renders those wanted as their op 0 frames, byte for byte what the gateway
+// writes for them (the others get no Body); it returns them with the bot's
+// last event seq and its Bot record. The openids the frames show are stored
+// before they are returned.
+func (s *Server) renderLog(ctx context.Context, botID string, after int64, limit int, wanted func(group.Event) bool) ([]WebhookItem, int64, group.Bot, error) {
 	var items []WebhookItem
 	var last int64
 	var b group.Bot
@@ -116,7 +140,7 @@ func (s *Server) WebhookItems(ctx context.Context, botID string, intents int64, 
 		loaded := false
 		for _, e := range evs {
 			it := WebhookItem{Seq: e.Seq, ID: s.eventID(botID, e.Type, e.Seq), Type: string(e.Type), CreatedAt: e.CreatedAt}
-			if webhookWants(intents, e) {
+			if wanted(e) {
 				if e.Type == group.EventAtMessage && !loaded {
 					if bot, err = r.User(botID); err != nil && !group.IsNotExist(err) {
 						return err
@@ -136,23 +160,12 @@ func (s *Server) WebhookItems(ctx context.Context, botID string, intents int64, 
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("qqbot: webhook events of bot %q: %w", botID, err)
+		return nil, 0, group.Bot{}, err
 	}
 	if err := ids.store(ctx); err != nil {
-		return nil, 0, err
+		return nil, 0, group.Bot{}, err
 	}
-	key, err := webhookKey(b.AppSecret)
-	if err != nil {
-		return nil, 0, fmt.Errorf("qqbot: webhook of bot %q: %w", botID, err)
-	}
-	for i := range items {
-		if body := items[i].Body; body != nil {
-			items[i].Header = func(now time.Time) http.Header {
-				return webhookHeader(key, b.AppID, strconv.FormatInt(now.Unix(), 10), body)
-			}
-		}
-	}
-	return items, last, nil
+	return items, last, b, nil
 }
 
 // CheckWebhookAck judges the body of a 2xx answer to an event: empty or

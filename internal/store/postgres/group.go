@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 const groupColumns = `id, name, portrait, owner, type, extra, mute, join_type, private_chat,
@@ -19,7 +20,21 @@ var (
 	// lock orders all the writes to one group, its members included.
 	selectGroups = `SELECT ` + groupColumns + ` FROM groups WHERE id > $1 ORDER BY id LIMIT $2`
 	selectGroup  = keyed(`SELECT `+groupColumns+` FROM groups WHERE id = $1`, lockGroupKey)
-	upsertGroup  = `INSERT INTO groups (` + groupColumns + `)
+	// A search page is one range of groups_id_c or groups_name (migration
+	// 0009), both COLLATE "C": it starts at the later of the prefix and the
+	// previous page's last key, which it excludes, and ends below the
+	// prefix's end (none for a prefix with no end).
+	selectGroupsByID = `SELECT ` + groupColumns + ` FROM groups
+		WHERE id COLLATE "C" >= $1 AND id COLLATE "C" < $2 AND id <> $3 ORDER BY id COLLATE "C" LIMIT $4`
+	selectGroupsByIDOpen = `SELECT ` + groupColumns + ` FROM groups
+		WHERE id COLLATE "C" >= $1 AND id <> $2 ORDER BY id COLLATE "C" LIMIT $3`
+	selectGroupsByName = `SELECT ` + groupColumns + ` FROM groups
+		WHERE (name COLLATE "C", id COLLATE "C") >= ($1, $2) AND name COLLATE "C" < $3 AND NOT (name = $4 AND id = $5)
+		ORDER BY name COLLATE "C", id COLLATE "C" LIMIT $6`
+	selectGroupsByNameOpen = `SELECT ` + groupColumns + ` FROM groups
+		WHERE (name COLLATE "C", id COLLATE "C") >= ($1, $2) AND NOT (name = $3 AND id = $4)
+		ORDER BY name COLLATE "C", id COLLATE "C" LIMIT $5`
+	upsertGroup = `INSERT INTO groups (` + groupColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, portrait = excluded.portrait,
 			owner = excluded.owner, type = excluded.type, extra = excluded.extra, mute = excluded.mute,
@@ -47,6 +62,32 @@ func (r *reader) Groups(afterID string, limit int) ([]group.Group, error) {
 		return nil, nil
 	}
 	return getAll(r.c, groupFields, fmt.Sprintf("groups after %q", afterID), selectGroups, afterID, limit)
+}
+
+// GroupsByIDPrefix implements group.Reader.
+func (r *reader) GroupsByIDPrefix(prefix, afterID string, limit int) ([]group.Group, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	what := fmt.Sprintf("groups with id prefix %q after %q", prefix, afterID)
+	from := max(prefix, afterID)
+	if end, ok := store.PrefixEnd(prefix); ok {
+		return getAll(r.c, groupFields, what, selectGroupsByID, from, end, afterID, limit)
+	}
+	return getAll(r.c, groupFields, what, selectGroupsByIDOpen, from, afterID, limit)
+}
+
+// GroupsByNamePrefix implements group.Reader.
+func (r *reader) GroupsByNamePrefix(prefix, afterName, afterID string, limit int) ([]group.Group, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	what := fmt.Sprintf("groups with name prefix %q after (%q, %q)", prefix, afterName, afterID)
+	from := store.KeyAfter(prefix, afterName, afterID)
+	if end, ok := store.PrefixEnd(prefix); ok {
+		return getAll(r.c, groupFields, what, selectGroupsByName, from.Name, from.ID, end, afterName, afterID, limit)
+	}
+	return getAll(r.c, groupFields, what, selectGroupsByNameOpen, from.Name, from.ID, afterName, afterID, limit)
 }
 
 // PutGroup implements group.Tx.

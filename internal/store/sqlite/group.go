@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 func groupColumns(g *group.Group) columns {
@@ -31,7 +32,15 @@ var (
 
 	selectGroup  = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id = ?`)
 	selectGroups = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id > ? ORDER BY id LIMIT ?`)
-	upsertGroup  = writeSQL(`INSERT INTO groups (` + groupCols.list() + `) VALUES (` + groupCols.marks() + `)
+	// A search page is one range of an index: ids from the primary key's,
+	// names from groups_name (name, id). It starts at the later of the
+	// prefix and the previous page's last key, which it excludes, and ends
+	// below the prefix's end (none for a prefix with no end).
+	selectGroupsByID       = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id >= ? AND id < ? AND id <> ? ORDER BY id LIMIT ?`)
+	selectGroupsByIDOpen   = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE id >= ? AND id <> ? ORDER BY id LIMIT ?`)
+	selectGroupsByName     = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE (name, id) >= (?, ?) AND name < ? AND NOT (name = ? AND id = ?) ORDER BY name, id LIMIT ?`)
+	selectGroupsByNameOpen = readSQL(`SELECT ` + groupCols.list() + ` FROM groups WHERE (name, id) >= (?, ?) AND NOT (name = ? AND id = ?) ORDER BY name, id LIMIT ?`)
+	upsertGroup            = writeSQL(`INSERT INTO groups (` + groupCols.list() + `) VALUES (` + groupCols.marks() + `)
 		ON CONFLICT (id) DO UPDATE SET ` + groupCols.except("id").assign())
 	deleteGroup          = writeSQL(`DELETE FROM groups WHERE id = ?`)
 	deleteGroupMembers   = writeSQL(`DELETE FROM members WHERE group_id = ?`)
@@ -50,6 +59,32 @@ func (r *reader) Groups(afterID string, limit int) ([]group.Group, error) {
 		return nil, nil
 	}
 	return getAll(r.c, groupColumns, fmt.Sprintf("groups after %q", afterID), selectGroups, afterID, limit)
+}
+
+// GroupsByIDPrefix implements group.Reader.
+func (r *reader) GroupsByIDPrefix(prefix, afterID string, limit int) ([]group.Group, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	what := fmt.Sprintf("groups with id prefix %q after %q", prefix, afterID)
+	from := max(prefix, afterID)
+	if end, ok := store.PrefixEnd(prefix); ok {
+		return getAll(r.c, groupColumns, what, selectGroupsByID, from, end, afterID, limit)
+	}
+	return getAll(r.c, groupColumns, what, selectGroupsByIDOpen, from, afterID, limit)
+}
+
+// GroupsByNamePrefix implements group.Reader.
+func (r *reader) GroupsByNamePrefix(prefix, afterName, afterID string, limit int) ([]group.Group, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	what := fmt.Sprintf("groups with name prefix %q after (%q, %q)", prefix, afterName, afterID)
+	from := store.KeyAfter(prefix, afterName, afterID)
+	if end, ok := store.PrefixEnd(prefix); ok {
+		return getAll(r.c, groupColumns, what, selectGroupsByName, from.Name, from.ID, end, afterName, afterID, limit)
+	}
+	return getAll(r.c, groupColumns, what, selectGroupsByNameOpen, from.Name, from.ID, afterName, afterID, limit)
 }
 
 // PutGroup implements group.Tx.

@@ -52,6 +52,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Bot", testBot},
 		{"Group", testGroup},
 		{"Listing", testListing},
+		{"GroupSearch", testGroupSearch},
 		{"DeleteGroup", testDeleteGroup},
 		{"Member", testMember},
 		{"MemberListing", testMemberListing},

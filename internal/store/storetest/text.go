@@ -249,6 +249,8 @@ func readsFindNothing(t *testing.T, r group.Reader, bad string) error {
 		{"MemberCount", func() (int, error) { return r.MemberCount(bad) }},
 		{"BotMembers", func() (int, error) { ids, err := r.BotMembers(bad); return len(ids), err }},
 		{"GroupsOfUser", func() (int, error) { ids, err := r.GroupsOfUser(bad); return len(ids), err }},
+		{"GroupsByIDPrefix", func() (int, error) { gs, err := r.GroupsByIDPrefix(bad, "", 10); return len(gs), err }},
+		{"GroupsByNamePrefix", func() (int, error) { gs, err := r.GroupsByNamePrefix(bad, "", "", 10); return len(gs), err }},
 		{"Messages", func() (int, error) { ms, err := r.Messages(bad, 0, 0, 10); return len(ms), err }},
 		{"Events", func() (int, error) { es, err := r.Events(bad, 0, 10); return len(es), err }},
 		{"LastEventSeq", func() (int, error) { n, err := r.LastEventSeq(bad); return int(n), err }},

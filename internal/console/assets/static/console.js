@@ -1,4 +1,4 @@
-// qun console: the live timeline (Server-Sent Events) and the ice-breaker
+// qun console: the live timeline and bot events (Server-Sent Events) and the ice-breaker
 // preview. Served as a file of its own: the Content-Security-Policy allows
 // no inline script.
 "use strict";
@@ -32,6 +32,45 @@ function followTimeline(list) {
   };
 }
 
+// DefaultShownEvents bounds the bot's events kept on the page; older ones
+// scroll off.
+const DefaultShownEvents = 200;
+
+// followEvents shows the JSON the bot was sent, each frame as it arrives.
+function followEvents(list) {
+  const src = new EventSource(list.dataset.events);
+  src.onmessage = (e) => {
+    if (list.querySelector('[data-seq="' + e.lastEventId + '"]')) return;
+    const li = document.createElement("li");
+    li.dataset.seq = e.lastEventId;
+    const code = document.createElement("code");
+    code.textContent = e.data;
+    li.append(code);
+    list.append(li);
+    while (list.childElementCount > DefaultShownEvents) list.firstElementChild.remove();
+    li.scrollIntoView({block: "nearest"});
+  };
+}
+
+// DefaultRefresh is how often the overview reads its numbers again.
+const DefaultRefresh = 2000;
+
+// refreshInPlace reads the page again every DefaultRefresh and puts its
+// numbers in place: each read is a sample of the rates.
+function refreshInPlace(el) {
+  setInterval(async () => {
+    try {
+      const r = await fetch(el.dataset.refresh, {credentials: "same-origin"});
+      if (!r.ok) return;
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      const fresh = doc.getElementById(el.id);
+      if (fresh) el.replaceChildren(...fresh.childNodes);
+    } catch (err) {
+      // the next tick tries again
+    }
+  }, DefaultRefresh);
+}
+
 // sendInPlace posts a form without leaving the page: the live timeline
 // shows what it caused. A refusal shows the error page's message.
 function sendInPlace(form) {
@@ -62,6 +101,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-ajax]").forEach(sendInPlace);
   const list = document.getElementById("timeline");
   if (list && list.dataset.stream) followTimeline(list);
+  document.querySelectorAll("[data-refresh]").forEach(refreshInPlace);
+  const events = document.getElementById("bot-events");
+  if (events && events.dataset.events) followEvents(events);
   document.querySelectorAll("[data-preview]").forEach((input) => {
     const out = document.getElementById(input.dataset.preview);
     input.addEventListener("input", () => { out.textContent = input.value; });
