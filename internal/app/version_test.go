@@ -90,7 +90,8 @@ func TestVersionOfBuild(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "qun")
 	// -buildvcs=true overrides a GOFLAGS=-buildvcs=false of the environment
 	// and fails the build if the stamp cannot be made.
-	build := exec.Command(goTool, "build", "-buildvcs=true", "-o", bin, ".")
+	build := exec.Command(goTool, "build", "-buildvcs=true", "-o", bin, "./cmd/qun")
+	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
