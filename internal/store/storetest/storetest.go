@@ -81,6 +81,7 @@ func Run(t *testing.T, opener Opener) {
 		{"IssueAccessToken", testIssueAccessToken},
 		{"Session", testSession},
 		{"UpdateSession", testUpdateSession},
+		{"BotSessions", testBotSessions},
 		{"ConcurrentSessionClaims", testConcurrentSessionClaims},
 		{"OpenID", testOpenID},
 		{"Setting", testSetting},
