@@ -38,6 +38,12 @@ var (
 	_ store.Observer  = (*metrics.Metrics)(nil)
 )
 
+// The QQ door lists the bots' gateway sessions for the Admin API and the console.
+var (
+	_ wildfire.Sessions = (*qqbot.Server)(nil)
+	_ console.Sessions  = (*qqbot.Server)(nil)
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -212,7 +218,13 @@ func (m *Main) Open(ctx context.Context) error {
 		ProactivePeriod:   cfg.ProactivePeriod,
 		GroupChanges:      cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
 	})
+	node, err := nodeName(cfg.Data) // the delivery engine's too: one name per node
+	if err != nil {
+		st.Close()
+		return err
+	}
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
+		Node:              node,
 		PublicURL:         cfg.PublicURL,
 		Logger:            m.Logger,
 		HeartbeatInterval: cfg.HeartbeatInterval,
@@ -256,6 +268,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Observer:   m.Metrics,
 		Deliveries: deliveries,
 		Callbacks:  deliveries,
+		Sessions:   m.QQ,
 	})
 	storeKind := "sqlite"
 	if cfg.DB != "" {
@@ -268,6 +281,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Ready:       m.ready,
 		Stats:       m.consoleStats,
 		Logger:      m.Logger,
+		Deliveries:  deliveries,
+		Sessions:    m.QQ,
 	})
 	if err != nil {
 		st.Close()

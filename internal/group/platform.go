@@ -51,6 +51,9 @@ type Session struct {
 type SessionStatus struct {
 	Session
 	Live bool
+	// LastSeq is the s of the last event dispatched to the client, as the
+	// client saw it; 0 when none was.
+	LastSeq int64
 }
 
 // OpenID kinds.
