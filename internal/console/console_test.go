@@ -30,7 +30,8 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv runs a console over a new SQLite store; opts, if any, change its Options.
+func newEnv(t *testing.T, opts ...func(*console.Options)) *env {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "qun.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -38,8 +39,11 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc := group.NewService(st, group.Config{})
-	c, err := console.New(svc, console.Options{AdminSecret: adminSecret, Version: "test", StoreKind: "sqlite",
-		StreamPoll: 20 * time.Millisecond})
+	o := console.Options{AdminSecret: adminSecret, Version: "test", StoreKind: "sqlite", StreamPoll: 20 * time.Millisecond}
+	for _, f := range opts {
+		f(&o)
+	}
+	c, err := console.New(svc, o)
 	if err != nil {
 		t.Fatal(err)
 	}
