@@ -107,23 +107,30 @@ func deliveryConfig(t *testing.T) Config {
 	return cfg
 }
 
-// waitSessions polls the Admin API's listing of botID's sessions until ok.
-func waitSessions(t *testing.T, what string, admin *client.Client, botID string, ok func([]client.Session) bool) []client.Session {
+// waitFor calls get until ok accepts what it returns, failing the test
+// after mnWait with the last value.
+func waitFor[T any](t *testing.T, what string, get func() (T, error), ok func(T) bool) T {
 	t.Helper()
 	deadline := time.Now().Add(mnWait)
 	for {
-		ss, err := admin.Sessions(t.Context(), botID, 0)
+		v, err := get()
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		if ok(ss) {
-			return ss
+		if ok(v) {
+			return v
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: the sessions never got there: %+v", what, ss)
+			t.Fatalf("%s: never got there: %+v", what, v)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// waitSessions polls the Admin API's listing of botID's sessions until ok.
+func waitSessions(t *testing.T, what string, admin *client.Client, botID string, ok func([]client.Session) bool) []client.Session {
+	t.Helper()
+	return waitFor(t, what, func() ([]client.Session, error) { return admin.Sessions(t.Context(), botID, 0) }, ok)
 }
 
 // TestRobotSessions: the Admin API and the CLI list a bot's gateway
@@ -246,8 +253,7 @@ func TestConsoleDeliveryInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#signin-operator-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#overview")))
 	run(t, ctx, "the bot page's outbound sections",
-		chromedp.Navigate(base+"/bots/echo"),
-		waitText("#webhook-status", "No webhook"),
+		reloadUntil(base+"/bots/echo", "#webhook-status", "No webhook"),
 		waitText("#stream-webhook", "off"),
 		waitText("#sessions", "none"))
 
@@ -319,7 +325,7 @@ func TestConsoleDeliveryInBrowser(t *testing.T) {
 		reloadUntil(base+"/bots/echo", "#sessions", "disconnected"))
 	run(t, ctx, "in Chinese",
 		chromedp.Navigate(base+"/lang/zh?back=/bots/echo"),
-		waitText("#deliveries", "重新投递"),
+		reloadUntil(base+"/bots/echo", "#deliveries", "重新投递"),
 		waitText("#sessions", "网关会话"))
 }
 

@@ -145,13 +145,19 @@ func (c *Console) loadDelivery(ctx context.Context, lang, botID string) (*delive
 	return d, nil
 }
 
-// mayBot reports whether s may see and change botID: the operator any bot,
-// a bot developer only theirs; it answers the refusal itself.
-func (c *Console) mayBot(w http.ResponseWriter, r *http.Request, s *session, botID string) bool {
-	if s.operator() || botID == s.botID {
+// deliveriesOf reports whether s may change botID's deliveries here: the
+// operator any bot's, a bot developer only theirs, and only when the wiring
+// gave the console deliveries. It answers the refusal itself.
+func (c *Console) deliveriesOf(w http.ResponseWriter, r *http.Request, s *session, botID string) bool {
+	lang := language(r)
+	switch {
+	case !s.operator() && botID != s.botID:
+		c.fail(w, r, s, http.StatusForbidden, text(lang, "forbidden"))
+	case c.opt.Deliveries == nil:
+		c.fail(w, r, s, http.StatusNotImplemented, text(lang, "no_deliveries"))
+	default:
 		return true
 	}
-	c.fail(w, r, s, http.StatusForbidden, text(language(r), "forbidden"))
 	return false
 }
 
@@ -159,14 +165,10 @@ func (c *Console) mayBot(w http.ResponseWriter, r *http.Request, s *session, bot
 // shows the bot's page again with the reason beside the form.
 func (c *Console) setWebhook(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	if !c.mayBot(w, r, s, id) {
+	if !c.deliveriesOf(w, r, s, id) {
 		return
 	}
 	lang := language(r)
-	if c.opt.Deliveries == nil {
-		c.fail(w, r, s, http.StatusNotImplemented, text(lang, "no_deliveries"))
-		return
-	}
 	u := strings.TrimSpace(r.PostForm.Get("url"))
 	if len(u) > maxWebhookURL {
 		c.fail(w, r, s, http.StatusBadRequest, text(lang, "webhook_url")+": "+text(lang, "too_long"))
@@ -196,14 +198,10 @@ func (c *Console) setWebhook(w http.ResponseWriter, r *http.Request, s *session)
 // redeliver sends one of the bot's streams again from the event seq entered.
 func (c *Console) redeliver(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	if !c.mayBot(w, r, s, id) {
+	if !c.deliveriesOf(w, r, s, id) {
 		return
 	}
 	lang := language(r)
-	if c.opt.Deliveries == nil {
-		c.fail(w, r, s, http.StatusNotImplemented, text(lang, "no_deliveries"))
-		return
-	}
 	kind := group.DeliveryKind(r.PostForm.Get("stream"))
 	if kind != group.DeliveryWebhook && kind != group.DeliveryCallback {
 		c.fail(w, r, s, http.StatusBadRequest, text(lang, "bad_stream"))

@@ -133,27 +133,14 @@ func (a *api) setWebhook(r *request) (any, error) {
 // robotDeliveries serves /admin/robot/deliveries: {robotId, limit?} →
 // {webhook, callback, attempts, drops}.
 func (a *api) robotDeliveries(r *request) (any, error) {
-	var body struct {
-		robotIDBody
-		Limit flexInt `json:"limit"`
-	}
-	if err := r.decode(&body); err != nil {
+	robotID, limit, err := r.robotLimit(DefaultDeliveriesLimit, MaxDeliveriesLimit)
+	if err != nil {
 		return nil, err
-	}
-	switch {
-	case body.RobotID == "":
-		return nil, invalid("robotId is missing")
-	case body.Limit < 0 || body.Limit > MaxDeliveriesLimit:
-		return nil, invalid("limit %d is out of 0..%d", body.Limit, MaxDeliveriesLimit)
 	}
 	if a.deliveries == nil {
 		return nil, errNoDeliveries
 	}
-	limit := int(body.Limit)
-	if limit == 0 {
-		limit = DefaultDeliveriesLimit
-	}
-	rep, err := a.deliveries.Deliveries(r.ctx, string(body.RobotID), limit)
+	rep, err := a.deliveries.Deliveries(r.ctx, robotID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +153,28 @@ func (a *api) robotDeliveries(r *request) (any, error) {
 			Status: at.Status, Error: at.Error, At: millis(at.At), DurationMS: at.Duration.Milliseconds()})
 	}
 	return out, nil
+}
+
+// robotLimit decodes a body {robotId, limit?}: limit 0..most, 0 meaning def.
+func (r *request) robotLimit(def, most int) (robotID string, limit int, err error) {
+	var body struct {
+		robotIDBody
+		Limit flexInt `json:"limit"`
+	}
+	if err := r.decode(&body); err != nil {
+		return "", 0, err
+	}
+	switch {
+	case body.RobotID == "":
+		return "", 0, invalid("robotId is missing")
+	case body.Limit < 0 || int(body.Limit) > most:
+		return "", 0, invalid("limit %d is out of 0..%d", body.Limit, most)
+	}
+	limit = int(body.Limit)
+	if limit == 0 {
+		limit = def
+	}
+	return string(body.RobotID), limit, nil
 }
 
 // redeliver serves /admin/robot/redeliver: {robotId, from_seq, stream?}:

@@ -39,27 +39,14 @@ type sessionJSON struct {
 // robotSessions serves /admin/robot/sessions: {robotId, limit?} →
 // {sessions: [...]}, the last updated first.
 func (a *api) robotSessions(r *request) (any, error) {
-	var body struct {
-		robotIDBody
-		Limit flexInt `json:"limit"`
-	}
-	if err := r.decode(&body); err != nil {
+	robotID, limit, err := r.robotLimit(DefaultSessionsLimit, MaxSessionsLimit)
+	if err != nil {
 		return nil, err
-	}
-	switch {
-	case body.RobotID == "":
-		return nil, invalid("robotId is missing")
-	case body.Limit < 0 || body.Limit > MaxSessionsLimit:
-		return nil, invalid("limit %d is out of 0..%d", body.Limit, MaxSessionsLimit)
 	}
 	if a.sessions == nil {
 		return nil, errNoSessions
 	}
-	limit := int(body.Limit)
-	if limit == 0 {
-		limit = DefaultSessionsLimit
-	}
-	ss, err := a.sessions.Sessions(r.ctx, string(body.RobotID), limit)
+	ss, err := a.sessions.Sessions(r.ctx, robotID, limit)
 	if err != nil {
 		return nil, err
 	}
