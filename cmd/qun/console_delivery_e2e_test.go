@@ -324,9 +324,8 @@ func TestConsoleDeliveryInBrowser(t *testing.T) {
 		waitText("#webhook-status", rcv.URL()),
 		reloadUntil(base+"/bots/echo", "#sessions", "disconnected"))
 	run(t, ctx, "in Chinese",
-		chromedp.Navigate(base+"/lang/zh?back=/bots/echo"),
-		reloadUntil(base+"/bots/echo", "#deliveries", "重新投递"),
-		waitText("#sessions", "网关会话"))
+		reloadUntil(base+"/lang/zh?back=/bots/echo", "#deliveries", "重新投递"),
+		reloadUntil(base+"/bots/echo", "#sessions", "网关会话"))
 }
 
 // reloadUntil loads page until the element sel contains want: what it shows
@@ -336,16 +335,19 @@ func reloadUntil(page, sel, want string) chromedp.Action[chromedp.Void] {
 	js := `(() => { const e = document.querySelector(` + quoteJS(sel) + `); return !!e && e.textContent.includes(` + quoteJS(want) + `); })()`
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		for {
-			if _, err := chromedp.Navigate(page)(ctx, t); err != nil {
-				return err
+			// A navigation or an evaluation that another navigation (a
+			// redirect) interrupts fails: try again until the page answers.
+			_, err := chromedp.Navigate(page)(ctx, t)
+			ok := false
+			if err == nil {
+				ok, err = chromedp.Evaluate[bool](js)(ctx, t)
 			}
-			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
 			if err == nil && ok {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("%s never showed %q in %s: %w", page, want, sel, ctx.Err())
+				return fmt.Errorf("%s never showed %q in %s: %w (last: %v)", page, want, sel, ctx.Err(), err)
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
