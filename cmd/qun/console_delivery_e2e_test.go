@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -107,6 +109,17 @@ func deliveryConfig(t *testing.T) Config {
 	return cfg
 }
 
+// nodeID returns the node's name that qun serve keeps in its data
+// directory (README: node-id), which it records in its gateway sessions.
+func nodeID(t *testing.T, data string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "node-id"))
+	if err != nil || strings.TrimSpace(string(b)) == "" {
+		t.Fatalf("the node's name in %s: %q, %v", data, b, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // waitFor calls get until ok accepts what it returns, failing the test
 // after mnWait with the last value.
 func waitFor[T any](t *testing.T, what string, get func() (T, error), ok func(T) bool) T {
@@ -152,10 +165,7 @@ func TestRobotSessions(t *testing.T) {
 	if _, err := tm.Service.PutUser(t.Context(), group.User{ID: "alice", Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	node, err := nodeName(cfg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := nodeID(t, cfg.Data)
 
 	bot := dialLiveBot(t, tm, echo.AppID, echo.AppSecret)
 	if _, err := tm.Service.CreateGroup(t.Context(), group.Admin, group.CreateGroupInput{Group: group.Group{ID: "g1", Owner: "alice"},

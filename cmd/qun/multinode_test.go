@@ -271,10 +271,7 @@ func TestMultiNode(t *testing.T) {
 	}
 	// Step 7d: the sessions are listed from the database: node A lists the
 	// one node B now holds, live, under B's name (kept in B's data directory).
-	nodeB, err := nodeName(b2.data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodeB := nodeID(t, b2.data)
 	ss, err := adminA.Sessions(context.Background(), "mnbot", 100)
 	if err != nil {
 		t.Fatalf("step 7d: sessions through node A: %v", err)
