@@ -147,6 +147,23 @@ func init() {
 			setup: robotRedeliver,
 		},
 		{
+			name: "robot sessions", synopsis: "ROBOT [--limit N]",
+			summary: "print a robot's gateway sessions on every node: live, node, shard, last seq",
+			details: "Prints [{session_id, shard, intents, live, node, connected_at, updated_at, last_seq}],\n" +
+				"the last updated first, read from the store. A session is live while its connection\n" +
+				"sends heartbeats; last_seq is the s of the last event it was sent, as of its last write.",
+			examples: []string{
+				"qun robot sessions echo",
+				"qun robot sessions echo | jq '.[] | select(.live) | [.node, .shard, .last_seq]'",
+			},
+			setup: func(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
+				limit := fs.Int("limit", 0, "sessions to show, 1-100; 0: qun's default, 20")
+				return r.adminCall(1, 1, "ROBOT", func(ctx context.Context, c *client.Client, args []string) (any, error) {
+					return c.Sessions(ctx, args[0], *limit)
+				})
+			},
+		},
+		{
 			name: "group create", synopsis: "--name NAME (--owner USER | --operator USER) [flags] [MEMBER...]",
 			summary: "create a group with members; prints {\"group_id\": ...}",
 			details: "With --owner the server creates the group for that owner; with --operator the\n" +

@@ -453,7 +453,7 @@ func TestBashCompletion(t *testing.T) {
 		{"qun ", "serve version call user robot group send timeline help completion"},
 		{"qun group ", "create get members add kick"},
 		{"qun robot i", "ice-breaker intents"},
-		{"qun robot ", "create get ice-breaker reset-secret intents webhook deliveries redeliver"},
+		{"qun robot ", "create get ice-breaker reset-secret intents webhook deliveries redeliver sessions"},
 		{"qun robot webhook echo --in", "--intents"},
 		{"qun robot redeliver echo --f", "--from"},
 		{"qun group create --na", "--name"},

@@ -38,10 +38,11 @@ Client commands, which sign Admin API calls to a running qun serve (secret: --ad
 QUN_ADMIN_SECRET or the data directory's generated one; address: --admin-addr):
   qun call PATH [JSON|-]              any Admin API call (--robot: a Robot API call), prints the result
   qun user create|get                 users
-  qun robot create|get|ice-breaker|reset-secret|intents|webhook|deliveries|redeliver
+  qun robot create|get|ice-breaker|reset-secret|intents|webhook|deliveries|redeliver|sessions
                                       robots (bots): create prints appId, appSecret and the secret;
                                       reset-secret renews them, intents sets the gateway's allowed ones;
-                                      webhook sends a bot's events to its URL, deliveries shows them
+                                      webhook sends a bot's events to its URL, deliveries shows them,
+                                      sessions lists its gateway sessions
   qun group create|get|members|add|kick
   qun send --from USER --group GROUP [--mention BOT] TEXT
   qun timeline GROUP [--follow]       a group's messages and notifications

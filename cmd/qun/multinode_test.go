@@ -269,6 +269,20 @@ func TestMultiNode(t *testing.T) {
 		}
 		break
 	}
+	// Step 7d: the sessions are listed from the database: node A lists the
+	// one node B now holds, live, under B's name (kept in B's data directory).
+	nodeB := nodeID(t, b2.data)
+	ss, err := adminA.Sessions(context.Background(), "mnbot", 100)
+	if err != nil {
+		t.Fatalf("step 7d: sessions through node A: %v", err)
+	}
+	listed := false
+	for _, s := range ss {
+		listed = listed || s.SessionID == sid && s.Live && s.Node == nodeB && s.Shard == [2]int{0, 1}
+	}
+	if !listed {
+		t.Fatalf("step 7d: node A lists %+v, want session %s live on node B (%s)", ss, sid, nodeB)
+	}
 
 	// Step 7b: node A crashes (SIGKILL: the connection dies without a close
 	// frame) while the proxy has no backend, and an event is written through B.

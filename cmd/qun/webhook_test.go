@@ -171,18 +171,11 @@ type deliveriesResult struct {
 // waitDeliveries polls /admin/robot/deliveries until ok.
 func waitDeliveries(t *testing.T, what string, admin *client.Client, ok func(deliveriesResult) bool) deliveriesResult {
 	t.Helper()
-	deadline := time.Now().Add(mnWait)
-	for {
+	return waitFor(t, what, func() (deliveriesResult, error) {
 		var d deliveriesResult
 		mnCall(t, what, admin, "/admin/robot/deliveries", map[string]any{"robotId": "mnbot", "limit": 100}, &d)
-		if ok(d) {
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: deliveries never got there: %+v", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return d, nil
+	}, ok)
 }
 
 // TestWebhookBotgo runs a bot in webhook mode with botgo's own handler:

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qun-chat/qun/internal/console"
 	"github.com/qun-chat/qun/internal/delivery"
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/qqbot"
@@ -106,6 +107,7 @@ type deliveries struct {
 var (
 	_ wildfire.Deliveries = (*deliveries)(nil)
 	_ wildfire.Callbacks  = (*deliveries)(nil)
+	_ console.Deliveries  = (*deliveries)(nil)
 )
 
 // SetWebhook implements wildfire.Deliveries: the URL must be allowed and

@@ -39,6 +39,12 @@ var (
 	_ store.Observer  = (*metrics.Metrics)(nil)
 )
 
+// The QQ door lists the bots' gateway sessions for the Admin API and the console.
+var (
+	_ wildfire.Sessions = (*qqbot.Server)(nil)
+	_ console.Sessions  = (*qqbot.Server)(nil)
+)
+
 // Serve is qun serve: it reads the flags in args and the variables from
 // getenv, runs qun until ctx is done and returns the exit code: 2 for a
 // configuration refused, 1 for a failure to start or to stop cleanly.
@@ -167,7 +173,13 @@ func (m *Main) Open(ctx context.Context) error {
 		ProactivePeriod:   cfg.ProactivePeriod,
 		GroupChanges:      cfg.GroupInfoCallback != "" || cfg.GroupMemberCallback != "",
 	})
+	node, err := nodeName(cfg.Data) // the delivery engine's too: one name per node
+	if err != nil {
+		st.Close()
+		return err
+	}
 	m.QQ, err = qqbot.New(m.Service, st, qqbot.Options{
+		Node:              node,
 		PublicURL:         cfg.PublicURL,
 		Logger:            m.Logger,
 		HeartbeatInterval: cfg.HeartbeatInterval,
@@ -211,6 +223,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Observer:   m.Metrics,
 		Deliveries: deliveries,
 		Callbacks:  deliveries,
+		Sessions:   m.QQ,
 	})
 	storeKind := "sqlite"
 	if cfg.DB != "" {
@@ -225,6 +238,8 @@ func (m *Main) Open(ctx context.Context) error {
 		BotEvents:   m.consoleBotEvents,
 		Logger:      m.Logger,
 		Observer:    m.Metrics,
+		Deliveries:  deliveries,
+		Sessions:    m.QQ,
 	})
 	if err != nil {
 		st.Close()

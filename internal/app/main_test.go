@@ -178,7 +178,8 @@ func TestUncleanPathsGetTheDoors404(t *testing.T) {
 // TestConfigReachesPackages sets every setting to something other than its
 // default and checks that the packages run with it.
 func TestConfigReachesPackages(t *testing.T) {
-	args := []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", t.TempDir(),
+	data := t.TempDir()
+	args := []string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data,
 		"--max-group-members", "7", "--max-members-per-call", "3", "--proactive-quota", "9",
 		"--proactive-period", "48h", "--passive-window", "2m", "--passive-replies", "2",
 		"--event-retention", "3h", "--session-retention", "4h", "--bot-rest-rate", "11",
@@ -206,6 +207,12 @@ func TestConfigReachesPackages(t *testing.T) {
 		IdentifyTimeout: 5 * time.Second, MaxGatewayConns: 14, EventRetention: 3 * time.Hour,
 		SessionRetention: 4 * time.Hour, TokenTTL: time.Hour, MaxFrame: 4096, MaxBody: 8192, IdentifyRate: 12,
 		RESTRate: 11, TokenFailRate: 13, MaxShards: 4, PruneInterval: 5 * time.Minute, WriteTimeout: 3 * time.Second}
+	// The node's name, kept in the data directory, names it in its gateway sessions.
+	node, err := os.ReadFile(filepath.Join(data, app.NodeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantQQ.Node = strings.TrimSpace(string(node))
 	if d := cmp.Diff(wantQQ, tm.QQ.Options(), cmpopts.IgnoreFields(qqbot.Options{}, "Now", "Logger", "Observer")); d != "" {
 		t.Errorf("qqbot options (-want +got):\n%s", d)
 	}

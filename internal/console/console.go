@@ -78,6 +78,11 @@ type Options struct {
 	// StreamPoll is how often a live timeline polls for new messages; 0:
 	// DefaultStreamPoll.
 	StreamPoll time.Duration
+	// Deliveries shows and changes bots' webhooks and deliveries; nil: the
+	// bot page has no such sections.
+	Deliveries Deliveries
+	// Sessions lists bots' gateway sessions; nil: the bot page lists none.
+	Sessions Sessions
 }
 
 // Console serves the console.
@@ -156,6 +161,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /bots/{id}/ice-breaker", c.auth(c.setIceBreaker))
 	m.HandleFunc("POST /bots/{id}/reset", c.auth(c.resetSecret))
 	m.HandleFunc("POST /bots/{id}/intents", c.auth(c.setIntents))
+	m.HandleFunc("POST /bots/{id}/webhook", c.auth(c.setWebhook))
+	m.HandleFunc("POST /bots/{id}/redeliver", c.auth(c.redeliver))
 	m.HandleFunc("GET /groups", c.auth(c.groupList))
 	m.HandleFunc("POST /groups", c.auth(c.createGroup))
 	m.HandleFunc("GET /groups/{id}", c.auth(c.groupPage))

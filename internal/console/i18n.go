@@ -111,6 +111,62 @@ var texts = map[string][2]string{
 	"server":           {"the server", "系统"},
 }
 
+// deliveryTexts are the strings of the bot page's webhook, deliveries and
+// sessions sections, kept apart so that they read as one block.
+var deliveryTexts = map[string][2]string{
+	"webhook":           {"Webhook", "Webhook 回调"},
+	"webhook_url":       {"Webhook URL", "回调地址"},
+	"webhook_help":      {"qun validates the URL (op 13) before it sends events there; empty turns the webhook off.", "qun 先校验该地址（op 13）再向其推送事件；留空则关闭回调。"},
+	"webhook_set":       {"Validate and save", "校验并保存"},
+	"webhook_none":      {"No webhook: events go to the gateway only.", "未设置回调：事件仅通过网关下发。"},
+	"webhook_ok":        {"Validated (op 13)", "已通过校验（op 13）"},
+	"webhook_refused":   {"Refused", "校验失败"},
+	"webhook_validated": {"The webhook URL passed validation (op 13) and is saved.", "回调地址已通过校验（op 13）并保存。"},
+	"webhook_off":       {"The webhook is off.", "回调已关闭。"},
+	"deliveries":        {"Deliveries", "投递"},
+	"stream":            {"Stream", "通道"},
+	"stream_webhook":    {"QQ webhook", "QQ 回调"},
+	"stream_callback":   {"Wildfire callback", "野火回调"},
+	"stream_off":        {"off", "未开启"},
+	"delivered_seq":     {"Delivered up to seq", "已投递至 seq"},
+	"pending":           {"Pending", "待投递"},
+	"last_error":        {"Last error", "最近错误"},
+	"next_attempt":      {"Next attempt", "下次重试"},
+	"dropped":           {"Dropped", "已丢弃"},
+	"node":              {"Node", "节点"},
+	"from_seq":          {"From seq", "起始 seq"},
+	"redeliver":         {"Redeliver", "重新投递"},
+	"redeliver_from":    {"Redeliver from seq", "从 seq 重新投递"},
+	"redelivered":       {"Redelivery started.", "已开始重新投递。"},
+	"attempts":          {"Recent attempts", "最近投递记录"},
+	"seq":               {"Seq", "Seq"},
+	"event_type":        {"Event", "事件"},
+	"status":            {"Status", "状态"},
+	"time":              {"Time (UTC)", "时间（UTC）"},
+	"duration":          {"Took", "耗时"},
+	"no_answer":         {"no answer", "无响应"},
+	"sessions":          {"Gateway sessions", "网关会话"},
+	"sessions_help": {"Every node's, read from the store; a session is live while its connection sends heartbeats. Last seq is the s the client last got (an event's seq above plus one).",
+		"来自存储，包含所有节点；连接持续发送心跳时会话为在线。最新 seq 是客户端最近收到的 s（上面事件的 seq 加一）。"},
+	"session_id":      {"Session", "会话"},
+	"shard":           {"Shard", "分片"},
+	"connected_since": {"Connected since (UTC)", "连接时间（UTC）"},
+	"last_seen":       {"Last seen (UTC)", "最近活动（UTC）"},
+	"last_seq":        {"Last seq", "最新 seq"},
+	"session_live":    {"live", "在线"},
+	"session_gone":    {"disconnected", "已断开"},
+	"no_deliveries":   {"This server delivers no webhooks.", "此服务器不投递回调。"},
+	"bad_stream":      {"Pick the webhook or the callback stream.", "请选择 QQ 回调或野火回调通道。"},
+	"bad_from_seq":    {"From seq must be a whole number, 0 or more.", "起始 seq 必须是不小于 0 的整数。"},
+	"too_long":        {"too long", "过长"},
+}
+
+func init() {
+	for k, v := range deliveryTexts {
+		texts[k] = v
+	}
+}
+
 // text returns the string of key in lang, the key itself when unknown.
 func text(lang, key string) string {
 	t, ok := texts[key]

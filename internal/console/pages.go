@@ -184,10 +184,16 @@ type botData struct {
 	Groups    []string
 	MoreGroup bool
 	Creds     credData
+	Delivery  *deliveryData // the webhook, deliveries and sessions sections
 }
 
 func (c *Console) botPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id := r.PathValue("id")
+	c.showBot(w, r, s, r.PathValue("id"), http.StatusOK, nil)
+}
+
+// showBot shows bot id's page with status; adjust, if not nil, changes what
+// its outbound sections show (a refused webhook URL and why).
+func (c *Console) showBot(w http.ResponseWriter, r *http.Request, s *session, id string, status int, adjust func(*deliveryData)) {
 	if !s.operator() && id != s.botID {
 		c.fail(w, r, s, http.StatusForbidden, text(language(r), "forbidden"))
 		return
@@ -211,7 +217,14 @@ func (c *Console) botPage(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	d.Groups = gs
 	d.Creds = c.credentials(s, b)
-	c.show(w, r, s, http.StatusOK, "bot", "bot", d)
+	if d.Delivery, err = c.loadDelivery(r.Context(), language(r), id); err != nil {
+		c.domainError(w, r, s, err)
+		return
+	}
+	if adjust != nil {
+		adjust(d.Delivery)
+	}
+	c.show(w, r, s, status, "bot", "bot", d)
 }
 
 func (c *Console) setIceBreaker(w http.ResponseWriter, r *http.Request, s *session) {

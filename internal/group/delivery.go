@@ -77,3 +77,55 @@ type DeliveryDrop struct {
 	Error   string
 	At      time.Time
 }
+
+// The reports of a bot's outbound delivery, as the Admin API and the console
+// show them. The wiring builds them from the streams, their attempts and drops.
+
+// Webhook is a robot's QQ webhook.
+type Webhook struct {
+	URL       string
+	Intents   int64
+	Validated bool // the URL passed op 13 validation when it was set
+}
+
+// StreamReport is the state of one outbound stream.
+type StreamReport struct {
+	URL          string
+	DeliveredSeq int64
+	Pending      int64 // events after DeliveredSeq
+	LastError    string
+	NextAttempt  time.Time // zero when nothing is failing
+	Dropped      int64
+	Node         string // the node delivering the stream; "" when none
+}
+
+// AttemptReport is one POST of an event.
+type AttemptReport struct {
+	Kind     DeliveryKind
+	ID       string // the id the receiver saw
+	Seq      int64
+	Type     string
+	Status   int
+	Error    string
+	At       time.Time
+	Duration time.Duration
+}
+
+// DropReport is one record of events given up on.
+type DropReport struct {
+	Kind    DeliveryKind
+	FromSeq int64
+	ToSeq   int64
+	ID      string // of FromSeq when it was one event tried; else ""
+	Type    string
+	Error   string
+	At      time.Time
+}
+
+// DeliveryReport is a robot's streams and their newest attempts and drops.
+type DeliveryReport struct {
+	Webhook  StreamReport
+	Callback StreamReport
+	Attempts []AttemptReport // newest first
+	Drops    []DropReport    // newest first
+}

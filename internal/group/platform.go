@@ -36,8 +36,24 @@ type Session struct {
 	Sent int64
 	// ConnID names the connection that holds the session, on whichever node:
 	// set at identify and resume; another connection finding a different one
-	// knows that the session was taken over.
+	// knows that the session was taken over. It is "" once that connection
+	// has ended cleanly: no connection holds the session.
 	ConnID string
+	// Node is the node whose connection identified or last resumed the
+	// session, and ConnectedAt when.
+	Node        string
+	ConnectedAt time.Time
+}
+
+// SessionStatus is a gateway session as the operator sees it: whether a
+// connection on some node holds it now (Live). The QQ door decides Live from
+// ConnID and how recently the connection was seen.
+type SessionStatus struct {
+	Session
+	Live bool
+	// LastSeq is the s of the last event dispatched to the client, as the
+	// client saw it; 0 when none was.
+	LastSeq int64
 }
 
 // OpenID kinds.

@@ -119,6 +119,9 @@ type Options struct {
 	// Observer receives requests, gateway connections, sessions, delivered
 	// events and pruned rows, for metrics; nil counts nothing.
 	Observer Observer
+	// Node names this node in the sessions its connections hold, so that a
+	// listing of a bot's sessions says where each is connected.
+	Node string
 
 	HeartbeatInterval time.Duration // DefaultHeartbeatInterval
 	HeartbeatTimeout  time.Duration // DefaultHeartbeatTimeout

@@ -236,7 +236,7 @@ func (c *conn) identify(d json.RawMessage) error {
 		return closeWith(closeRateLimited, "identify too fast")
 	}
 	sess := group.Session{ID: newSessionID(), BotID: b.bot.UserID, ShardID: shardID, ShardCount: shardCount,
-		Intents: intents, CreatedAt: now, UpdatedAt: now, ConnID: c.id}
+		Intents: intents, CreatedAt: now, UpdatedAt: now, ConnID: c.id, Node: s.opts.Node, ConnectedAt: now}
 	// Wait before reading the last seq, so that no later event is missed.
 	wake := s.store.WaitEvents(b.bot.UserID)
 	var user group.User
@@ -404,6 +404,7 @@ func (c *conn) resume(d json.RawMessage) error {
 			}
 			claimed, prev = st.sess, st.sess.ConnID
 			claimed.UpdatedAt, claimed.Cursor, claimed.Sent, claimed.ConnID = now, from, seq, c.id
+			claimed.Node, claimed.ConnectedAt = s.opts.Node, now
 			return claimed, true, nil
 		})
 		if err != nil {
@@ -526,7 +527,9 @@ func (c *conn) deliver(ctx context.Context) error {
 // every time and writes it at most every sessionTouchInterval; when the
 // connection ends (force) it writes now. A session another connection took
 // over (a resume, on any node) is not written, and touch returns the 4006
-// close. A failing store is logged and does not end the connection.
+// close. A failing store is logged and does not end the connection. The
+// write when the connection ends (force) lets go of the session (ConnID ""),
+// so that it is no longer listed as live.
 func (c *conn) touch(force bool) error {
 	if !c.identified() {
 		return nil
@@ -536,6 +539,9 @@ func (c *conn) touch(force bool) error {
 	write := force || now.Sub(c.touched) >= min(sessionTouchInterval, s.opts.SessionRetention/4)
 	sess := c.sess
 	sess.UpdatedAt, sess.Cursor, sess.Sent, sess.ConnID = now, c.cursor, c.sent, c.id
+	if force {
+		sess.ConnID = ""
+	}
 	var taken bool
 	ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
 	defer cancel()
@@ -585,4 +591,43 @@ func newSessionID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// MaxSessionList bounds a listing of a bot's sessions.
+const MaxSessionList = 100
+
+// liveWindow is how long after its last write a session whose connection
+// has not ended still counts as held: a connection writes its session at
+// least every touch interval, on a heartbeat, and heartbeats come within the
+// heartbeat timeout or the connection is closed. A node that died leaves its
+// sessions' ConnID set; they stop being live when this passes.
+func (s *Server) liveWindow() time.Duration {
+	return min(sessionTouchInterval, s.opts.SessionRetention/4) + s.opts.HeartbeatTimeout
+}
+
+// Sessions returns the bot's gateway sessions, the last updated first, at
+// most limit (1..MaxSessionList), read from the store: those of every node.
+// A session is Live when a connection holds it (ConnID set: the connection
+// has not ended) and was seen within liveWindow. Node, ConnectedAt, Sent and
+// Cursor are as of the session's last write. An unknown bot is ENotExist.
+func (s *Server) Sessions(ctx context.Context, botID string, limit int) ([]group.SessionStatus, error) {
+	if limit < 1 || limit > MaxSessionList {
+		return nil, group.Errorf(group.EInvalidParam, "limit %d is out of 1..%d", limit, MaxSessionList)
+	}
+	if _, _, err := s.svc.GetRobot(ctx, botID); err != nil {
+		return nil, err
+	}
+	ss, err := s.store.BotSessions(ctx, botID, limit)
+	if err != nil {
+		return nil, err
+	}
+	now, window := s.now(), s.liveWindow()
+	out := make([]group.SessionStatus, len(ss))
+	for i, sess := range ss {
+		out[i] = group.SessionStatus{Session: sess, Live: sess.ConnID != "" && now.Sub(sess.UpdatedAt) <= window}
+		if sess.Sent > 0 {
+			out[i].LastSeq = wireSeq(sess.Sent)
+		}
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -287,3 +288,126 @@ func standing(w *wsClient) string {
 }
 
 func closedWith(err error) string { return fmt.Sprintf("closed %d", websocket.CloseStatus(err)) }
+
+// TestSessionsListing: a bot's sessions are listed from the store with the
+// node and time of their connection, the last s sent, and whether a
+// connection holds them: not once it ended, nor once it stopped being seen
+// (its node died), on any node.
+func TestSessionsListing(t *testing.T) {
+	for _, kind := range storeKinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnvOn(t, kind, func(_ *group.Config, o *Options) { o.Node = "node-a" })
+			e.clock.freeze() // the live window is measured on it
+			bot := e.robot("bot1", "QunBot")
+			tok := e.token(bot)
+			e.robot("bot2", "Other")
+			e.users("alice")
+			optsB := e.opts
+			optsB.Node = "node-b"
+			srvB, err := New(e.svc, e.store, optsB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hsB := httptest.NewServer(srvB.Handler())
+			t.Cleanup(func() { srvB.Close(); hsB.Close() })
+
+			list := func() []group.SessionStatus {
+				t.Helper()
+				ss, err := e.srv.Sessions(e.ctx(), "bot1", MaxSessionList)
+				if err != nil {
+					t.Fatalf("Sessions: %v", err)
+				}
+				return ss
+			}
+			one := func(what string) group.SessionStatus {
+				t.Helper()
+				ss := list()
+				if len(ss) != 1 {
+					t.Fatalf("%s: %d sessions, want 1: %+v", what, len(ss), ss)
+				}
+				return ss[0]
+			}
+			heartbeat := func(w *wsClient) {
+				t.Helper()
+				w.sendRaw(`{"op":1,"d":0}`)
+				if f := w.read(); f.Op != opHeartbeatACK {
+					t.Fatalf("want a heartbeat ACK, got %+v %s", f, f.D)
+				}
+			}
+
+			a := e.dial()
+			before := e.clock.Now()
+			id, ready := a.identify(tok, intentsGroup, [2]int{0, 1})
+			got := one("after identify")
+			if got.ID != id || !got.Live || got.Node != "node-a" || got.ShardID != 0 || got.ShardCount != 1 ||
+				got.ConnectedAt.Before(before.Truncate(time.Millisecond)) || got.LastSeq != 0 {
+				t.Fatalf("after identify: %+v", got)
+			}
+
+			// An event is sent; a touch (a heartbeat after the touch interval) stores it.
+			e.createGroup("alice", "g1", "bot1")
+			ev := a.event("GROUP_ADD_ROBOT")
+			if *ev.S != ready+1 {
+				t.Fatalf("GROUP_ADD_ROBOT s %d, READY s %d", *ev.S, ready)
+			}
+			e.clock.advance(sessionTouchInterval)
+			heartbeat(a) // touches
+			heartbeat(a) // answered after the touch before it committed
+			if got := one("after a touch"); got.LastSeq != *ev.S || !got.Live {
+				t.Fatalf("after a touch: %+v, want last seq %d", got, *ev.S)
+			}
+
+			// Resumed on node b: b's now, and a is closed.
+			b := e.dialAt(hsB.URL)
+			b.resume(tok, id, *ev.S)
+			b.event("RESUMED")
+			a.sendRaw(`{"op":1,"d":0}`)
+			a.expectClose(closeSessionInvalid)
+			if got := one("after the resume on node b"); !got.Live || got.Node != "node-b" || got.ConnectedAt.Before(got.CreatedAt) {
+				t.Fatalf("after the resume on node b: %+v", got)
+			}
+
+			// b ends cleanly: its last touch lets go of the session.
+			if err := b.c.Close(websocket.StatusNormalClosure, ""); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			for got := one("after the close"); got.Live; got = one("after the close") {
+				select {
+				case <-e.ctx().Done():
+					t.Fatalf("the session is still live after its connection ended: %+v", got)
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+
+			// A connection whose node stops answering: live until it has not been seen for the window.
+			e.clock.advance(time.Second) // so that it is the last updated
+			c := e.dial()
+			id2, _ := c.identify(tok, intentsGroup, [2]int{0, 1})
+			ss := list()
+			if len(ss) != 2 || ss[0].ID != id2 || !ss[0].Live || ss[1].Live {
+				t.Fatalf("two sessions: %+v", ss)
+			}
+			e.clock.advance(e.srv.liveWindow())
+			if ss := list(); !ss[0].Live {
+				t.Fatalf("live at the end of the window: %+v", ss[0])
+			}
+			e.clock.advance(time.Millisecond)
+			if ss := list(); ss[0].Live || ss[0].ConnID == "" {
+				t.Fatalf("a session not seen for longer than the window: %+v", ss[0])
+			}
+
+			if ss, err := e.srv.Sessions(e.ctx(), "bot2", MaxSessionList); err != nil || len(ss) != 0 {
+				t.Errorf("another bot's sessions: %+v, %v", ss, err)
+			}
+			_, err = e.srv.Sessions(e.ctx(), "nobody", MaxSessionList)
+			if group.ErrorCode(err) != group.ENotExist {
+				t.Errorf("Sessions of an unknown bot: %v", err)
+			}
+			for _, limit := range []int{0, MaxSessionList + 1} {
+				if _, err := e.srv.Sessions(e.ctx(), "bot1", limit); group.ErrorCode(err) != group.EInvalidParam {
+					t.Errorf("Sessions with limit %d: %v", limit, err)
+				}
+			}
+		})
+	}
+}

@@ -32,6 +32,9 @@ type Store interface {
 
 	// Session returns the gateway session id.
 	Session(ctx context.Context, id string) (group.Session, error)
+	// BotSessions returns the bot's sessions, the last updated first, at
+	// most limit (below 1: none). It only reads.
+	BotSessions(ctx context.Context, botID string, limit int) ([]group.Session, error)
 	// UpdateSession decides a change of session id in one read-write
 	// transaction: fn gets the stored session (found false if there is
 	// none) and a Reader of the same transaction, and returns the session to

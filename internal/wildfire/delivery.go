@@ -2,7 +2,6 @@ package wildfire
 
 import (
 	"context"
-	"time"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -28,54 +27,15 @@ type Deliveries interface {
 	Redeliver(ctx context.Context, robotID string, kind group.DeliveryKind, fromSeq int64) error
 }
 
-// Webhook is a robot's QQ webhook.
-type Webhook struct {
-	URL       string
-	Intents   int64
-	Validated bool // the URL passed op 13 validation when it was set
-}
-
-// StreamReport is the state of one outbound stream.
-type StreamReport struct {
-	URL          string
-	DeliveredSeq int64
-	Pending      int64 // events after DeliveredSeq
-	LastError    string
-	NextAttempt  time.Time // zero when nothing is failing
-	Dropped      int64
-	Node         string // the node delivering the stream; "" when none
-}
-
-// AttemptReport is one POST of an event.
-type AttemptReport struct {
-	Kind     group.DeliveryKind
-	ID       string // the id the receiver saw
-	Seq      int64
-	Type     string
-	Status   int
-	Error    string
-	At       time.Time
-	Duration time.Duration
-}
-
-// DropReport is one record of events given up on.
-type DropReport struct {
-	Kind    group.DeliveryKind
-	FromSeq int64
-	ToSeq   int64
-	ID      string // of FromSeq when it was one event tried; else ""
-	Type    string
-	Error   string
-	At      time.Time
-}
-
-// DeliveryReport is what /admin/robot/deliveries shows.
-type DeliveryReport struct {
-	Webhook  StreamReport
-	Callback StreamReport
-	Attempts []AttemptReport // newest first
-	Drops    []DropReport    // newest first
-}
+// The reports are the domain's, so that the console shows the same ones
+// from the same implementation.
+type (
+	Webhook        = group.Webhook
+	StreamReport   = group.StreamReport
+	AttemptReport  = group.AttemptReport
+	DropReport     = group.DropReport
+	DeliveryReport = group.DeliveryReport
+)
 
 type webhookJSON struct {
 	URL       string `json:"url"`
@@ -173,27 +133,14 @@ func (a *api) setWebhook(r *request) (any, error) {
 // robotDeliveries serves /admin/robot/deliveries: {robotId, limit?} →
 // {webhook, callback, attempts, drops}.
 func (a *api) robotDeliveries(r *request) (any, error) {
-	var body struct {
-		robotIDBody
-		Limit flexInt `json:"limit"`
-	}
-	if err := r.decode(&body); err != nil {
+	robotID, limit, err := r.robotLimit(DefaultDeliveriesLimit, MaxDeliveriesLimit)
+	if err != nil {
 		return nil, err
-	}
-	switch {
-	case body.RobotID == "":
-		return nil, invalid("robotId is missing")
-	case body.Limit < 0 || body.Limit > MaxDeliveriesLimit:
-		return nil, invalid("limit %d is out of 0..%d", body.Limit, MaxDeliveriesLimit)
 	}
 	if a.deliveries == nil {
 		return nil, errNoDeliveries
 	}
-	limit := int(body.Limit)
-	if limit == 0 {
-		limit = DefaultDeliveriesLimit
-	}
-	rep, err := a.deliveries.Deliveries(r.ctx, string(body.RobotID), limit)
+	rep, err := a.deliveries.Deliveries(r.ctx, robotID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +153,28 @@ func (a *api) robotDeliveries(r *request) (any, error) {
 			Status: at.Status, Error: at.Error, At: millis(at.At), DurationMS: at.Duration.Milliseconds()})
 	}
 	return out, nil
+}
+
+// robotLimit decodes a body {robotId, limit?}: limit 0..most, 0 meaning def.
+func (r *request) robotLimit(def, most int) (robotID string, limit int, err error) {
+	var body struct {
+		robotIDBody
+		Limit flexInt `json:"limit"`
+	}
+	if err := r.decode(&body); err != nil {
+		return "", 0, err
+	}
+	switch {
+	case body.RobotID == "":
+		return "", 0, invalid("robotId is missing")
+	case body.Limit < 0 || int(body.Limit) > most:
+		return "", 0, invalid("limit %d is out of 0..%d", body.Limit, most)
+	}
+	limit = int(body.Limit)
+	if limit == 0 {
+		limit = def
+	}
+	return string(body.RobotID), limit, nil
 }
 
 // redeliver serves /admin/robot/redeliver: {robotId, from_seq, stream?}:

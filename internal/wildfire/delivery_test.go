@@ -6,9 +6,9 @@ import (
 	"github.com/qun-chat/qun/internal/wildfire"
 )
 
-// The delivery calls check their bodies first (251), then answer 254 when
-// the wiring serves no deliveries; they work through internal/app's wiring
-// (TestWebhookBotgo in cmd/qun).
+// The delivery and session calls check their bodies first (251), then
+// answer 254 when the wiring serves no deliveries or sessions; they work
+// through internal/app's wiring (TestWebhookBotgo and TestRobotSessions in cmd/qun).
 func TestDeliveryCallsBadInput(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.robot("bot1", "s")
@@ -30,6 +30,11 @@ func TestDeliveryCallsBadInput(t *testing.T) {
 		{"/admin/robot/redeliver", `{"robotId":"bot1","from_seq":-1}`, wildfire.CodeInvalidParameter},
 		{"/admin/robot/redeliver", `{"robotId":"bot1","from_seq":1,"stream":"gateway"}`, wildfire.CodeInvalidParameter},
 		{"/admin/robot/redeliver", `{"robotId":"bot1","from_seq":1,"stream":"webhook"}`, wildfire.CodeNotImplement},
+		{"/admin/robot/sessions", `{}`, wildfire.CodeInvalidParameter},
+		{"/admin/robot/sessions", `{"robotId":"bot1","limit":101}`, wildfire.CodeInvalidParameter},
+		{"/admin/robot/sessions", `{"robotId":"bot1","limit":-1}`, wildfire.CodeInvalidParameter},
+		{"/admin/robot/sessions", `{"robotId":"bot1","limit":"x"}`, wildfire.CodeInvalidParameter},
+		{"/admin/robot/sessions", `{"robotId":"bot1"}`, wildfire.CodeNotImplement},
 	} {
 		e.want(tc.code, e.admin, tc.path, jsonRaw(tc.body))
 	}

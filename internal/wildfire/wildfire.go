@@ -107,6 +107,9 @@ type AdminOptions struct {
 	Deliveries Deliveries
 	// Callbacks checks and delivers robots' callback URLs; nil: neither.
 	Callbacks Callbacks
+	// Sessions lists a robot's gateway sessions; nil answers
+	// /admin/robot/sessions with 254.
+	Sessions Sessions
 }
 
 // api is one door: its settings and the service it calls.
@@ -128,6 +131,7 @@ type api struct {
 	observer    access.Observer
 	deliveries  Deliveries // Admin API only; nil: not served
 	callbacks   Callbacks  // nil: callback URLs are kept unchecked
+	sessions    Sessions   // Admin API only; nil: not served
 }
 
 func newAPI(svc *group.Service, now func() time.Time, log *slog.Logger, nonces NonceCache, window time.Duration, maxBody int64) *api {
@@ -175,7 +179,7 @@ func NewRobotAPI(svc *group.Service, opts RobotOptions) http.Handler {
 func NewAdminAPI(svc *group.Service, adminSecret string, opts AdminOptions) http.Handler {
 	a := newAPI(svc, opts.Now, opts.Logger, opts.Nonces, opts.SignWindow, opts.MaxBody)
 	a.admin, a.adminSecret = true, adminSecret
-	a.observer, a.deliveries, a.callbacks = opts.Observer, opts.Deliveries, opts.Callbacks
+	a.observer, a.deliveries, a.callbacks, a.sessions = opts.Observer, opts.Deliveries, opts.Callbacks, opts.Sessions
 	return a.handler(adminRoutes)
 }
 
@@ -242,6 +246,7 @@ var adminRoutes = []route{
 	{"/admin/robot/webhook", (*api).setWebhook},
 	{"/admin/robot/deliveries", (*api).robotDeliveries},
 	{"/admin/robot/redeliver", (*api).redeliver},
+	{"/admin/robot/sessions", (*api).robotSessions},
 }
 
 // handler builds the door's handler from its routes. Every answer is

@@ -53,7 +53,8 @@ func TestDeliveryMigrationKeepsCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP INDEX groups_name", "DROP INDEX bots_callback", "DROP TABLE delivery_streams", "DROP TABLE delivery_attempts", "DROP TABLE delivery_drops", "ALTER TABLE events DROP COLUMN data"} {
+	for _, q := range []string{"DROP INDEX groups_name", "DROP INDEX bots_callback", "DROP TABLE delivery_streams", "DROP TABLE delivery_attempts", "DROP TABLE delivery_drops", "ALTER TABLE events DROP COLUMN data",
+		"DROP INDEX sessions_bot", "ALTER TABLE sessions DROP COLUMN node", "ALTER TABLE sessions DROP COLUMN connected_at"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

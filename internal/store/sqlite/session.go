@@ -19,6 +19,8 @@ func sessionColumns(s *group.Session) columns {
 		{"cursor_seq", &s.Cursor},
 		{"sent_seq", &s.Sent},
 		{"conn_id", &s.ConnID},
+		{"node", &s.Node},
+		{"connected_at", millis{&s.ConnectedAt}},
 	}
 }
 
@@ -26,6 +28,10 @@ var (
 	sessionCols = sessionColumns(new(group.Session))
 
 	selectSession = readSQL(`SELECT ` + sessionCols.list() + ` FROM sessions WHERE id = ?`)
+	// By the index (bot_id, updated_at); the id breaks ties, so that one
+	// listing is one order.
+	selectBotSessions = readSQL(`SELECT ` + sessionCols.list() + ` FROM sessions WHERE bot_id = ?
+		ORDER BY updated_at DESC, id LIMIT ?`)
 	upsertSession = writeSQL(`INSERT INTO sessions (` + sessionCols.list() + `) VALUES (` + sessionCols.marks() + `)
 		ON CONFLICT (id) DO UPDATE SET ` + sessionCols.except("id").assign())
 )
@@ -33,6 +39,19 @@ var (
 // Session implements qqbot.Store.
 func (s *Store) Session(ctx context.Context, id string) (group.Session, error) {
 	return viewOne(ctx, s, func(r *reader) (group.Session, error) { return r.session(id) })
+}
+
+// BotSessions implements qqbot.Store.
+func (s *Store) BotSessions(ctx context.Context, botID string, limit int) ([]group.Session, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	var ss []group.Session
+	err := s.View(ctx, func(r group.Reader) (err error) {
+		ss, err = getAll(r.(*reader).c, sessionColumns, fmt.Sprintf("sessions of bot %q", botID), selectBotSessions, botID, limit)
+		return err
+	})
+	return ss, err
 }
 
 // UpdateSession implements qqbot.Store. The one writer runs the updates of a

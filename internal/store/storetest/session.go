@@ -30,7 +30,7 @@ func testSession(t *testing.T, s Store) {
 
 	// A new session as identify stores it: its progress starts at the log's end.
 	sess := group.Session{ID: "sess-1", BotID: "bot1", ShardID: 1, ShardCount: 4, Intents: 1<<25 | 1<<30,
-		CreatedAt: t0, UpdatedAt: t0, Cursor: 7, Sent: 7, ConnID: "conn-a"}
+		CreatedAt: t0, UpdatedAt: t0, Cursor: 7, Sent: 7, ConnID: "conn-a", Node: "node-a", ConnectedAt: t0}
 	putSession(t, s, sess)
 	diff(t, "Session", sess, get("sess-1"))
 
@@ -43,7 +43,7 @@ func testSession(t *testing.T, s Store) {
 	t.Run("TakeOver", func(t *testing.T) {
 		// A resume elsewhere replaces the connection; the old one reads it back
 		// and finds it is no longer its own, inside an update.
-		sess.ConnID, sess.Cursor, sess.Sent = "conn-b", 5, 5
+		sess.ConnID, sess.Cursor, sess.Sent, sess.Node, sess.ConnectedAt = "conn-b", 5, 5, "node-b", at(2*time.Minute)
 		putSession(t, s, sess)
 		err := s.UpdateSession(t.Context(), "sess-1", func(_ group.Reader, cur group.Session, found bool) (group.Session, bool, error) {
 			if !found {
@@ -71,6 +71,43 @@ func testSession(t *testing.T, s Store) {
 
 	_, err := s.Session(t.Context(), "unknown")
 	wantCode(t, "Session(unknown)", err, group.ENotExist)
+}
+
+// testBotSessions checks the listing of a bot's sessions: that bot's only,
+// the last updated first (ties by id), at most limit, every field as stored.
+func testBotSessions(t *testing.T, s Store) {
+	list := func(botID string, limit int) []group.Session {
+		t.Helper()
+		return must(s.BotSessions(t.Context(), botID, limit))(t, "BotSessions")
+	}
+	if got := list("bot1", 10); len(got) != 0 {
+		t.Fatalf("BotSessions of a bot without sessions: %+v", got)
+	}
+	var want []group.Session // newest first
+	for i := range 5 {
+		sess := group.Session{ID: fmt.Sprintf("sess-%d", i), BotID: "bot1", ShardID: i % 2, ShardCount: 2, Intents: 1 << 25,
+			CreatedAt: t0, UpdatedAt: at(time.Duration(i) * time.Minute), Cursor: int64(10 + i), Sent: int64(9 + i),
+			ConnID: fmt.Sprintf("conn-%d", i), Node: fmt.Sprintf("node-%d", i%2), ConnectedAt: at(time.Duration(i) * time.Second)}
+		if i == 4 {
+			sess.UpdatedAt = at(3 * time.Minute) // as new as sess-3: the id orders them
+			sess.ConnID = ""                     // its connection ended
+		}
+		putSession(t, s, sess)
+		want = append([]group.Session{sess}, want...)
+	}
+	want[0], want[1] = want[1], want[0]
+	putSession(t, s, group.Session{ID: "other-bot", BotID: "bot2", ShardCount: 1, CreatedAt: t0, UpdatedAt: at(time.Hour)})
+
+	diff(t, "BotSessions(bot1, 10)", want, list("bot1", 10))
+	diff(t, "BotSessions(bot1, 2)", want[:2], list("bot1", 2))
+	if got := list("bot1", 0); len(got) != 0 {
+		t.Errorf("BotSessions with limit 0: %+v", got)
+	}
+	if got := list("nobody", 10); len(got) != 0 {
+		t.Errorf("BotSessions of an unknown bot: %+v", got)
+	}
+	// A read: what it listed is as stored.
+	diff(t, "Session after BotSessions", want[2], must(s.Session(t.Context(), want[2].ID))(t, "Session"))
 }
 
 // testUpdateSession checks what UpdateSession gives fn and what it stores:

@@ -83,6 +83,7 @@ func Run(t *testing.T, opener Opener) {
 		{"RevokeAccessTokens", testRevokeAccessTokens},
 		{"Session", testSession},
 		{"UpdateSession", testUpdateSession},
+		{"BotSessions", testBotSessions},
 		{"ConcurrentSessionClaims", testConcurrentSessionClaims},
 		{"OpenID", testOpenID},
 		{"Setting", testSetting},
