@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store/storetest"
 )
 
 // benchWriters is how many goroutines per GOMAXPROCS the parallel cases run:
@@ -228,4 +229,15 @@ func BenchmarkPutMembers(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 		})
 	}
+}
+
+// BenchmarkSendAtScale: a message mentioning the group's robot in a group of
+// 10 members against one of 100,000 (storetest.BenchSendAtScale).
+func BenchmarkSendAtScale(b *testing.B) {
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchSendAtScale(b, s)
 }

@@ -53,7 +53,7 @@ func TestDeliveryMigrationKeepsCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP INDEX bots_callback", "DROP TABLE delivery_streams", "DROP TABLE delivery_attempts", "DROP TABLE delivery_drops", "ALTER TABLE events DROP COLUMN data"} {
+	for _, q := range []string{"DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot", "DROP INDEX bots_callback", "DROP TABLE delivery_streams", "DROP TABLE delivery_attempts", "DROP TABLE delivery_drops", "ALTER TABLE events DROP COLUMN data"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

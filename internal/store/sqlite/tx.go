@@ -39,7 +39,7 @@ func writeSQL(q string) string {
 // bulkRows is the most rows one multi-row statement carries. A bulk
 // statement is prepared for every power of two rows up to it, so n rows take
 // at most n/bulkRows + log2(bulkRows) statements, all prepared at Open. 256
-// rows of the widest (members: 7 columns) bind 1,792 variables, far under
+// rows of the widest (members: 7 columns and the user id again) bind 2,048 variables, far under
 // SQLite's limit of 32,766; larger statements save little more.
 const bulkRows = 256
 

@@ -55,6 +55,7 @@ func Run(t *testing.T, opener Opener) {
 		{"DeleteGroup", testDeleteGroup},
 		{"Member", testMember},
 		{"MemberListing", testMemberListing},
+		{"BotMembers", testBotMembers},
 		{"MembersPage", testMembersPage},
 		{"BulkMembers", testBulkMembers},
 		{"Text", testText},
