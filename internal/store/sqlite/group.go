@@ -57,6 +57,7 @@ func (w *writer) PutGroup(g group.Group) error {
 	if _, err := w.c.exec(upsertGroup, groupColumns(&g).ptrs()...); err != nil {
 		return fmt.Errorf("put group %q: %w", g.ID, err)
 	}
+	forget(w.cache, w.cache.groups, g.ID)
 	return nil
 }
 
@@ -77,5 +78,7 @@ func (w *writer) DeleteGroup(id string) error {
 			return fmt.Errorf("delete group %q: %w", id, err)
 		}
 	}
+	forget(w.cache, w.cache.groups, id)
+	w.cache.forgetGroup(id)
 	return nil
 }

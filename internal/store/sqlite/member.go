@@ -219,11 +219,48 @@ func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
 		}
 		return nil
 	})
-	if err != nil || delta == 0 {
+	if err != nil {
 		return err
+	}
+	if err := w.forgetMembers(gid, ms); err != nil {
+		return err
+	}
+	if delta == 0 {
+		return nil
 	}
 	if _, err := w.c.exec(addMemberCount, gid, delta); err != nil {
 		return fmt.Errorf("count members of group %q: %w", gid, err)
+	}
+	set(w.cache, w.cache.counts, gid, active+delta, false)
+	return nil
+}
+
+// forgetMembers drops the cached rows of ms, members of group gid, and the
+// group's cached robots if one of ms is a robot (its bot lookup is cached
+// too, for botsJoined).
+func (w *writer) forgetMembers(gid string, ms []group.Member) error {
+	k := w.cache
+	if byUser := k.members[gid]; byUser != nil {
+		for _, m := range ms {
+			forget(k, byUser, m.UserID)
+		}
+	}
+	_, bm := k.botMembers[gid]
+	_, cb := k.callbackBots[gid]
+	if !bm && !cb {
+		return nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.UserID
+	}
+	bots, err := w.BotsOf(ids)
+	if err != nil {
+		return err
+	}
+	if len(bots) > 0 {
+		forget(k, k.botMembers, gid)
+		forget(k, k.callbackBots, gid)
 	}
 	return nil
 }

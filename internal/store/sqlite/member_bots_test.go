@@ -64,3 +64,36 @@ func TestMemberBotsMigration(t *testing.T) {
 		t.Fatalf("BotMembers(g) after the migration = %q, want [r1]", got)
 	}
 }
+
+// TestWriterCacheSeesOtherConnections: the writer keeps rows it reads
+// between transactions; a commit by another connection to the same file
+// (another process, a tool) drops them, so the next Update reads it.
+func TestWriterCacheSeesOtherConnections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qun.db")
+	s := openTest(t, path)
+	defer s.Close()
+	name := func() string {
+		var g group.Group
+		if err := s.Update(t.Context(), func(tx group.Tx) (err error) { g, err = tx.Group("g"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return g.Name
+	}
+	if err := s.Update(t.Context(), func(tx group.Tx) error { return tx.PutGroup(group.Group{ID: "g", Name: "one"}) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "one" {
+		t.Fatalf("name = %q, want one", got)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE groups SET name = 'two' WHERE id = 'g'`); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "two" {
+		t.Fatalf("name after another connection's commit = %q, want two", got)
+	}
+}

@@ -77,6 +77,8 @@ type Store struct {
 
 	events *store.Waiters
 
+	cache *cache // the writer goroutine's; see cache
+
 	// Counters for benchmarks and tests: how many Updates (and UseNonces) ran
 	// and in how many commits.
 	updates atomic.Int64
@@ -146,6 +148,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.reqs = make(chan *request, o.maxBatch)
 	s.done = make(chan struct{})
 	s.events = store.NewWaiters()
+	s.cache = newCache()
 	go s.write()
 	return s, nil
 }

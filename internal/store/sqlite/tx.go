@@ -208,6 +208,8 @@ type reader struct {
 // writer implements group.Tx for one Update of a batch.
 type writer struct {
 	reader
+	// cache answers the reads the writer repeats; see cache.
+	cache *cache
 	// evented holds the last seq this Update appended per bot, to wake the
 	// bots' waiters once the batch commits.
 	evented map[string]int64

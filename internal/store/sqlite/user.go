@@ -125,6 +125,8 @@ func (w *writer) PutBot(b group.Bot) error {
 	if _, err := w.c.exec(markBotMembers, b.UserID); err != nil {
 		return fmt.Errorf("put bot %q: mark its memberships: %w", b.UserID, err)
 	}
+	forget(w.cache, w.cache.bots, b.UserID)
+	w.cache.forgetBots()
 	return nil
 }
 

@@ -56,6 +56,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Member", testMember},
 		{"MemberListing", testMemberListing},
 		{"BotMembers", testBotMembers},
+		{"WriterReads", testWriterReads},
 		{"MembersPage", testMembersPage},
 		{"BulkMembers", testBulkMembers},
 		{"Text", testText},
