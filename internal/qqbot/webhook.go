@@ -112,21 +112,15 @@ func (s *Server) WebhookItems(ctx context.Context, botID string, intents int64, 
 		if err != nil {
 			return err
 		}
-		var bot group.User
-		loaded := false
+		want := func(e group.Event) bool { return webhookWants(intents, e) }
+		src, err := readEventSources(r, botID, evs, want)
+		if err != nil {
+			return err
+		}
 		for _, e := range evs {
 			it := WebhookItem{Seq: e.Seq, ID: s.eventID(botID, e.Type, e.Seq), Type: string(e.Type), CreatedAt: e.CreatedAt}
-			if webhookWants(intents, e) {
-				if e.Type == group.EventAtMessage && !loaded {
-					if bot, err = r.User(botID); err != nil && !group.IsNotExist(err) {
-						return err
-					}
-					loaded = true
-				}
-				f, err := s.renderEvent(r, ids, bot, e, s.openID(botID, group.OpenIDGroup, e.GroupID))
-				if err != nil {
-					return err
-				}
+			if want(e) {
+				f := s.renderEvent(&src, ids, e, s.openID(botID, group.OpenIDGroup, e.GroupID))
 				if it.Body, err = json.Marshal(f); err != nil {
 					return fmt.Errorf("encode event %d: %w", e.Seq, err)
 				}
