@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -145,23 +146,82 @@ func (w *writer) Group(id string) (group.Group, error) {
 	return g, err
 }
 
-// Member implements group.Reader from the cache.
+// Member implements group.Reader from the cache. A cached row of Pos 0
+// says there is no such member (a stored row's Pos is positive).
 func (w *writer) Member(groupID, userID string) (group.Member, error) {
 	k := w.cache
 	if m, ok := k.members[groupID][userID]; ok {
+		if m.Pos == 0 {
+			return group.Member{}, group.Errorf(group.ENotExist, "member %q of group %q not found", userID, groupID)
+		}
 		return m, nil
 	}
 	m, err := w.reader.Member(groupID, userID)
-	if err == nil {
-		byUser := k.members[groupID]
-		if byUser == nil {
-			byUser = map[string]group.Member{}
-			set(k, k.members, groupID, byUser, false)
-		}
-		set(k, byUser, userID, m, false)
-		k.memberRows++
+	if err == nil || group.IsNotExist(err) {
+		k.putMember(groupID, userID, m)
 	}
 	return m, err
+}
+
+// MembersOf implements group.Reader from the cache: the rows it does not
+// know are read in one go, and the ids without one are kept as such.
+func (w *writer) MembersOf(groupID string, userIDs []string) ([]group.Member, error) {
+	k := w.cache
+	ids := distinct(userIDs)
+	var unknown []string
+	for _, id := range ids {
+		if _, ok := k.members[groupID][id]; !ok {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		read, err := w.reader.MembersOf(groupID, unknown)
+		if err != nil {
+			return nil, err
+		}
+		found := make(map[string]group.Member, len(read))
+		for _, m := range read {
+			found[m.UserID] = m
+		}
+		for _, id := range unknown {
+			k.putMember(groupID, id, found[id]) // zero: none
+		}
+	}
+	var ms []group.Member
+	for _, id := range ids {
+		if m := k.members[groupID][id]; m.Pos != 0 {
+			ms = append(ms, m)
+		}
+	}
+	slices.SortFunc(ms, func(a, b group.Member) int { return cmp.Compare(a.Pos, b.Pos) })
+	return ms, nil
+}
+
+// putMember caches m as the row of (groupID, userID), zero for none.
+func (k *cache) putMember(groupID, userID string, m group.Member) {
+	byUser := k.members[groupID]
+	if byUser == nil {
+		byUser = map[string]group.Member{}
+		set(k, k.members, groupID, byUser, false)
+	}
+	set(k, byUser, userID, m, false)
+	k.memberRows++
+}
+
+// activeOf counts the active rows among userIDs of group groupID if the
+// cache knows every one of them.
+func (k *cache) activeOf(groupID string, userIDs []string) (n int, known bool) {
+	byUser := k.members[groupID]
+	for _, id := range userIDs {
+		m, ok := byUser[id]
+		if !ok {
+			return 0, false
+		}
+		if m.Pos != 0 && m.Active() {
+			n++
+		}
+	}
+	return n, true
 }
 
 // MemberCount implements group.Reader from the cache.

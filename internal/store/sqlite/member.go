@@ -190,7 +190,13 @@ func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
 	delta := 0
 	err = upsertMembers.chunks(len(ms), func(q string, from, to int) error {
 		chunk := ms[from:to]
-		if active > 0 {
+		ids := make([]string, len(chunk))
+		for i, m := range chunk {
+			ids[i] = m.UserID
+		}
+		if replaced, known := w.cache.activeOf(gid, ids); active > 0 && known {
+			delta -= replaced
+		} else if active > 0 {
 			keys := make([]any, 0, len(chunk)+1)
 			keys = append(keys, gid)
 			for _, m := range chunk {

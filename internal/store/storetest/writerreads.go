@@ -14,6 +14,8 @@ func testWriterReads(t *testing.T, s group.Store) {
 	type seen struct {
 		Name       string
 		Alice      int
+		Bob        bool // a member row, any type
+		Of         []string
 		Count      int
 		Bots       []string
 		Callbacks  []string
@@ -33,6 +35,16 @@ func testWriterReads(t *testing.T, s group.Store) {
 		} else if !group.IsNotExist(err) {
 			return v, err
 		}
+		if _, err := tx.Member("g", "bob"); err == nil {
+			v.Bob = true
+		} else if !group.IsNotExist(err) {
+			return v, err
+		}
+		ms, err := tx.MembersOf("g", []string{"bob", "alice", "nobody", "r2"})
+		if err != nil {
+			return v, err
+		}
+		v.Of = userIDs(ms)
 		if v.Count, err = tx.MemberCount("g"); err != nil {
 			return v, err
 		}
@@ -59,7 +71,7 @@ func testWriterReads(t *testing.T, s group.Store) {
 	put(t, s, bots, group.Bot{UserID: "r1", Callback: "http://cb/"})
 	put(t, s, groups, group.Group{ID: "g", Name: "one"})
 	put(t, s, members, member("g", "alice", group.MemberNormal), member("g", "r1", group.MemberNormal))
-	want := seen{Name: "one", Alice: group.MemberNormal, Count: 2, Bots: []string{"r1"}, Callbacks: []string{"r1"},
+	want := seen{Name: "one", Alice: group.MemberNormal, Of: []string{"alice"}, Count: 2, Bots: []string{"r1"}, Callbacks: []string{"r1"},
 		BotsOf: 1, GroupFound: true}
 	diff(t, "first reads", want, lookNow(t))
 	diff(t, "the same reads again", want, lookNow(t))
@@ -80,9 +92,18 @@ func testWriterReads(t *testing.T, s group.Store) {
 				return err
 			}
 			return tx.PutMembers([]group.Member{member("g", "r2", group.MemberNormal), member("g", "bob", group.MemberNormal)})
-		}, func(v *seen) { v.Count, v.Bots, v.BotsOf = 4, []string{"r1", "r2"}, 2 }},
+		}, func(v *seen) {
+			v.Count, v.Bots, v.BotsOf, v.Bob, v.Of = 4, []string{"r1", "r2"}, 2, true, []string{"alice", "r2", "bob"}
+		}},
+		{"remove bob", func(tx group.Tx) error { return tx.PutMember(member("g", "bob", group.MemberRemoved)) },
+			func(v *seen) { v.Count = 3 }},
+		{"bob is back, alice is written again", func(tx group.Tx) error {
+			return tx.PutMembers([]group.Member{member("g", "bob", group.MemberNormal), member("g", "alice", group.MemberManager)})
+		}, func(v *seen) { v.Count = 4 }},
+		{"remove bob", func(tx group.Tx) error { return tx.PutMember(member("g", "bob", group.MemberRemoved)) },
+			func(v *seen) { v.Count = 3 }},
 		{"remove r1", func(tx group.Tx) error { return tx.PutMember(member("g", "r1", group.MemberRemoved)) },
-			func(v *seen) { v.Count, v.Bots, v.Callbacks = 3, []string{"r2"}, nil }},
+			func(v *seen) { v.Count, v.Bots, v.Callbacks = 2, []string{"r2"}, nil }},
 		{"alice becomes a robot", func(tx group.Tx) error { return tx.PutBot(group.Bot{UserID: "alice", Callback: "http://a/"}) },
 			func(v *seen) { v.Bots, v.Callbacks, v.BotsOf = []string{"alice", "r2"}, []string{"alice"}, 3 }},
 		{"two events for r1", func(tx group.Tx) error {
