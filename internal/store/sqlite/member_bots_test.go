@@ -27,29 +27,7 @@ func TestMemberBotsMigration(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	version := 0
-	for _, m := range ms {
-		if strings.HasSuffix(m.Name, "_member_bots.sql") {
-			version = m.Version
-		}
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot"} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.Exec("DELETE FROM schema_migrations WHERE version >= ?", version); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	unmigrate(t, path, "_member_bots.sql", "DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot")
 
 	s = openTest(t, path)
 	defer s.Close()
@@ -95,5 +73,35 @@ func TestWriterCacheSeesOtherConnections(t *testing.T) {
 	}
 	if got := name(); got != "two" {
 		t.Fatalf("name after another connection's commit = %q, want two", got)
+	}
+}
+
+// unmigrate takes the database at path back to the schema before the
+// migration named *suffix and the ones after it: undo are the statements that
+// undo their changes; the migrations are then marked not applied.
+func unmigrate(t *testing.T, path, suffix string, undo ...string) {
+	t.Helper()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := 0
+	for _, m := range ms {
+		if strings.HasSuffix(m.Name, suffix) {
+			version = m.Version
+		}
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range undo {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("DELETE FROM schema_migrations WHERE version >= ?", version); err != nil {
+		t.Fatal(err)
 	}
 }
