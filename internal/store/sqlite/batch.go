@@ -83,6 +83,10 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 	c := newDBTx(ctx, sqlTx, s.wstmts)
+	defer func() { s.statements.Add(c.statements) }()
+	if s.freshCache {
+		s.cache = newCache()
+	}
 	if err := s.cache.begin(c); err != nil {
 		s.fail(live, errors.Join(err, sqlTx.Rollback()))
 		return

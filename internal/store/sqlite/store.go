@@ -83,6 +83,12 @@ type Store struct {
 	// and in how many commits.
 	updates atomic.Int64
 	commits atomic.Int64
+	// statements the writer ran (BEGIN and COMMIT apart); every count
+	// includes the writer's own (savepoints, the nonces it records).
+	statements atomic.Int64
+	// freshCache makes the writer start every transaction with an empty
+	// cache, for benchmarks that measure what the cache saves.
+	freshCache bool
 }
 
 // Option changes a default of Open.

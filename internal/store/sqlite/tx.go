@@ -95,6 +95,8 @@ type dbtx struct {
 	tx       *sql.Tx
 	prepared map[string]*sql.Stmt // the DB's statements, shared
 	bound    map[string]*sql.Stmt // the ones bound to tx so far
+	// statements counts the statements run, for the store's counters.
+	statements int64
 }
 
 func newDBTx(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) *dbtx {
@@ -107,6 +109,7 @@ func (c *dbtx) stmt(q string, args []any) (*sql.Stmt, error) {
 	if writes[q] && !store.ValidArgs(args...) {
 		return nil, store.InvalidText("write")
 	}
+	c.statements++
 	if st, ok := c.bound[q]; ok {
 		return st, nil
 	}
