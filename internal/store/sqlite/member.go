@@ -182,7 +182,14 @@ func (w *writer) PutMembers(ms []group.Member) error {
 }
 
 // putMembersOfGroup upserts distinct rows of group gid and keeps its count.
-func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
+// A failure may come after a chunk was written: the cache then forgets the
+// group's rows, in case the Update goes on.
+func (w *writer) putMembersOfGroup(gid string, ms []group.Member) (err error) {
+	defer func() {
+		if err != nil {
+			w.cache.forgetGroup(gid)
+		}
+	}()
 	active, err := w.MemberCount(gid)
 	if err != nil {
 		return err

@@ -115,6 +115,8 @@ func (w *writer) PutUser(u group.User) error {
 
 // PutBot implements group.Tx.
 func (w *writer) PutBot(b group.Bot) error {
+	forget(w.cache, w.cache.bots, b.UserID) // first: the marking may fail after the upsert
+	w.cache.forgetBots()
 	_, err := w.c.exec(upsertBot, botColumns(&b).ptrs()...)
 	if isUnique(err) {
 		return group.Errorf(group.EConflict, "app id %q is taken by another bot", b.AppID)
@@ -125,8 +127,6 @@ func (w *writer) PutBot(b group.Bot) error {
 	if _, err := w.c.exec(markBotMembers, b.UserID); err != nil {
 		return fmt.Errorf("put bot %q: mark its memberships: %w", b.UserID, err)
 	}
-	forget(w.cache, w.cache.bots, b.UserID)
-	w.cache.forgetBots()
 	return nil
 }
 
