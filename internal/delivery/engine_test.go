@@ -132,6 +132,20 @@ func (rc *receiver) requests() int {
 	return rc.tries
 }
 
+// waitRequests waits until the receiver has got n requests, whatever it answered.
+func (rc *receiver) waitRequests(n int) {
+	rc.t.Helper()
+	deadline := time.After(wait)
+	for rc.requests() < n {
+		select {
+		case <-rc.wake:
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			rc.t.Fatalf("receiver got %d requests within %v, want %d", rc.requests(), wait, n)
+		}
+	}
+}
+
 // waitGot waits until the receiver has answered n requests "ok" and returns their seqs.
 func (rc *receiver) waitGot(n int) []int64 {
 	rc.t.Helper()
@@ -464,6 +478,9 @@ func TestSlowReceiver(t *testing.T) {
 	if got := fast.waitGot(20); !slices.Equal(got, seqs(1, 20)) {
 		t.Fatalf("the other bot's receiver got %v, want 1..20", got)
 	}
+	// The slow stream's first POST may still be on its way: wait for it,
+	// then there must be no second one while it hangs.
+	slow.waitRequests(1)
 	if n := slow.requests(); n != 1 {
 		t.Fatalf("the hanging receiver got %d requests, want the first event's only", n)
 	}

@@ -57,6 +57,9 @@ type Reader interface {
 	Proactive(groupID, botID string) (bool, error)
 
 	Message(uid int64) (Message, error)
+	// MessagesOf returns the messages of those of uids that exist, each
+	// once, in uid order.
+	MessagesOf(uids []int64) ([]Message, error)
 	// Messages returns up to limit messages of (groupID, line) with Seq > afterSeq, in order.
 	Messages(groupID string, line int, afterSeq int64, limit int) ([]Message, error)
 	// MessagesBefore returns up to limit messages of (groupID, line) with Seq <

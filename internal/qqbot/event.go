@@ -57,10 +57,45 @@ type messageAuthor struct {
 	UnionOpenID  string `json:"union_openid"`
 }
 
-// renderEvent turns one event of the log into its dispatch frame for the bot
-// whose user is bot. groupOpenID is the bot's openid of e.GroupID, which the
-// caller keeps. r reads the mentioning message of an at-event.
-func (s *Server) renderEvent(r group.Reader, ids *openIDs, bot group.User, e group.Event, groupOpenID string) (dispatch, error) {
+// eventSources is what rendering a burst of a bot's events reads besides
+// the events: the bot's user (an at-event's content drops the mention of
+// it) and the messages its at-events name, read in one query per burst.
+type eventSources struct {
+	bot  group.User
+	msgs map[int64]group.Message
+}
+
+// readEventSources reads the sources of those of evs that want says are rendered.
+func readEventSources(r group.Reader, botID string, evs []group.Event, want func(group.Event) bool) (eventSources, error) {
+	var src eventSources
+	var uids []int64
+	for _, e := range evs {
+		if e.Type == group.EventAtMessage && want(e) {
+			uids = append(uids, e.MessageUID)
+		}
+	}
+	if len(uids) == 0 {
+		return src, nil
+	}
+	var err error
+	if src.bot, err = r.User(botID); err != nil && !group.IsNotExist(err) {
+		return src, err
+	}
+	ms, err := r.MessagesOf(uids)
+	if err != nil {
+		return src, err
+	}
+	src.msgs = make(map[int64]group.Message, len(ms))
+	for _, m := range ms {
+		src.msgs[m.UID] = m
+	}
+	return src, nil
+}
+
+// renderEvent turns one event of the log into its dispatch frame for the
+// bot. groupOpenID is the bot's openid of e.GroupID, which the caller keeps;
+// src holds the event's message if it is an at-event (readEventSources).
+func (s *Server) renderEvent(src *eventSources, ids *openIDs, e group.Event, groupOpenID string) dispatch {
 	d := dispatch{Op: opDispatch, S: wireSeq(e.Seq), T: string(e.Type), ID: s.eventID(e.BotID, e.Type, e.Seq), seq: e.Seq}
 	ids.add(group.OpenIDGroup, e.GroupID, groupOpenID)
 	if e.Type != group.EventAtMessage {
@@ -69,19 +104,16 @@ func (s *Server) renderEvent(r group.Reader, ids *openIDs, bot group.User, e gro
 			OpMemberOpenID: ids.id(group.OpenIDMember, e.OperatorID),
 			Timestamp:      e.CreatedAt.Unix(),
 		}
-		return d, nil
+		return d
 	}
 	sender, content, at := e.OperatorID, "", e.CreatedAt
-	m, err := r.Message(e.MessageUID)
-	if err == nil {
+	if m, ok := src.msgs[e.MessageUID]; ok {
 		sender, at = m.Sender, m.CreatedAt
 		content = m.Payload.SearchableContent
 		if content == "" {
 			content = m.Payload.Content
 		}
-		content = stripMention(content, bot.DisplayName, bot.Name)
-	} else if !group.IsNotExist(err) {
-		return dispatch{}, err
+		content = stripMention(content, src.bot.DisplayName, src.bot.Name)
 	}
 	member := ids.id(group.OpenIDMember, sender)
 	d.D = atMessageData{
@@ -93,7 +125,7 @@ func (s *Server) renderEvent(r group.Reader, ids *openIDs, bot group.User, e gro
 		Timestamp:   at.Format(time.RFC3339),
 		Attachments: []struct{}{},
 	}
-	return d, nil
+	return d
 }
 
 // stripMention removes a leading "@name" of the first name that matches,

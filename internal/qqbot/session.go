@@ -482,24 +482,16 @@ func (c *conn) deliver(ctx context.Context) error {
 				return err
 			}
 			n = len(evs)
-			var bot group.User
-			loaded := false
+			want := func(e group.Event) bool { return isGatewayEvent(e.Type) && c.wants(e) }
+			src, err := readEventSources(r, botID, evs, want)
+			if err != nil {
+				return err
+			}
 			for _, e := range evs {
 				last = e.Seq
-				if !isGatewayEvent(e.Type) || !c.wants(e) {
-					continue
+				if want(e) {
+					frames = append(frames, s.renderEvent(&src, ids, e, c.group(e.GroupID).openID))
 				}
-				if e.Type == group.EventAtMessage && !loaded {
-					if bot, err = r.User(botID); err != nil && !group.IsNotExist(err) {
-						return err
-					}
-					loaded = true
-				}
-				f, err := s.renderEvent(r, ids, bot, e, c.group(e.GroupID).openID)
-				if err != nil {
-					return err
-				}
-				frames = append(frames, f)
 			}
 			return nil
 		})

@@ -136,21 +136,14 @@ func (s *Server) renderLog(ctx context.Context, botID string, after int64, limit
 		if err != nil {
 			return err
 		}
-		var bot group.User
-		loaded := false
+		src, err := readEventSources(r, botID, evs, wanted)
+		if err != nil {
+			return err
+		}
 		for _, e := range evs {
 			it := WebhookItem{Seq: e.Seq, ID: s.eventID(botID, e.Type, e.Seq), Type: string(e.Type), CreatedAt: e.CreatedAt}
 			if wanted(e) {
-				if e.Type == group.EventAtMessage && !loaded {
-					if bot, err = r.User(botID); err != nil && !group.IsNotExist(err) {
-						return err
-					}
-					loaded = true
-				}
-				f, err := s.renderEvent(r, ids, bot, e, s.openID(botID, group.OpenIDGroup, e.GroupID))
-				if err != nil {
-					return err
-				}
+				f := s.renderEvent(&src, ids, e, s.openID(botID, group.OpenIDGroup, e.GroupID))
 				if it.Body, err = json.Marshal(f); err != nil {
 					return fmt.Errorf("encode event %d: %w", e.Seq, err)
 				}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store/storetest"
 )
 
 // benchWriters is how many goroutines per GOMAXPROCS the parallel cases run,
@@ -63,4 +64,16 @@ func BenchmarkUpdate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSendAtScale: a message mentioning the group's robot in a group of
+// 10 members against one of 100,000 (storetest.BenchSendAtScale).
+func BenchmarkSendAtScale(b *testing.B) {
+	dsn := testDSN(b)
+	s, err := Open(b.Context(), dsn, WithSchema(testSchema(b, dsn)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchSendAtScale(b, s)
 }

@@ -28,21 +28,22 @@ var (
 	// One statement for any number of rows: a column array each. pos is the
 	// identity's on first insert, handed out in the rows' order (ORDER BY
 	// ord); the update leaves it alone. A row may appear once per statement.
-	upsertMembers = `INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at)
-		SELECT g, u, a, t, e, j, up
+	// Each row's bot (0009) says whether its user is a robot now.
+	upsertMembers = `INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at, bot)
+		SELECT g, u, a, t, e, j, up, EXISTS (SELECT 1 FROM bots b WHERE b.user_id = u)
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[])
 			WITH ORDINALITY AS r(g, u, a, t, e, j, up, ord)
 		ORDER BY ord
 		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
-			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at`
+			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at, bot = excluded.bot`
 
 	selectMembers = `SELECT ` + memberColumns + ` FROM members
 		WHERE group_id = $1 AND type <> 4 ORDER BY pos`
 	selectMembersPage = `SELECT ` + memberColumns + ` FROM members
 		WHERE group_id = $1 AND type <> 4 AND pos > $2 ORDER BY pos LIMIT $3`
-	countMembers     = `SELECT coalesce((SELECT active FROM member_counts WHERE group_id = $1), 0)`
-	selectBotMembers = `SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
-		WHERE m.group_id = $1 AND m.type <> 4 ORDER BY m.pos`
+	countMembers = `SELECT coalesce((SELECT active FROM member_counts WHERE group_id = $1), 0)`
+	// The partial index members_bots (0009): as many entries as robots.
+	selectBotMembers = `SELECT user_id FROM members WHERE group_id = $1 AND type <> 4 AND bot ORDER BY pos`
 	// A listing, read without locks as BotMembers: every message reads it,
 	// and the group's lock orders it against membership changes.
 	selectCallbackBots = `SELECT b.user_id FROM bots b WHERE b.callback <> '' AND EXISTS (SELECT 1 FROM members m
@@ -85,7 +86,8 @@ func (r *reader) MemberCount(groupID string) (int, error) {
 	return r.c.count(fmt.Sprintf("count members of group %q", groupID), countMembers, groupID)
 }
 
-// BotMembers implements group.Reader: the active members that have a Bot record, in Pos order.
+// BotMembers implements group.Reader: the active members that have a Bot
+// record, in Pos order, read from the rows marked bot.
 func (r *reader) BotMembers(groupID string) ([]string, error) {
 	return getAll(r.c, text, fmt.Sprintf("bots of group %q", groupID), selectBotMembers, groupID)
 }

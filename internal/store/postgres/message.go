@@ -15,8 +15,9 @@ func messageFields(m *group.Message) []any {
 }
 
 var (
-	selectMessage  = `SELECT ` + messageColumns + ` FROM messages WHERE uid = $1`
-	selectMessages = `SELECT ` + messageColumns + ` FROM messages
+	selectMessage    = `SELECT ` + messageColumns + ` FROM messages WHERE uid = $1`
+	selectMessagesOf = `SELECT ` + messageColumns + ` FROM messages WHERE uid = ANY($1) ORDER BY uid`
+	selectMessages   = `SELECT ` + messageColumns + ` FROM messages
 		WHERE group_id = $1 AND line = $2 AND seq > $3 ORDER BY seq LIMIT $4`
 	selectMessagesBefore = `SELECT ` + messageColumns + ` FROM messages
 		WHERE group_id = $1 AND line = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4`
@@ -37,6 +38,14 @@ var (
 // Message implements group.Reader.
 func (r *reader) Message(uid int64) (group.Message, error) {
 	return getOne(r.c, messageFields, fmt.Sprintf("message %d", uid), selectMessage, uid)
+}
+
+// MessagesOf implements group.Reader.
+func (r *reader) MessagesOf(uids []int64) ([]group.Message, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	return getAll(r.c, messageFields, "messages", selectMessagesOf, uids)
 }
 
 // Messages implements group.Reader. limit < 1 returns no messages.

@@ -52,6 +52,13 @@ var (
 			app_secret = excluded.app_secret, intents = excluded.intents,
 			ice_breaker_enabled = excluded.ice_breaker_enabled, ice_breaker_payload = excluded.ice_breaker_payload,
 			updated_at = excluded.updated_at`
+	// A user that becomes a robot is one in the groups it is already in
+	// (0009); members_user finds its active rows. Removed rows are set when
+	// they are written again. Under READ COMMITTED a membership inserted by
+	// a transaction that commits while this one runs, and that did not see
+	// this bot, is not marked: only a robot created at the very moment it is
+	// first added to a group can be missed.
+	markBotMembers = `UPDATE members SET bot = true WHERE user_id = $1 AND type <> 4 AND NOT bot`
 )
 
 // User implements group.Reader.
@@ -119,7 +126,8 @@ func (w *writer) PutBot(b group.Bot) error {
 	if err := sp.Commit(w.c.ctx); err != nil {
 		return w.c.fail(what, err)
 	}
-	return nil
+	_, err = w.c.exec(what+": mark its memberships", markBotMembers, b.UserID)
+	return err
 }
 
 // Bots implements group.Reader. limit < 1 returns no bots.

@@ -83,6 +83,14 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 	c := newDBTx(ctx, sqlTx, s.wstmts)
+	defer func() { s.statements.Add(c.statements) }()
+	if s.freshCache {
+		s.cache = newCache()
+	}
+	if err := s.cache.begin(c); err != nil {
+		s.fail(live, errors.Join(err, sqlTx.Rollback()))
+		return
+	}
 	errs := make([]error, len(live))
 	evented := make(map[string]int64)
 	for i, r := range live {
@@ -92,6 +100,7 @@ func (s *Store) commit(batch []*request) {
 			// requests that ran have lost their writes and fail; the ones
 			// that did not run go into a new transaction.
 			txErr = errors.Join(txErr, sqlTx.Rollback())
+			s.cache = newCache()
 			for j := range errs[:i] {
 				if errs[j] == nil {
 					errs[j] = txErr
@@ -107,8 +116,14 @@ func (s *Store) commit(batch []*request) {
 		}
 		errs[i] = fnErr
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = s.cache.flush(c)
+	if err != nil {
+		err = errors.Join(err, sqlTx.Rollback())
+	} else if err = sqlTx.Commit(); err != nil {
 		err = fmt.Errorf("sqlite: commit: %w", err)
+	}
+	if err != nil {
+		s.cache = newCache()
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err
@@ -133,6 +148,14 @@ func (s *Store) commit(batch []*request) {
 	s.opts.observer.Committed(len(live), events)
 	s.events.Wake(evented) // before answering: see store.Waiters.Wake
 	answer(live, errs)
+}
+
+// fail answers every request with err, the batch's transaction gone.
+func (s *Store) fail(rs []*request, err error) {
+	s.cache = newCache()
+	for _, r := range rs {
+		r.done <- err
+	}
 }
 
 func answer(rs []*request, errs []error) {
@@ -166,12 +189,14 @@ func (s *Store) apply(c *dbtx, r *request, evented map[string]int64) (fnErr, txE
 	if _, err := c.exec(savepoint); err != nil {
 		return nil, fmt.Errorf("sqlite: savepoint: %w", err)
 	}
-	w := &writer{reader: reader{c: c}}
+	w := &writer{reader: reader{c: c}, cache: s.cache}
 	if fnErr = s.call(w, r.fn); fnErr != nil {
+		s.cache.rollback()
 		if _, err := c.exec(rollbackTo); err != nil {
 			return fnErr, fmt.Errorf("sqlite: rollback to savepoint: %w", err)
 		}
 	}
+	s.cache.keep()
 	if _, err := c.exec(release); err != nil {
 		return fnErr, fmt.Errorf("sqlite: release savepoint: %w", err)
 	}

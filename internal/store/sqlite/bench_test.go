@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store/storetest"
 )
 
 // benchWriters is how many goroutines per GOMAXPROCS the parallel cases run:
@@ -228,4 +229,68 @@ func BenchmarkPutMembers(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 		})
 	}
+}
+
+// BenchmarkSendAtScale: a message mentioning the group's robot in a group of
+// 10 members against one of 100,000 (storetest.BenchSendAtScale). "fresh"
+// empties the writer's cache every transaction, so that every send reads
+// the group's robots from the store.
+func BenchmarkSendAtScale(b *testing.B) {
+	withAndWithoutCache(b, func(b *testing.B, s *Store) { storetest.BenchSendAtScale(b, s) })
+}
+
+// withAndWithoutCache runs bench on a new store as it runs ("cache") and on
+// one whose writer starts every transaction with an empty cache ("fresh").
+func withAndWithoutCache(b *testing.B, bench func(b *testing.B, s *Store)) {
+	for _, fresh := range []bool{false, true} {
+		b.Run(map[bool]string{false: "cache", true: "fresh"}[fresh], func(b *testing.B) {
+			s, err := Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			s.freshCache = fresh
+			bench(b, s)
+		})
+	}
+}
+
+// BenchmarkAddMember runs the Robot API's member/add through the domain: a
+// robot adds one new member to its own group (the 105 notification appended
+// in the same transaction), from many goroutines, each robot in a group of
+// its own, as `qun bench robot` does. "cache" is the store as it runs;
+// "fresh" starts every transaction with an empty writer cache, so that the
+// two show what the cache saves: compare ns/op and statements/update.
+func BenchmarkAddMember(b *testing.B) {
+	withAndWithoutCache(b, func(b *testing.B, s *Store) {
+		svc := group.NewService(s, group.Config{})
+		const robots = 64
+		for i := range robots {
+			id := fmt.Sprintf("r%02d", i)
+			if _, _, err := svc.CreateRobot(b.Context(), group.RobotInput{User: group.User{ID: id, Name: id}}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := svc.CreateGroup(b.Context(), group.Robot(id), group.CreateGroupInput{Group: group.Group{ID: "g-" + id}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var next, n atomic.Int64
+		updates, commits, statements := s.updates.Load(), s.commits.Load(), s.statements.Load()
+		b.ResetTimer()
+		b.SetParallelism(benchWriters)
+		b.RunParallel(func(pb *testing.PB) {
+			id := fmt.Sprintf("r%02d", next.Add(1)%robots)
+			for pb.Next() {
+				m := group.Member{UserID: "u" + strconv.FormatInt(n.Add(1), 10)}
+				if err := svc.AddMembers(b.Context(), group.Robot(id), "g-"+id, []group.Member{m}, group.Notify{}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.StopTimer()
+		u := float64(s.updates.Load() - updates)
+		b.ReportMetric(float64(s.statements.Load()-statements)/u, "statements/update")
+		b.ReportMetric(u/float64(s.commits.Load()-commits), "updates/commit")
+	})
 }

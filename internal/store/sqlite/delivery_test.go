@@ -1,9 +1,7 @@
 package sqlite
 
 import (
-	"database/sql"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -39,30 +37,10 @@ func TestDeliveryMigrationKeepsCallbacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to the schema before the migration (and the ones after it).
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	version := 0
-	for _, m := range ms {
-		if strings.HasSuffix(m.Name, "_delivery.sql") {
-			version = m.Version
-		}
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"DROP INDEX groups_name", "DROP INDEX bots_callback", "DROP TABLE delivery_streams", "DROP TABLE delivery_attempts", "DROP TABLE delivery_drops", "ALTER TABLE events DROP COLUMN data",
-		"DROP INDEX sessions_bot", "ALTER TABLE sessions DROP COLUMN node", "ALTER TABLE sessions DROP COLUMN connected_at"} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.Exec("DELETE FROM schema_migrations WHERE version >= ?", version); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	unmigrate(t, path, "_delivery.sql", "DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot",
+		"DROP INDEX groups_name", "DROP INDEX bots_callback", "DROP TABLE delivery_streams", "DROP TABLE delivery_attempts",
+		"DROP TABLE delivery_drops", "ALTER TABLE events DROP COLUMN data",
+		"DROP INDEX sessions_bot", "ALTER TABLE sessions DROP COLUMN node", "ALTER TABLE sessions DROP COLUMN connected_at")
 
 	s = openTest(t, path)
 	defer s.Close()

@@ -30,9 +30,10 @@ var (
 		WHERE bot_id = ? AND seq > ? ORDER BY seq LIMIT ?`)
 	selectLastEventSeq = readSQL(`SELECT seq FROM event_seqs WHERE bot_id = ?`)
 	// The seq comes from a counter, not max+1 of the log: Prune may empty
-	// the log, and a seq must never be handed out twice.
-	nextEventSeq = writeSQL(`INSERT INTO event_seqs (bot_id, seq) VALUES (?, 1)
-		ON CONFLICT (bot_id) DO UPDATE SET seq = seq + 1 RETURNING seq`)
+	// the log, and a seq must never be handed out twice. The writer's cache
+	// advances it and writes it once per transaction (cache.flush).
+	putEventSeq = writeSQL(`INSERT INTO event_seqs (bot_id, seq) VALUES (?, ?)
+		ON CONFLICT (bot_id) DO UPDATE SET seq = excluded.seq`)
 	insertEvent = writeSQL(`INSERT INTO events (` + eventCols.list() + `) VALUES (` + eventCols.marks() + `)`)
 )
 
@@ -69,7 +70,8 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	if !store.ValidArgs(eventColumns(&e).ptrs()...) {
 		return group.Event{}, store.InvalidText(fmt.Sprintf("append event for bot %q", e.BotID))
 	}
-	if err := w.c.scanOne([]any{&e.Seq}, nextEventSeq, e.BotID); err != nil {
+	var err error
+	if e.Seq, err = w.nextEventSeq(e.BotID); err != nil {
 		return group.Event{}, fmt.Errorf("append event for bot %q: %w", e.BotID, err)
 	}
 	if _, err := w.c.exec(insertEvent, eventColumns(&e).ptrs()...); err != nil {

@@ -89,6 +89,7 @@ func (r *reader) GroupsByNamePrefix(prefix, afterName, afterID string, limit int
 
 // PutGroup implements group.Tx.
 func (w *writer) PutGroup(g group.Group) error {
+	forget(w.cache, w.cache.groups, g.ID) // first: a failed write may have changed the row
 	if _, err := w.c.exec(upsertGroup, groupColumns(&g).ptrs()...); err != nil {
 		return fmt.Errorf("put group %q: %w", g.ID, err)
 	}
@@ -98,6 +99,8 @@ func (w *writer) PutGroup(g group.Group) error {
 // DeleteGroup implements group.Tx. The timeline stays, so a group created
 // again with the same id continues its sequence numbers.
 func (w *writer) DeleteGroup(id string) error {
+	forget(w.cache, w.cache.groups, id) // first: a failing statement may follow one that deleted
+	w.cache.forgetGroup(id)
 	res, err := w.c.exec(deleteGroup, id)
 	if err != nil {
 		return fmt.Errorf("delete group %q: %w", id, err)

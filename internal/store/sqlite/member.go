@@ -40,9 +40,11 @@ var (
 	selectMembersOf = bulk(readSQL, `SELECT `+memberCols.list()+` FROM members WHERE group_id = ? AND user_id IN (`, `?`, `)`)
 	// An upsert, never REPLACE: REPLACE deletes the row and would assign a
 	// new pos. Rows are inserted in VALUES order, so new rows get pos in the
-	// order given.
-	upsertMembers = bulk(writeSQL, `INSERT INTO members (`+memberWriteCols.list()+`) VALUES `, `(`+memberWriteCols.marks()+`)`,
-		` ON CONFLICT (group_id, user_id) DO UPDATE SET `+memberWriteCols.except("group_id", "user_id").assign())
+	// order given. Each row's bot (0008) says whether its user is a robot
+	// now, looked up by the bots key; a row's user id is bound twice.
+	upsertMembers = bulk(writeSQL, `INSERT INTO members (`+memberWriteCols.list()+`, bot) VALUES `,
+		`(`+memberWriteCols.marks()+`, EXISTS (SELECT 1 FROM bots WHERE user_id = ?))`,
+		` ON CONFLICT (group_id, user_id) DO UPDATE SET `+memberWriteCols.except("group_id", "user_id").assign()+`, bot = excluded.bot`)
 	// PutMembers keeps member_counts (0005): it counts the active rows a
 	// chunk replaces and the ones it writes, and adds the difference once per
 	// group.
@@ -54,9 +56,9 @@ var (
 		WHERE group_id = ? AND type <> 4 ORDER BY pos`)
 	selectMembersPage = readSQL(`SELECT ` + memberCols.list() + ` FROM members
 		WHERE group_id = ? AND type <> 4 AND pos > ? ORDER BY pos LIMIT ?`)
-	countMembers     = readSQL(`SELECT coalesce((SELECT active FROM member_counts WHERE group_id = ?), 0)`)
-	selectBotMembers = readSQL(`SELECT m.user_id FROM members m JOIN bots b ON b.user_id = m.user_id
-		WHERE m.group_id = ? AND m.type <> 4 ORDER BY m.pos`)
+	countMembers = readSQL(`SELECT coalesce((SELECT active FROM member_counts WHERE group_id = ?), 0)`)
+	// The partial index members_bots (0008): as many entries as robots.
+	selectBotMembers   = readSQL(`SELECT user_id FROM members WHERE group_id = ? AND type <> 4 AND bot = 1 ORDER BY pos`)
 	selectCallbackBots = readSQL(`SELECT b.user_id FROM bots b WHERE b.callback <> '' AND EXISTS (SELECT 1 FROM members m
 		WHERE m.group_id = ? AND m.user_id = b.user_id AND m.type <> 4) ORDER BY b.user_id`)
 	selectGroupsOfUser = readSQL(`SELECT group_id FROM members WHERE user_id = ? AND type <> 4 ORDER BY group_id`)
@@ -115,7 +117,8 @@ func (r *reader) MemberCount(groupID string) (int, error) {
 	return n, nil
 }
 
-// BotMembers implements group.Reader: the active members that have a Bot record.
+// BotMembers implements group.Reader: the active members that have a Bot
+// record, in Pos order, read from the rows marked bot.
 func (r *reader) BotMembers(groupID string) ([]string, error) {
 	return getAll(r.c, text, fmt.Sprintf("bots of group %q", groupID), selectBotMembers, groupID)
 }
@@ -179,7 +182,14 @@ func (w *writer) PutMembers(ms []group.Member) error {
 }
 
 // putMembersOfGroup upserts distinct rows of group gid and keeps its count.
-func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
+// A failure may come after a chunk was written: the cache then forgets the
+// group's rows, in case the Update goes on.
+func (w *writer) putMembersOfGroup(gid string, ms []group.Member) (err error) {
+	defer func() {
+		if err != nil {
+			w.cache.forgetGroup(gid)
+		}
+	}()
 	active, err := w.MemberCount(gid)
 	if err != nil {
 		return err
@@ -187,7 +197,13 @@ func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
 	delta := 0
 	err = upsertMembers.chunks(len(ms), func(q string, from, to int) error {
 		chunk := ms[from:to]
-		if active > 0 {
+		ids := make([]string, len(chunk))
+		for i, m := range chunk {
+			ids[i] = m.UserID
+		}
+		if replaced, known := w.cache.activeOf(gid, ids); active > 0 && known {
+			delta -= replaced
+		} else if active > 0 {
 			keys := make([]any, 0, len(chunk)+1)
 			keys = append(keys, gid)
 			for _, m := range chunk {
@@ -200,9 +216,10 @@ func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
 			}
 			delta -= replaced
 		}
-		args := make([]any, 0, len(chunk)*len(memberWriteCols))
+		args := make([]any, 0, len(chunk)*(len(memberWriteCols)+1))
 		for i := range chunk {
 			args = append(args, memberWriteColumns(&chunk[i]).ptrs()...)
+			args = append(args, chunk[i].UserID)
 			if chunk[i].Active() {
 				delta++
 			}
@@ -215,11 +232,48 @@ func (w *writer) putMembersOfGroup(gid string, ms []group.Member) error {
 		}
 		return nil
 	})
-	if err != nil || delta == 0 {
+	if err != nil {
 		return err
+	}
+	if err := w.forgetMembers(gid, ms); err != nil {
+		return err
+	}
+	if delta == 0 {
+		return nil
 	}
 	if _, err := w.c.exec(addMemberCount, gid, delta); err != nil {
 		return fmt.Errorf("count members of group %q: %w", gid, err)
+	}
+	set(w.cache, w.cache.counts, gid, active+delta, false)
+	return nil
+}
+
+// forgetMembers drops the cached rows of ms, members of group gid, and the
+// group's cached robots if one of ms is a robot (its bot lookup is cached
+// too, for botsJoined).
+func (w *writer) forgetMembers(gid string, ms []group.Member) error {
+	k := w.cache
+	if byUser := k.members[gid]; byUser != nil {
+		for _, m := range ms {
+			forget(k, byUser, m.UserID)
+		}
+	}
+	_, bm := k.botMembers[gid]
+	_, cb := k.callbackBots[gid]
+	if !bm && !cb {
+		return nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.UserID
+	}
+	bots, err := w.BotsOf(ids)
+	if err != nil {
+		return err
+	}
+	if len(bots) > 0 {
+		forget(k, k.botMembers, gid)
+		forget(k, k.callbackBots, gid)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store"
@@ -23,8 +24,9 @@ func messageColumns(m *group.Message) columns {
 var (
 	messageCols = messageColumns(new(group.Message))
 
-	selectMessage  = readSQL(`SELECT ` + messageCols.list() + ` FROM messages WHERE uid = ?`)
-	selectMessages = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
+	selectMessage    = readSQL(`SELECT ` + messageCols.list() + ` FROM messages WHERE uid = ?`)
+	selectMessagesOf = bulk(readSQL, `SELECT `+messageCols.list()+` FROM messages WHERE uid IN (`, `?`, `) ORDER BY uid`)
+	selectMessages   = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
 		WHERE group_id = ? AND line = ? AND seq > ? ORDER BY seq LIMIT ?`)
 	selectMessagesBefore = readSQL(`SELECT ` + messageCols.list() + ` FROM messages
 		WHERE group_id = ?1 AND line = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4`)
@@ -38,6 +40,23 @@ var (
 // Message implements group.Reader.
 func (r *reader) Message(uid int64) (group.Message, error) {
 	return getOne(r.c, messageColumns, fmt.Sprintf("message %d", uid), selectMessage, uid)
+}
+
+// MessagesOf implements group.Reader. The chunks are of sorted uids, each
+// in uid order, so their concatenation is too.
+func (r *reader) MessagesOf(uids []int64) ([]group.Message, error) {
+	uids = slices.Compact(slices.Sorted(slices.Values(uids)))
+	var ms []group.Message
+	err := selectMessagesOf.chunks(len(uids), func(q string, from, to int) error {
+		args := make([]any, 0, to-from)
+		for _, uid := range uids[from:to] {
+			args = append(args, uid)
+		}
+		got, err := getAll(r.c, messageColumns, "messages", q, args...)
+		ms = append(ms, got...)
+		return err
+	})
+	return ms, err
 }
 
 // Messages implements group.Reader. limit < 1 returns no messages.

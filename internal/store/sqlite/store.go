@@ -77,10 +77,18 @@ type Store struct {
 
 	events *store.Waiters
 
+	cache *cache // the writer goroutine's; see cache
+
 	// Counters for benchmarks and tests: how many Updates (and UseNonces) ran
 	// and in how many commits.
 	updates atomic.Int64
 	commits atomic.Int64
+	// statements the writer ran (BEGIN and COMMIT apart); every count
+	// includes the writer's own (savepoints, the nonces it records).
+	statements atomic.Int64
+	// freshCache makes the writer start every transaction with an empty
+	// cache, for benchmarks that measure what the cache saves.
+	freshCache bool
 }
 
 // Option changes a default of Open.
@@ -146,6 +154,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.reqs = make(chan *request, o.maxBatch)
 	s.done = make(chan struct{})
 	s.events = store.NewWaiters()
+	s.cache = newCache()
 	go s.write()
 	return s, nil
 }

@@ -39,7 +39,7 @@ func writeSQL(q string) string {
 // bulkRows is the most rows one multi-row statement carries. A bulk
 // statement is prepared for every power of two rows up to it, so n rows take
 // at most n/bulkRows + log2(bulkRows) statements, all prepared at Open. 256
-// rows of the widest (members: 7 columns) bind 1,792 variables, far under
+// rows of the widest (members: 7 columns and the user id again) bind 2,048 variables, far under
 // SQLite's limit of 32,766; larger statements save little more.
 const bulkRows = 256
 
@@ -95,6 +95,8 @@ type dbtx struct {
 	tx       *sql.Tx
 	prepared map[string]*sql.Stmt // the DB's statements, shared
 	bound    map[string]*sql.Stmt // the ones bound to tx so far
+	// statements counts the statements run, for the store's counters.
+	statements int64
 }
 
 func newDBTx(ctx context.Context, tx *sql.Tx, prepared map[string]*sql.Stmt) *dbtx {
@@ -107,6 +109,7 @@ func (c *dbtx) stmt(q string, args []any) (*sql.Stmt, error) {
 	if writes[q] && !store.ValidArgs(args...) {
 		return nil, store.InvalidText("write")
 	}
+	c.statements++
 	if st, ok := c.bound[q]; ok {
 		return st, nil
 	}
@@ -208,6 +211,8 @@ type reader struct {
 // writer implements group.Tx for one Update of a batch.
 type writer struct {
 	reader
+	// cache answers the reads the writer repeats; see cache.
+	cache *cache
 	// evented holds the last seq this Update appended per bot, to wake the
 	// bots' waiters once the batch commits.
 	evented map[string]int64

@@ -57,6 +57,10 @@ var (
 	selectBots     = readSQL(`SELECT ` + botCols.list() + ` FROM bots WHERE user_id > ? ORDER BY user_id LIMIT ?`)
 	upsertBot      = writeSQL(`INSERT INTO bots (` + botCols.list() + `) VALUES (` + botCols.marks() + `)
 		ON CONFLICT (user_id) DO UPDATE SET ` + botCols.except("user_id").assign())
+	// A user that becomes a robot is one in the groups it is already in
+	// (0008); members_user finds its active rows. Removed rows are set
+	// when they are written again.
+	markBotMembers = writeSQL(`UPDATE members SET bot = 1 WHERE user_id = ? AND type <> 4 AND bot = 0`)
 )
 
 // User implements group.Reader.
@@ -111,12 +115,17 @@ func (w *writer) PutUser(u group.User) error {
 
 // PutBot implements group.Tx.
 func (w *writer) PutBot(b group.Bot) error {
+	forget(w.cache, w.cache.bots, b.UserID) // first: the marking may fail after the upsert
+	w.cache.forgetBots()
 	_, err := w.c.exec(upsertBot, botColumns(&b).ptrs()...)
 	if isUnique(err) {
 		return group.Errorf(group.EConflict, "app id %q is taken by another bot", b.AppID)
 	}
 	if err != nil {
 		return fmt.Errorf("put bot %q: %w", b.UserID, err)
+	}
+	if _, err := w.c.exec(markBotMembers, b.UserID); err != nil {
+		return fmt.Errorf("put bot %q: mark its memberships: %w", b.UserID, err)
 	}
 	return nil
 }

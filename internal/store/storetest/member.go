@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -160,6 +161,87 @@ func testMemberListing(t *testing.T, s group.Store) {
 	})
 	t.Run("UnknownGroup", func(t *testing.T) {
 		diff(t, "Members(nope)", []group.Member(nil), read(t, s, func(r group.Reader) ([]group.Member, error) { return r.Members("nope") }))
+	})
+}
+
+// testBotMembers: BotMembers follows every change that makes a member a
+// robot member or not: robots joining and leaving, a user becoming a robot
+// while in groups (and while removed from one), several robots in one write,
+// a rolled-back write, a dismissed and re-created group.
+func testBotMembers(t *testing.T, s group.Store) {
+	botMembers := func(t *testing.T, g string) []string {
+		t.Helper()
+		return read(t, s, func(r group.Reader) ([]string, error) { return r.BotMembers(g) })
+	}
+	put(t, s, bots, group.Bot{UserID: "r1"}, group.Bot{UserID: "r2"})
+	put(t, s, groups, group.Group{ID: "g"}, group.Group{ID: "h"})
+	put(t, s, members, member("g", "alice", group.MemberOwner), member("g", "r2", group.MemberNormal),
+		member("g", "later", group.MemberNormal), member("h", "later", group.MemberRemoved), member("h", "r1", group.MemberNormal))
+
+	t.Run("Added", func(t *testing.T) {
+		diff(t, "BotMembers(g)", []string{"r2"}, botMembers(t, "g"))
+		put(t, s, members, member("g", "bob", group.MemberNormal), member("g", "r1", group.MemberManager))
+		diff(t, "BotMembers(g) after r1 joins", []string{"r2", "r1"}, botMembers(t, "g"))
+	})
+	t.Run("Removed", func(t *testing.T) {
+		put(t, s, members, member("g", "r2", group.MemberRemoved))
+		diff(t, "BotMembers(g) after r2 leaves", []string{"r1"}, botMembers(t, "g"))
+		put(t, s, members, member("g", "r2", group.MemberSilent))
+		diff(t, "BotMembers(g) after r2 is back", []string{"r2", "r1"}, botMembers(t, "g"))
+	})
+	t.Run("UserBecomesRobot", func(t *testing.T) {
+		// "later" is active in g, removed from h; a Bot record makes it a
+		// robot in g at once and in h when it is added again.
+		put(t, s, bots, group.Bot{UserID: "later"})
+		diff(t, "BotMembers(g) after later becomes a robot", []string{"r2", "later", "r1"}, botMembers(t, "g"))
+		diff(t, "BotMembers(h) with later removed", []string{"r1"}, botMembers(t, "h"))
+		put(t, s, members, member("h", "later", group.MemberNormal))
+		diff(t, "BotMembers(h) after later is back", []string{"later", "r1"}, botMembers(t, "h"))
+		// Writing the Bot record again changes nothing.
+		put(t, s, bots, group.Bot{UserID: "later", Owner: "alice"})
+		diff(t, "BotMembers(g) after the Bot is rewritten", []string{"r2", "later", "r1"}, botMembers(t, "g"))
+	})
+	t.Run("RolledBack", func(t *testing.T) {
+		failed := errors.New("rolled back")
+		if err := s.Update(context.Background(), func(tx group.Tx) error {
+			if err := tx.PutBot(group.Bot{UserID: "alice"}); err != nil {
+				return err
+			}
+			if err := tx.PutMember(member("h", "r2", group.MemberNormal)); err != nil {
+				return err
+			}
+			return failed
+		}); !errors.Is(err, failed) {
+			t.Fatalf("Update = %v, want %v", err, failed)
+		}
+		diff(t, "BotMembers(g) after a rolled-back PutBot", []string{"r2", "later", "r1"}, botMembers(t, "g"))
+		diff(t, "BotMembers(h) after a rolled-back add", []string{"later", "r1"}, botMembers(t, "h"))
+	})
+	t.Run("GroupDismissed", func(t *testing.T) {
+		update(t, s, func(tx group.Tx) error { return tx.DeleteGroup("g") })
+		diff(t, "BotMembers(g) after DeleteGroup", []string(nil), botMembers(t, "g"))
+		diff(t, "BotMembers(h) kept", []string{"later", "r1"}, botMembers(t, "h"))
+		put(t, s, groups, group.Group{ID: "g"})
+		put(t, s, members, member("g", "alice", group.MemberOwner), member("g", "r1", group.MemberNormal))
+		diff(t, "BotMembers(g) re-created", []string{"r1"}, botMembers(t, "g"))
+	})
+	t.Run("ManyInOneWrite", func(t *testing.T) {
+		// A bulk write of 300 rows (more than one multi-row statement)
+		// with a robot in each part.
+		var ms []group.Member
+		var want []string
+		for i := range 300 {
+			id := fmt.Sprintf("u%03d", i)
+			if i%100 == 7 {
+				id = fmt.Sprintf("bot%03d", i)
+				want = append(want, id)
+				put(t, s, bots, group.Bot{UserID: id})
+			}
+			ms = append(ms, member("big", id, group.MemberNormal))
+		}
+		put(t, s, groups, group.Group{ID: "big"})
+		update(t, s, func(tx group.Tx) error { return tx.PutMembers(ms) })
+		diff(t, "BotMembers(big)", want, botMembers(t, "big"))
 	})
 }
 

@@ -57,6 +57,22 @@ func testMessage(t *testing.T, s group.Store) {
 			diff(t, "Message", want, got)
 		}
 	})
+	t.Run("MessagesOf", func(t *testing.T) {
+		// Unknown uids are left out, repeated ones come once, all in uid order.
+		last := appended[len(appended)-1].UID
+		uids := []int64{appended[4].UID, last + 1000, appended[0].UID, appended[4].UID, last, -1}
+		want := []group.Message{appended[0], appended[4], appended[len(appended)-1]}
+		diff(t, "MessagesOf", want, read(t, s, func(r group.Reader) ([]group.Message, error) { return r.MessagesOf(uids) }))
+		diff(t, "MessagesOf(none)", []group.Message(nil), read(t, s, func(r group.Reader) ([]group.Message, error) { return r.MessagesOf(nil) }))
+		// More uids than one statement carries.
+		many := make([]int64, 0, 600)
+		for i := range 600 {
+			many = append(many, last+int64(i)-590)
+		}
+		got := read(t, s, func(r group.Reader) ([]group.Message, error) { return r.MessagesOf(many) })
+		diff(t, "MessagesOf(600 uids, every appended one among them)", len(appended), len(got))
+		diff(t, "MessagesOf(600 uids) in order", appended, got)
+	})
 	t.Run("NotExist", func(t *testing.T) {
 		uid := appended[len(appended)-1].UID + 1000
 		wantNotExist(t, s, "Message(unknown uid)", func(r group.Reader) (group.Message, error) { return r.Message(uid) })

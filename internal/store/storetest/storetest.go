@@ -56,6 +56,8 @@ func Run(t *testing.T, opener Opener) {
 		{"DeleteGroup", testDeleteGroup},
 		{"Member", testMember},
 		{"MemberListing", testMemberListing},
+		{"BotMembers", testBotMembers},
+		{"WriterReads", testWriterReads},
 		{"MembersPage", testMembersPage},
 		{"BulkMembers", testBulkMembers},
 		{"Text", testText},

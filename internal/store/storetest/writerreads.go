@@ -1,0 +1,162 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// testWriterReads: what an Update reads follows the writes of the Updates
+// before it, and none of an Update rolled back, including what it read
+// after its own writes (a store may keep rows its writer reads again).
+func testWriterReads(t *testing.T, s group.Store) {
+	type seen struct {
+		Name       string
+		Alice      int
+		Bob        bool // a member row, any type
+		Of         []string
+		Count      int
+		Bots       []string
+		Callbacks  []string
+		BotsOf     int
+		LastSeq    int64
+		GroupFound bool
+	}
+	look := func(tx group.Tx) (seen, error) {
+		var v seen
+		g, err := tx.Group("g")
+		if err != nil && !group.IsNotExist(err) {
+			return v, err
+		}
+		v.GroupFound, v.Name = err == nil, g.Name
+		if m, err := tx.Member("g", "alice"); err == nil {
+			v.Alice = m.Type
+		} else if !group.IsNotExist(err) {
+			return v, err
+		}
+		if _, err := tx.Member("g", "bob"); err == nil {
+			v.Bob = true
+		} else if !group.IsNotExist(err) {
+			return v, err
+		}
+		ms, err := tx.MembersOf("g", []string{"bob", "alice", "nobody", "r2"})
+		if err != nil {
+			return v, err
+		}
+		v.Of = userIDs(ms)
+		if v.Count, err = tx.MemberCount("g"); err != nil {
+			return v, err
+		}
+		if v.Bots, err = tx.BotMembers("g"); err != nil {
+			return v, err
+		}
+		if v.Callbacks, err = tx.CallbackBots("g"); err != nil {
+			return v, err
+		}
+		bs, err := tx.BotsOf([]string{"alice", "r1", "r2"})
+		if err != nil {
+			return v, err
+		}
+		v.BotsOf = len(bs)
+		v.LastSeq, err = tx.LastEventSeq("r1")
+		return v, err
+	}
+	lookNow := func(t *testing.T) seen {
+		t.Helper()
+		var v seen
+		update(t, s, func(tx group.Tx) (err error) { v, err = look(tx); return err })
+		return v
+	}
+	put(t, s, bots, group.Bot{UserID: "r1", Callback: "http://cb/"})
+	put(t, s, groups, group.Group{ID: "g", Name: "one"})
+	put(t, s, members, member("g", "alice", group.MemberNormal), member("g", "r1", group.MemberNormal))
+	want := seen{Name: "one", Alice: group.MemberNormal, Of: []string{"alice"}, Count: 2, Bots: []string{"r1"}, Callbacks: []string{"r1"},
+		BotsOf: 1, GroupFound: true}
+	diff(t, "first reads", want, lookNow(t))
+	diff(t, "the same reads again", want, lookNow(t))
+
+	// Each step writes in an Update that reads before and after its writes,
+	// once rolled back (nothing changes) and once kept.
+	steps := []struct {
+		name  string
+		write func(tx group.Tx) error
+		after func(v *seen)
+	}{
+		{"rename the group", func(tx group.Tx) error { return tx.PutGroup(group.Group{ID: "g", Name: "two"}) },
+			func(v *seen) { v.Name = "two" }},
+		{"promote alice", func(tx group.Tx) error { return tx.PutMember(member("g", "alice", group.MemberManager)) },
+			func(v *seen) { v.Alice = group.MemberManager }},
+		{"add r2 and bob", func(tx group.Tx) error {
+			if err := tx.PutBot(group.Bot{UserID: "r2"}); err != nil {
+				return err
+			}
+			return tx.PutMembers([]group.Member{member("g", "r2", group.MemberNormal), member("g", "bob", group.MemberNormal)})
+		}, func(v *seen) {
+			v.Count, v.Bots, v.BotsOf, v.Bob, v.Of = 4, []string{"r1", "r2"}, 2, true, []string{"alice", "r2", "bob"}
+		}},
+		{"remove bob", func(tx group.Tx) error { return tx.PutMember(member("g", "bob", group.MemberRemoved)) },
+			func(v *seen) { v.Count = 3 }},
+		{"bob is back, alice is written again", func(tx group.Tx) error {
+			return tx.PutMembers([]group.Member{member("g", "bob", group.MemberNormal), member("g", "alice", group.MemberManager)})
+		}, func(v *seen) { v.Count = 4 }},
+		{"remove bob", func(tx group.Tx) error { return tx.PutMember(member("g", "bob", group.MemberRemoved)) },
+			func(v *seen) { v.Count = 3 }},
+		{"remove r1", func(tx group.Tx) error { return tx.PutMember(member("g", "r1", group.MemberRemoved)) },
+			func(v *seen) { v.Count, v.Bots, v.Callbacks = 2, []string{"r2"}, nil }},
+		{"alice becomes a robot", func(tx group.Tx) error { return tx.PutBot(group.Bot{UserID: "alice", Callback: "http://a/"}) },
+			func(v *seen) { v.Bots, v.Callbacks, v.BotsOf = []string{"alice", "r2"}, []string{"alice"}, 3 }},
+		{"two events for r1", func(tx group.Tx) error {
+			for range 2 {
+				if _, err := tx.AppendEvent(group.Event{BotID: "r1", Type: group.EventAddRobot, GroupID: "g", CreatedAt: t0}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, func(v *seen) { v.LastSeq += 2 }},
+		{"dismiss the group", func(tx group.Tx) error { return tx.DeleteGroup("g") },
+			func(v *seen) { *v = seen{BotsOf: v.BotsOf, LastSeq: v.LastSeq} }},
+	}
+	failed := errors.New("rolled back")
+	for _, step := range steps {
+		before := lookNow(t)
+		var during, inside seen
+		err := s.Update(t.Context(), func(tx group.Tx) (err error) {
+			if _, err = look(tx); err != nil {
+				return err
+			}
+			if err = step.write(tx); err != nil {
+				return err
+			}
+			if inside, err = look(tx); err != nil {
+				return err
+			}
+			return failed
+		})
+		if !errors.Is(err, failed) {
+			t.Fatalf("%s, rolled back: Update = %v, want %v", step.name, err, failed)
+		}
+		diff(t, step.name+": after the rollback", before, lookNow(t))
+		want := before
+		step.after(&want)
+		diff(t, step.name+": read inside the rolled-back Update", want, inside)
+		update(t, s, func(tx group.Tx) error {
+			if _, err := look(tx); err != nil {
+				return err
+			}
+			if err := step.write(tx); err != nil {
+				return err
+			}
+			during, err = look(tx)
+			return err
+		})
+		diff(t, step.name+": read inside the Update", want, during)
+		diff(t, step.name+": read by the next Update", want, lookNow(t))
+	}
+	// A View reads what the Updates committed.
+	var events int64
+	if err := s.View(t.Context(), func(r group.Reader) (err error) { events, err = r.LastEventSeq("r1"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "LastEventSeq(r1) in a View", int64(2), events)
+}
