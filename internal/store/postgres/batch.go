@@ -212,10 +212,21 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 			p.push(savepointSQL)
 		}
 		fnErr := s.call(func() error { return r.fn(w) })
+		if fnErr == nil && shared && p.writes > 0 {
+			// fn ended with writes still queued (dbtx.later): they go now,
+			// so that an error of theirs is fn's, not a neighbour's.
+			_, fnErr = p.Exec(ctx, `SELECT 1`)
+		}
 		if w.c.retry {
 			return fail(fnErr, true)
 		}
 		sent := p.sent != sentAt
+		if fnErr != nil && sent {
+			// What fn queued since its last round trip is its own writes:
+			// they are rolled back anyway, and an error of theirs must not
+			// fall to the next Update.
+			p.queue, p.writes = p.queue[:0], 0
+		}
 		if fnErr == nil && sent && p.failed() {
 			// A statement failed and fn went on without returning its error.
 			fnErr = errors.New("postgres: commit: a statement failed earlier in the transaction")
@@ -230,8 +241,9 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		}
 		switch {
 		case !sent:
-			// fn sent nothing: neither does its savepoint.
-			p.queue = p.queue[:queuedAt]
+			// fn sent nothing (a write it queued failed it, or it wrote
+			// nothing): neither does its savepoint.
+			p.queue, p.writes = p.queue[:queuedAt], 0
 		case fnErr != nil && p.failed():
 			// An aborted transaction refuses even the Parse of the next
 			// new statement, which pgx sends before the batch: roll back now.
@@ -258,7 +270,7 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 			appended += w.appended
 		}
 	}
-	if !p.begun() {
+	if !p.begun() && p.writes == 0 {
 		return answers[:ran], ran // nothing was sent: nothing to commit
 	}
 	if shared {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -142,6 +143,84 @@ func TestBatchFailingUpdateLeavesNoTrace(t *testing.T) {
 	var last int64
 	if err := s.View(t.Context(), func(r group.Reader) (err error) { last, err = r.LastEventSeq("bot"); return err }); err != nil || last != 2 {
 		t.Errorf("last seq %d, %v; want 2", last, err)
+	}
+}
+
+// TestBatchQueuedWrites: a write fn does not wait for (dbtx.later) rides
+// with the next statement; when PostgreSQL refuses it, the error is the
+// Update's that queued it, wherever it surfaces (a later statement of the
+// same fn, the end of fn in a shared batch, the commit of a lone Update), and
+// the neighbours commit.
+func TestBatchQueuedWrites(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	const refusedCode = "22012" // division_by_zero
+	refusedWrite := func(tx *writer) error { return tx.c.later("divide", `SELECT 1/0`) }
+	isRefused := func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == refusedCode
+	}
+	var sawOwn bool
+	errs := runShared(t, s,
+		putSetting("a"), // 0: commits
+		func(tx *writer) error { // 1: its refused write is its last statement
+			if err := tx.putSetting("b", "v"); err != nil {
+				return err
+			}
+			return refusedWrite(tx)
+		},
+		func(tx *writer) error { // 2: a queued write, then a read that sees it
+			if err := tx.putSetting("c", "v"); err != nil {
+				return err
+			}
+			_, err := tx.setting("c")
+			sawOwn = err == nil
+			return err
+		},
+		func(tx *writer) error { // 3: the refused write surfaces at its next read
+			if err := refusedWrite(tx); err != nil {
+				return err
+			}
+			_, err := tx.setting("a")
+			return err
+		},
+		func(tx *writer) error { // 4: queues a write, then fails on its own
+			if err := refusedWrite(tx); err != nil {
+				return err
+			}
+			return errors.New("refused by fn")
+		},
+		putSetting("f"), // 5: commits
+	)
+	if errs[0] != nil || errs[2] != nil || errs[5] != nil {
+		t.Errorf("the Updates that succeed: %v", errs)
+	}
+	if !isRefused(errs[1]) || !isRefused(errs[3]) {
+		t.Errorf("the Updates with a refused write: %v, %v; want division by zero", errs[1], errs[3])
+	}
+	if errs[4] == nil || isRefused(errs[4]) {
+		t.Errorf("the Update that failed on its own: %v, want its own error", errs[4])
+	}
+	if !sawOwn {
+		t.Error("a read did not see the queued write before it")
+	}
+	want := map[string]bool{"a": true, "c": true, "f": true}
+	if got := settings(t, s, "a", "b", "c", "f"); !maps.Equal(got, want) {
+		t.Errorf("settings after the batch: %v, want %v", got, want)
+	}
+
+	// Alone: the refused write rides with the COMMIT, which reports it.
+	errs = runShared(t, s, func(tx *writer) error {
+		if err := tx.putSetting("g", "v"); err != nil {
+			return err
+		}
+		return refusedWrite(tx)
+	})
+	if !isRefused(errs[0]) {
+		t.Errorf("a lone Update with a refused last write: %v, want division by zero", errs[0])
+	}
+	if got := settings(t, s, "g"); got["g"] {
+		t.Error("the lone Update's write committed")
 	}
 }
 
