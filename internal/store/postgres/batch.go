@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/qun-chat/qun/internal/group"
 )
 
 // Group commit: concurrent Updates of one node share a transaction.
@@ -203,7 +205,8 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 	defer p.release()
 
 	evented := make(map[string]int64)
-	appended := 0 // by the Updates that succeed, for the observer
+	appended := 0            // by the Updates that succeed, for the observer
+	var events []group.Event // theirs, numbered at the commit
 	ran = len(live)
 	for i, r := range live {
 		w := &writer{reader: reader{c: &dbtx{ctx: ctx, tx: p, write: true}}, evented: make(map[string]int64)}
@@ -237,6 +240,7 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 			}
 			maps.Copy(evented, w.evented)
 			appended += w.appended
+			events = append(events, w.events...)
 			break
 		}
 		switch {
@@ -268,15 +272,22 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		if fnErr == nil {
 			maps.Copy(evented, w.evented)
 			appended += w.appended
+			events = append(events, w.events...)
 		}
 	}
-	if !p.begun() && p.writes == 0 {
+	if !p.begun() && p.writes == 0 && len(events) == 0 {
 		return answers[:ran], ran // nothing was sent: nothing to commit
 	}
 	if shared {
 		// NOTIFY takes a database-wide lock at commit, which every commit
 		// that notifies waits for: that wait is no deadlock.
 		p.push(noLockWaitSQL)
+	}
+	if len(events) > 0 {
+		if err := appendEvents(ctx, p, events, evented); err != nil {
+			answers, _ = fail(fmt.Errorf("postgres: append events: %w", err), isRetryable(err) || shared)
+			return answers[:ran], ran
+		}
 	}
 	if len(evented) > 0 {
 		payloads := make([]string, 0, len(evented))

@@ -266,6 +266,9 @@ type writer struct {
 	evented map[string]int64
 	// appended counts the events this attempt appended.
 	appended int
+	// events are the events appended in a batch (a pipe), which get their
+	// seqs at its commit (see appendEvents).
+	events []group.Event
 }
 
 // notifyEvents tells every node listening on the channel which bots got
