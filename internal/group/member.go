@@ -2,6 +2,7 @@ package group
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -129,14 +130,19 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 	}
 	defer done()
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
+		// The actor's row is read with the others': one read, not two.
+		lookup := ids
 		if !a.Admin {
-			if err := mayAdd(tx, a, g, ids); err != nil {
-				return err
-			}
+			lookup = append(slices.Clip(ids), a.UserID)
 		}
-		rows, err := memberRows(tx, g.ID, ids)
+		rows, err := memberRows(tx, g.ID, lookup)
 		if err != nil {
 			return err
+		}
+		if !a.Admin {
+			if err := mayAdd(tx, a, g, ids, rows); err != nil {
+				return err
+			}
 		}
 		var added []Member
 		seen := make(map[string]bool, len(members))
@@ -178,8 +184,9 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 	})
 }
 
-// mayAdd applies Wildfire's member/add rules for a robot or user, in Wildfire's order.
-func mayAdd(tx Reader, a Actor, g Group, ids []string) error {
+// mayAdd applies Wildfire's member/add rules for a robot or user, in
+// Wildfire's order; rows holds the actor's member row if it has one.
+func mayAdd(tx Reader, a Actor, g Group, ids []string, rows map[string]Member) error {
 	t, err := rulesType(tx, a, g)
 	if err != nil {
 		return err
@@ -188,11 +195,7 @@ func mayAdd(tx Reader, a Actor, g Group, ids []string) error {
 		return Errorf(ENotRight, "only the server adds members to an organization group")
 	}
 	selfJoin := len(ids) == 1 && ids[0] == a.UserID
-	am, err := tx.Member(g.ID, a.UserID)
-	exists := err == nil
-	if err != nil && !IsNotExist(err) {
-		return err
-	}
+	am, exists := rows[a.UserID]
 	if exists && !am.Active() && !selfJoin {
 		return Errorf(ENotInGroup, "%s has left %s", a.UserID, g.ID)
 	}

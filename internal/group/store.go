@@ -106,7 +106,13 @@ type Tx interface {
 	// AppendMessage appends to the (GroupID, Line) timeline and returns the
 	// message with its UID and Seq.
 	AppendMessage(m Message) (Message, error)
-	// AppendEvent appends to the bot's event log and returns the event with its Seq.
+	// AppendEvent appends to the bot's event log and returns the event with
+	// its Seq, or with Seq 0 in a store that numbers events at the commit
+	// (PostgreSQL in a batch: it then holds the bot's counter for the commit
+	// only). fn's reads of the log see its own events; in a store that
+	// commits several Updates together, the events of the Updates before it
+	// may be unseen until the commit (they then get seqs after its own).
+	// Seqs follow the order of one fn's appends, per bot, without gaps.
 	AppendEvent(e Event) (Event, error)
 	// AppendBotMessage records a bot's message; a second one with the same
 	// (BotID, ReplyTo, MsgSeq) and a non-empty ReplyTo is EConflict.

@@ -29,8 +29,9 @@ type NonceStore interface {
 	// BindNonce returns ctx with key bound to it, so that a signed write
 	// records its nonce in its own transaction: the first Update of the
 	// store made with the returned context records key first, as UseNonce
-	// would, and fails without running its function if key has a live
-	// record. Once the request is served, result reports whether key was
+	// would, and fails if key has a live record, none of its function's
+	// writes committed (a store may run the function before it has the
+	// record's answer, sending both in one round trip). Once the request is served, result reports whether key was
 	// recorded (fresh) and whether that answer is known (ok); it is not
 	// when no Update claimed key or its transaction did not commit, and
 	// then the door asks UseNonce.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/qun-chat/qun/internal/group"
 )
 
 // Group commit: concurrent Updates of one node share a transaction.
@@ -203,7 +205,8 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 	defer p.release()
 
 	evented := make(map[string]int64)
-	appended := 0 // by the Updates that succeed, for the observer
+	appended := 0            // by the Updates that succeed, for the observer
+	var events []group.Event // theirs, numbered at the commit
 	ran = len(live)
 	for i, r := range live {
 		w := &writer{reader: reader{c: &dbtx{ctx: ctx, tx: p, write: true}}, evented: make(map[string]int64)}
@@ -212,10 +215,21 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 			p.push(savepointSQL)
 		}
 		fnErr := s.call(func() error { return r.fn(w) })
+		if fnErr == nil && shared && p.writes > 0 {
+			// fn ended with writes still queued (dbtx.later): they go now,
+			// so that an error of theirs is fn's, not a neighbour's.
+			_, fnErr = p.Exec(ctx, `SELECT 1`)
+		}
 		if w.c.retry {
 			return fail(fnErr, true)
 		}
 		sent := p.sent != sentAt
+		if fnErr != nil && sent {
+			// What fn queued since its last round trip is its own writes:
+			// they are rolled back anyway, and an error of theirs must not
+			// fall to the next Update.
+			p.queue, p.writes = p.queue[:0], 0
+		}
 		if fnErr == nil && sent && p.failed() {
 			// A statement failed and fn went on without returning its error.
 			fnErr = errors.New("postgres: commit: a statement failed earlier in the transaction")
@@ -226,12 +240,14 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 			}
 			maps.Copy(evented, w.evented)
 			appended += w.appended
+			events = append(events, w.events...)
 			break
 		}
 		switch {
 		case !sent:
-			// fn sent nothing: neither does its savepoint.
-			p.queue = p.queue[:queuedAt]
+			// fn sent nothing (a write it queued failed it, or it wrote
+			// nothing): neither does its savepoint.
+			p.queue, p.writes = p.queue[:queuedAt], 0
 		case fnErr != nil && p.failed():
 			// An aborted transaction refuses even the Parse of the next
 			// new statement, which pgx sends before the batch: roll back now.
@@ -256,15 +272,22 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		if fnErr == nil {
 			maps.Copy(evented, w.evented)
 			appended += w.appended
+			events = append(events, w.events...)
 		}
 	}
-	if !p.begun() {
+	if !p.begun() && p.writes == 0 && len(events) == 0 {
 		return answers[:ran], ran // nothing was sent: nothing to commit
 	}
 	if shared {
 		// NOTIFY takes a database-wide lock at commit, which every commit
 		// that notifies waits for: that wait is no deadlock.
 		p.push(noLockWaitSQL)
+	}
+	if len(events) > 0 {
+		if err := appendEvents(ctx, p, events, evented); err != nil {
+			answers, _ = fail(fmt.Errorf("postgres: append events: %w", err), isRetryable(err) || shared)
+			return answers[:ran], ran
+		}
 	}
 	if len(evented) > 0 {
 		payloads := make([]string, 0, len(evented))

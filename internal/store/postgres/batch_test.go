@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -71,14 +72,12 @@ func TestBatchFailingUpdateLeavesNoTrace(t *testing.T) {
 	s := testOpen(t, dsn, testSchema(t, dsn))
 	refused := errors.New("refused")
 	var sawA, sawB bool
-	var seqs []int64
 	errs := runShared(t, s,
 		func(tx *writer) error { // 0: commits
 			if err := tx.putSetting("a", "v"); err != nil {
 				return err
 			}
-			e, err := tx.AppendEvent(group.Event{BotID: "bot"})
-			seqs = append(seqs, e.Seq)
+			_, err := tx.AppendEvent(group.Event{BotID: "bot"})
 			return err
 		},
 		func(tx *writer) error { // 1: fails after a write and an event
@@ -94,8 +93,7 @@ func TestBatchFailingUpdateLeavesNoTrace(t *testing.T) {
 			_, errA := tx.setting("a")
 			_, errB := tx.setting("b")
 			sawA, sawB = errA == nil, errB == nil
-			e, err := tx.AppendEvent(group.Event{BotID: "bot"})
-			seqs = append(seqs, e.Seq)
+			_, err := tx.AppendEvent(group.Event{BotID: "bot"})
 			return err
 		},
 		func(tx *writer) error { // 3: panics after a write
@@ -136,12 +134,98 @@ func TestBatchFailingUpdateLeavesNoTrace(t *testing.T) {
 		t.Errorf("settings after the batch: %v, want %v", got, want)
 	}
 	// The failed Update's event is rolled back with its seq: no gap.
-	if !slices.Equal(seqs, []int64{1, 2}) {
-		t.Errorf("seqs handed out: %v, want [1 2]", seqs)
+	var seqs []int64
+	err := s.View(t.Context(), func(r group.Reader) error {
+		evs, err := r.Events("bot", 0, 10)
+		for _, e := range evs {
+			seqs = append(seqs, e.Seq)
+		}
+		return err
+	})
+	if err != nil || !slices.Equal(seqs, []int64{1, 2}) {
+		t.Errorf("seqs in the log: %v, %v; want [1 2]", seqs, err)
 	}
 	var last int64
 	if err := s.View(t.Context(), func(r group.Reader) (err error) { last, err = r.LastEventSeq("bot"); return err }); err != nil || last != 2 {
 		t.Errorf("last seq %d, %v; want 2", last, err)
+	}
+}
+
+// TestBatchQueuedWrites: a write fn does not wait for (dbtx.later) rides
+// with the next statement; when PostgreSQL refuses it, the error is the
+// Update's that queued it, wherever it surfaces (a later statement of the
+// same fn, the end of fn in a shared batch, the commit of a lone Update), and
+// the neighbours commit.
+func TestBatchQueuedWrites(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	const refusedCode = "22012" // division_by_zero
+	refusedWrite := func(tx *writer) error { return tx.c.later("divide", `SELECT 1/0`) }
+	isRefused := func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == refusedCode
+	}
+	var sawOwn bool
+	errs := runShared(t, s,
+		putSetting("a"), // 0: commits
+		func(tx *writer) error { // 1: its refused write is its last statement
+			if err := tx.putSetting("b", "v"); err != nil {
+				return err
+			}
+			return refusedWrite(tx)
+		},
+		func(tx *writer) error { // 2: a queued write, then a read that sees it
+			if err := tx.putSetting("c", "v"); err != nil {
+				return err
+			}
+			_, err := tx.setting("c")
+			sawOwn = err == nil
+			return err
+		},
+		func(tx *writer) error { // 3: the refused write surfaces at its next read
+			if err := refusedWrite(tx); err != nil {
+				return err
+			}
+			_, err := tx.setting("a")
+			return err
+		},
+		func(tx *writer) error { // 4: queues a write, then fails on its own
+			if err := refusedWrite(tx); err != nil {
+				return err
+			}
+			return errors.New("refused by fn")
+		},
+		putSetting("f"), // 5: commits
+	)
+	if errs[0] != nil || errs[2] != nil || errs[5] != nil {
+		t.Errorf("the Updates that succeed: %v", errs)
+	}
+	if !isRefused(errs[1]) || !isRefused(errs[3]) {
+		t.Errorf("the Updates with a refused write: %v, %v; want division by zero", errs[1], errs[3])
+	}
+	if errs[4] == nil || isRefused(errs[4]) {
+		t.Errorf("the Update that failed on its own: %v, want its own error", errs[4])
+	}
+	if !sawOwn {
+		t.Error("a read did not see the queued write before it")
+	}
+	want := map[string]bool{"a": true, "c": true, "f": true}
+	if got := settings(t, s, "a", "b", "c", "f"); !maps.Equal(got, want) {
+		t.Errorf("settings after the batch: %v, want %v", got, want)
+	}
+
+	// Alone: the refused write rides with the COMMIT, which reports it.
+	errs = runShared(t, s, func(tx *writer) error {
+		if err := tx.putSetting("g", "v"); err != nil {
+			return err
+		}
+		return refusedWrite(tx)
+	})
+	if !isRefused(errs[0]) {
+		t.Errorf("a lone Update with a refused last write: %v, want division by zero", errs[0])
+	}
+	if got := settings(t, s, "g"); got["g"] {
+		t.Error("the lone Update's write committed")
 	}
 }
 
@@ -194,15 +278,27 @@ func TestBatchRetried(t *testing.T) {
 	if !slices.Equal(runs, []int{2, 2, 2, 1}) {
 		t.Errorf("runs per Update: %v, want [2 2 2 1]", runs)
 	}
-	got := slices.Clone(seqs)
+	// A batch numbers its events at the commit (Seq 0 here); an Update run
+	// alone gets its seq at once. Either way no seq is handed out twice.
+	var got []int64
+	for _, seq := range seqs {
+		if seq != 0 {
+			got = append(got, seq)
+		}
+	}
 	slices.Sort(got)
-	if !slices.Equal(got, []int64{1, 2, 3, 4}) {
-		t.Errorf("seqs returned: %v, want 1 to 4 once each", seqs)
+	if len(slices.Compact(slices.Clone(got))) != len(got) {
+		t.Errorf("seqs returned: %v, a seq twice", seqs)
 	}
 	var events []group.Event
 	err := s.View(t.Context(), func(r group.Reader) (err error) { events, err = r.Events("bot", 0, 100); return err })
 	if err != nil || len(events) != n {
 		t.Errorf("%d events, %v; want %d: one per Update", len(events), err, n)
+	}
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			t.Errorf("event %d has seq %d, want %d: 1 to %d without gaps", i, e.Seq, i+1, n)
+		}
 	}
 	want := map[string]bool{"k0": true, "k1": true, "k2": true, "k3": true, "boom": true}
 	if got := settings(t, s, "k0", "k1", "k2", "k3", "boom"); !maps.Equal(got, want) {

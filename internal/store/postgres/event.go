@@ -1,12 +1,15 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/qun-chat/qun/internal/group"
+	"github.com/qun-chat/qun/internal/store"
 )
 
 const eventColumns = `bot_id, seq, type, group_id, operator_id, message_uid, created_at, data`
@@ -33,6 +36,85 @@ var (
 		RETURNING seq`
 )
 
+// appendEventsSQL numbers and inserts the events of a batch, in their order
+// per bot, and returns each bot's last seq. The counter rows are taken in bot
+// id order, so that the commits of two lanes cannot deadlock on them.
+const appendEventsSQL = `WITH
+	e AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
+		WITH ORDINALITY AS e(bot_id, type, group_id, operator_id, message_uid, created_at, data, ord)),
+	n AS (SELECT bot_id, count(*) AS n FROM e GROUP BY bot_id),
+	s AS (INSERT INTO event_seqs AS s (bot_id, seq) SELECT bot_id, n FROM n ORDER BY bot_id
+		ON CONFLICT (bot_id) DO UPDATE SET seq = s.seq + excluded.seq
+		RETURNING bot_id, seq),
+	i AS (INSERT INTO events (bot_id, seq, type, group_id, operator_id, message_uid, created_at, data)
+		SELECT e.bot_id, s.seq - n.n + row_number() OVER (PARTITION BY e.bot_id ORDER BY e.ord),
+			e.type, e.group_id, e.operator_id, e.message_uid, e.created_at, e.data
+		FROM e JOIN n USING (bot_id) JOIN s USING (bot_id))
+	SELECT bot_id, seq FROM s`
+
+// appendEvents inserts events, in order, on p and sets evented to each bot's
+// last seq.
+func appendEvents(ctx context.Context, p *pipe, events []group.Event, evented map[string]int64) error {
+	n := len(events)
+	bots, types, groups, operators, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	uids, ats := make([]int64, n), make([]int64, n)
+	for i, e := range events {
+		bots[i], types[i], groups[i], operators[i], datas[i] = e.BotID, string(e.Type), e.GroupID, e.OperatorID, e.Data
+		uids[i], ats[i] = e.MessageUID, millis(e.CreatedAt)
+	}
+	rows, err := p.Query(ctx, appendEventsSQL, bots, types, groups, operators, uids, ats, datas)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var bot string
+		var seq int64
+		if err := rows.Scan(&bot, &seq); err != nil {
+			return err
+		}
+		evented[bot] = seq
+	}
+	return rows.Err()
+}
+
+// flushEvents numbers and inserts the events w holds for the commit, if one
+// of them is botID's, so that w reads its own writes.
+func (w *writer) flushEvents(botID string) error {
+	if !slices.ContainsFunc(w.events, func(e group.Event) bool { return e.BotID == botID }) {
+		return nil
+	}
+	if err := appendEvents(w.c.ctx, w.c.tx.(*pipe), w.events, w.evented); err != nil {
+		return w.c.fail(fmt.Sprintf("append events for bot %q", botID), err)
+	}
+	w.events = w.events[:0]
+	return nil
+}
+
+// Event implements group.Tx: the events w appended included.
+func (w *writer) Event(botID string, seq int64) (group.Event, error) {
+	if err := w.flushEvents(botID); err != nil {
+		return group.Event{}, err
+	}
+	return w.reader.Event(botID, seq)
+}
+
+// Events implements group.Tx: the events w appended included.
+func (w *writer) Events(botID string, afterSeq int64, limit int) ([]group.Event, error) {
+	if err := w.flushEvents(botID); err != nil {
+		return nil, err
+	}
+	return w.reader.Events(botID, afterSeq, limit)
+}
+
+// LastEventSeq implements group.Tx: the events w appended included.
+func (w *writer) LastEventSeq(botID string) (int64, error) {
+	if err := w.flushEvents(botID); err != nil {
+		return 0, err
+	}
+	return w.reader.LastEventSeq(botID)
+}
+
 // Event implements group.Reader.
 func (r *reader) Event(botID string, seq int64) (group.Event, error) {
 	return getOne(r.c, eventFields, fmt.Sprintf("event %d of bot %q", seq, botID), selectEvent, botID, seq)
@@ -58,7 +140,22 @@ func (r *reader) LastEventSeq(botID string) (int64, error) {
 }
 
 // AppendEvent implements group.Tx. The commit notifies every node (see writer.notify).
+//
+// In a batch the event waits for the commit, where one statement numbers and
+// inserts the events of every Update of the batch (appendEvents): the Seq
+// returned is 0. A bot's counter row is locked from the moment its seq is
+// taken to the commit, and every batch that appends for that bot waits for
+// it; taken at the commit, it is held for the commit only, and batches on
+// other lanes run side by side up to theirs.
 func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
+	if _, ok := w.c.tx.(*pipe); ok {
+		if !store.ValidArgs(e.BotID, e.Type, e.GroupID, e.OperatorID, e.Data) {
+			return group.Event{}, store.InvalidText(fmt.Sprintf("append event for bot %q", e.BotID))
+		}
+		w.events = append(w.events, e)
+		w.appended++
+		return e, nil
+	}
 	err := w.c.writeRow(fmt.Sprintf("append event for bot %q", e.BotID), []any{&e.Seq}, insertEvent,
 		e.BotID, e.Type, e.GroupID, e.OperatorID, e.MessageUID, millis(e.CreatedAt), e.Data)
 	if err != nil {

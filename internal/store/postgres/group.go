@@ -92,8 +92,7 @@ func (r *reader) GroupsByNamePrefix(prefix, afterName, afterID string, limit int
 
 // PutGroup implements group.Tx.
 func (w *writer) PutGroup(g group.Group) error {
-	_, err := w.c.exec(fmt.Sprintf("put group %q", g.ID), upsertGroup, groupFields(&g)...)
-	return err
+	return w.c.later(fmt.Sprintf("put group %q", g.ID), upsertGroup, groupFields(&g)...)
 }
 
 // DeleteGroup implements group.Tx. The timeline and its seq counters stay, so

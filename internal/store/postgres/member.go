@@ -135,13 +135,11 @@ func (w *writer) PutMembers(ms []group.Member) error {
 	if n > 1 {
 		what = fmt.Sprintf("put %d members, the first of group %q", n, ms[0].GroupID)
 	}
-	_, err := w.c.exec(what, upsertMembers, gs, us, as, ts, es, js, ups)
-	return err
+	return w.c.later(what, upsertMembers, gs, us, as, ts, es, js, ups)
 }
 
 // SetProactive implements group.Tx.
 func (w *writer) SetProactive(groupID, botID string, allowed bool) error {
-	_, err := w.c.exec(fmt.Sprintf("set proactive of bot %q in group %q", botID, groupID), upsertProactive,
+	return w.c.later(fmt.Sprintf("set proactive of bot %q in group %q", botID, groupID), upsertProactive,
 		groupID, botID, allowed)
-	return err
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/qun-chat/qun/internal/store"
 )
 
@@ -75,14 +77,53 @@ func (s *Store) claimNonce(ctx context.Context) *boundNonce {
 	return b
 }
 
-// useBound records b in the transaction of w, first thing.
-func (w *writer) useBound(b *boundNonce) error {
-	fresh, err := w.UseNonce(b.key, b.expires, b.now)
-	if err != nil {
-		return err
+// nonceUse is one attempt's record of a bound nonce.
+type nonceUse struct {
+	b       *boundNonce
+	checked bool // its statement's answer is in
+	live    bool // and says the nonce had a live record
+}
+
+// useBound records b in the transaction of w, first thing. In a batch the
+// statement is queued in front of fn's first one, which carries it in its
+// round trip: a live record then fails that statement with errNonceLive
+// (fn's statements after it have run, and are rolled back with it).
+func (w *writer) useBound(b *boundNonce) (*nonceUse, error) {
+	u := &nonceUse{b: b}
+	check := func(tag pgconn.CommandTag) error {
+		u.checked, u.live = true, tag.RowsAffected() == 0
+		if u.live {
+			b.fresh, b.known = false, true
+			return errNonceLive
+		}
+		return nil
 	}
-	if !fresh {
-		b.fresh, b.known = false, true
+	p, ok := w.c.tx.(*pipe)
+	if !ok {
+		tag, err := w.c.exec("use nonce", useNonce, b.key, millis(b.expires), millis(b.now))
+		if err != nil {
+			return u, err
+		}
+		return u, check(tag)
+	}
+	args := []any{b.key, millis(b.expires), millis(b.now)}
+	if !store.ValidArgs(args...) {
+		return u, store.InvalidText("use nonce")
+	}
+	p.pushWrite(func(err error) error { return w.c.fail("use nonce", err) }, check, useNonce, args...)
+	return u, nil
+}
+
+// settle makes sure the nonce's answer is in before fn's writes can commit
+// (a queued nonce never rides with the COMMIT: it could not stop it), and
+// fails the attempt if the record was live, whatever fn made of the error.
+func (u *nonceUse) settle(w *writer) error {
+	if !u.checked {
+		if _, err := w.c.tx.Exec(w.c.ctx, `SELECT 1`); err != nil && !errors.Is(err, errNonceLive) {
+			return w.c.fail("use nonce", err)
+		}
+	}
+	if u.live {
 		return errNonceLive
 	}
 	return nil

@@ -45,6 +45,5 @@ func (s *Store) PutOpenIDs(ctx context.Context, ms []group.OpenID) error {
 }
 
 func (w *writer) putOpenID(o group.OpenID) error {
-	_, err := w.c.exec(fmt.Sprintf("put openid %q of bot %q", o.OpenID, o.BotID), insertOpenID, openIDFields(&o)...)
-	return err
+	return w.c.later(fmt.Sprintf("put openid %q of bot %q", o.OpenID, o.BotID), insertOpenID, openIDFields(&o)...)
 }

@@ -22,6 +22,13 @@ type statements interface {
 type queued struct {
 	sql  string
 	args []any
+	// fail, for a write of fn's (dbtx.later), turns its error into the
+	// store's, so that the statement that carried it reports it as its own.
+	fail func(error) error
+	// check, if set, is given the statement's tag: an error from it fails
+	// the round trip as the statement's own would (the statements after it
+	// in the batch have run, in the same transaction).
+	check func(pgconn.CommandTag) error
 }
 
 // pipe is one transaction on a pooled connection whose control statements
@@ -40,6 +47,8 @@ type pipe struct {
 	// sent counts the round trips, so that the batch can tell whether an
 	// Update sent anything.
 	sent int
+	// writes counts the writes in queue (statements with fail set).
+	writes int
 }
 
 func newPipe(conn *pgxpool.Conn, opts pgx.TxOptions) *pipe {
@@ -47,7 +56,14 @@ func newPipe(conn *pgxpool.Conn, opts pgx.TxOptions) *pipe {
 }
 
 // push queues a statement whose result is only checked by the next one.
-func (p *pipe) push(sql string, args ...any) { p.queue = append(p.queue, queued{sql, args}) }
+func (p *pipe) push(sql string, args ...any) { p.queue = append(p.queue, queued{sql: sql, args: args}) }
+
+// pushWrite queues a write of fn's whose result fn does not need: fail turns
+// its error into the store's, and check (optional) looks at its tag.
+func (p *pipe) pushWrite(fail func(error) error, check func(pgconn.CommandTag) error, sql string, args ...any) {
+	p.queue = append(p.queue, queued{sql: sql, args: args, fail: fail, check: check})
+	p.writes++
+}
 
 // begun reports whether anything has gone to the server.
 func (p *pipe) begun() bool { return p.begin == nil }
@@ -66,8 +82,9 @@ func (p *pipe) send(ctx context.Context, sql string, args ...any) (pgx.BatchResu
 	for _, q := range p.queue {
 		b.Queue(q.sql, q.args...)
 	}
-	n := len(p.queue)
-	p.queue = p.queue[:0]
+	// Nothing is queued while the results are read: the array is reused.
+	queue := p.queue
+	p.queue, p.writes = p.queue[:0], 0
 	b.Queue(sql, args...)
 	br := p.conn.SendBatch(ctx, b)
 	if began {
@@ -77,9 +94,16 @@ func (p *pipe) send(ctx context.Context, sql string, args ...any) (pgx.BatchResu
 			return nil, fmt.Errorf("begin: %w", err)
 		}
 	}
-	for range n {
-		if _, err := br.Exec(); err != nil {
+	for _, q := range queue {
+		tag, err := br.Exec()
+		if err == nil && q.check != nil {
+			err = q.check(tag)
+		}
+		if err != nil {
 			br.Close()
+			if q.fail != nil {
+				err = q.fail(err)
+			}
 			return nil, err
 		}
 	}

@@ -38,6 +38,5 @@ func (r *reader) setting(key string) (string, error) {
 }
 
 func (w *writer) putSetting(key, value string) error {
-	_, err := w.c.exec(fmt.Sprintf("put setting %q", key), upsertSetting, key, value)
-	return err
+	return w.c.later(fmt.Sprintf("put setting %q", key), upsertSetting, key, value)
 }

@@ -224,10 +224,14 @@ func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 		return s.update(ctx, func(w *writer) error { return fn(w) })
 	}
 	err := s.update(ctx, func(w *writer) error {
-		if err := w.useBound(nonce); err != nil {
+		u, err := w.useBound(nonce)
+		if err != nil {
 			return err
 		}
-		return fn(w)
+		if err := fn(w); err != nil {
+			return err
+		}
+		return u.settle(w)
 	})
 	if err == nil {
 		nonce.fresh, nonce.known = true, true

@@ -396,6 +396,11 @@ func TestDeadlockRetried(t *testing.T) {
 			if err := tx.PutUser(group.User{ID: first}); err != nil {
 				return err
 			}
+			// A write may wait in the pipe for the next statement: this read
+			// takes it to the server, row lock and all.
+			if _, err := tx.User(first); err != nil {
+				return err
+			}
 			if !tried { // both hold their first row before either takes its second
 				tried = true
 				firstWrites.Done()

@@ -94,6 +94,23 @@ func (c *dbtx) exec(what, q string, args ...any) (pgconn.CommandTag, error) {
 	return tag, nil
 }
 
+// later runs a write whose result fn does not need. In a batch (a pipe) it is
+// queued and goes with the next statement that returns something, or the
+// commit, in the same round trip: an error of its own is then reported by that
+// statement, as this one's (see pipe). Elsewhere it runs at once.
+func (c *dbtx) later(what, q string, args ...any) error {
+	p, ok := c.tx.(*pipe)
+	if !ok {
+		_, err := c.exec(what, q, args...)
+		return err
+	}
+	if !store.ValidArgs(args...) {
+		return store.InvalidText(what)
+	}
+	p.pushWrite(func(err error) error { return c.fail(what, err) }, nil, q, args...)
+	return nil
+}
+
 // readArgs returns the arguments of a read with the keys that cannot name a
 // row left out of its lists (a []string of ids), or false if a single key
 // cannot name a row, so that the read finds nothing.
@@ -230,7 +247,7 @@ func getKeyed[T any](c *dbtx, fields func(*T) []any, what string, r lockedRead, 
 	if r.class == 0 || !group.IsNotExist(err) {
 		return v, err
 	}
-	if _, err := c.exec("lock "+what, lockKey, r.class, key); err != nil {
+	if err := c.later("lock "+what, lockKey, r.class, key); err != nil {
 		return v, err
 	}
 	return getOne(c, fields, what, r.locked, args...)
@@ -249,6 +266,9 @@ type writer struct {
 	evented map[string]int64
 	// appended counts the events this attempt appended.
 	appended int
+	// events are the events appended in a batch (a pipe), which get their
+	// seqs at its commit (see appendEvents).
+	events []group.Event
 }
 
 // notifyEvents tells every node listening on the channel which bots got

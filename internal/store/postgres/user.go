@@ -96,8 +96,7 @@ func (r *reader) BotByAppID(appID string) (group.Bot, error) {
 
 // PutUser implements group.Tx.
 func (w *writer) PutUser(u group.User) error {
-	_, err := w.c.exec(fmt.Sprintf("put user %q", u.ID), upsertUser, userFields(&u)...)
-	return err
+	return w.c.later(fmt.Sprintf("put user %q", u.ID), upsertUser, userFields(&u)...)
 }
 
 // PutBot implements group.Tx. The upsert runs in a savepoint: an app id taken

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,11 +30,24 @@ func testEvent(t *testing.T, s group.Store) {
 		})
 	}
 
+	// A store may number the events at the commit (AppendEvent's Seq is then
+	// 0): the seqs are those of the appends' order, per bot.
+	for i := range appended {
+		if appended[i].Seq != 0 {
+			diff(t, fmt.Sprintf("AppendEvent %d: seq", i), wantSeq[i], appended[i].Seq)
+		}
+		appended[i] = in[i]
+		appended[i].Seq = wantSeq[i]
+	}
 	t.Run("Seq", func(t *testing.T) {
-		for i, e := range appended {
-			want := in[i]
-			want.Seq = wantSeq[i]
-			diff(t, "AppendEvent result", want, e)
+		for _, bot := range []string{"bot1", "bot2"} {
+			var want []group.Event
+			for _, e := range appended {
+				if e.BotID == bot {
+					want = append(want, e)
+				}
+			}
+			diff(t, "events of "+bot, want, read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events(bot, 0, 10) }))
 		}
 	})
 	t.Run("Get", func(t *testing.T) {
