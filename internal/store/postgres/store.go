@@ -166,6 +166,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
 	}
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		// Every statement is prepared (pgx's statement cache) and reads by
+		// key, where a generic plan is the custom one; PostgreSQL would plan
+		// most statements again at every execution, which was a fifth of its
+		// CPU on a member/add (BENCHMARKS.md). A DSN may say otherwise.
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	switch {
 	case o.maxConns > 0:
 		cfg.MaxConns = o.maxConns
