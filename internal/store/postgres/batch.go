@@ -215,9 +215,11 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 			p.push(savepointSQL)
 		}
 		fnErr := s.call(func() error { return r.fn(w) })
-		if fnErr == nil && shared && p.writes > 0 {
+		if fnErr == nil && p.writes > 0 && (shared || ctx.Done() != nil) {
 			// fn ended with writes still queued (dbtx.later): they go now,
-			// so that an error of theirs is fn's, not a neighbour's.
+			// so that an error of theirs is fn's, not a neighbour's, and, for
+			// a lone Update, so that a lock they wait for is waited for under
+			// its caller's ctx (the COMMIT is not canceled).
 			_, fnErr = p.Exec(ctx, `SELECT 1`)
 		}
 		if w.c.retry {

@@ -479,3 +479,64 @@ func TestBatchObserved(t *testing.T) {
 		t.Errorf("observed %d retries, want 0", r)
 	}
 }
+
+// TestQueuedWriteWaitsUnderCallersContext: a lone Update whose last
+// statement is a queued write waits for that write's row lock under its
+// caller's ctx, not under the commit's (which is not canceled): a caller who
+// gives up gets its error and nothing is written.
+func TestQueuedWriteWaitsUnderCallersContext(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	mustUpdate(t, s, func(tx group.Tx) error { return tx.(*writer).putSetting("k", "old") })
+
+	// Another transaction holds the row until the Update has returned.
+	holder, err := s.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(context.Background())
+	if _, err := holder.Exec(t.Context(), `UPDATE settings SET value = value WHERE key = 'k'`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	returned := make(chan error, 1)
+	go func() {
+		returned <- s.update(ctx, func(w *writer) error { return w.putSetting("k", "new") })
+	}()
+	// Cancel once the write waits for the row.
+	waitForBlocked(t, s, holder.Conn().PgConn().PID())
+	cancel()
+	select {
+	case err = <-returned:
+	case <-time.After(10 * time.Second):
+		// Still waiting after its caller gave up: let it go on, to see what
+		// it makes of that.
+		holder.Rollback(t.Context()) //nolint:errcheck // the outcome is what the test reads
+		err = <-returned
+	}
+	holder.Rollback(t.Context()) //nolint:errcheck // done with the row
+	if err == nil {
+		t.Fatal("the Update its caller gave up on succeeded")
+	}
+	var v string
+	if err := s.view(t.Context(), func(r *reader) (err error) { v, err = r.setting("k"); return err }); err != nil || v != "old" {
+		t.Errorf("setting k is %q, %v; want the old value", v, err)
+	}
+}
+
+// waitForBlocked waits until a backend waits for a lock the backend pid holds.
+func waitForBlocked(t *testing.T, s *Store, pid uint32) {
+	t.Helper()
+	for range 2000 {
+		var n int
+		if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`, int32(pid)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("no backend ever waited for the row")
+}

@@ -23,21 +23,13 @@ var (
 	selectEvents = `SELECT ` + eventColumns + ` FROM events
 		WHERE bot_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
 	selectLastEventSeq = `SELECT seq FROM event_seqs WHERE bot_id = $1`
-	// The seq comes from the bot's counter row, as a message's from its
-	// timeline's (see insertMessage): the gateway reads "after seq N" and
-	// must never find N+1 committed before N. A counter rather than max+1 of
-	// the log, because Prune may empty the log.
-	insertEvent = `WITH next AS (
-			INSERT INTO event_seqs AS s (bot_id, seq) VALUES ($1, 1)
-			ON CONFLICT (bot_id) DO UPDATE SET seq = s.seq + 1
-			RETURNING seq)
-		INSERT INTO events (bot_id, seq, type, group_id, operator_id, message_uid, created_at, data)
-		SELECT $1, next.seq, $2, $3, $4, $5, $6, $7 FROM next
-		RETURNING seq`
 )
 
-// appendEventsSQL numbers and inserts the events of a batch, in their order
-// per bot, and returns each bot's last seq. The counter rows are taken in bot
+// appendEventsSQL numbers and inserts the events of a transaction, in their
+// order per bot, and returns each bot's last seq. The seqs come from the
+// bot's counter row, as a message's from its timeline's (see insertMessage):
+// the gateway reads "after seq N" and must never find N+1 committed before
+// N. A counter rather than max+1 of the log, because Prune may empty the log. The counter rows are taken in bot
 // id order, so that the commits of two lanes cannot deadlock on them.
 const appendEventsSQL = `WITH
 	e AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
@@ -54,7 +46,7 @@ const appendEventsSQL = `WITH
 
 // appendEvents inserts events, in order, on p and sets evented to each bot's
 // last seq.
-func appendEvents(ctx context.Context, p *pipe, events []group.Event, evented map[string]int64) error {
+func appendEvents(ctx context.Context, p statements, events []group.Event, evented map[string]int64) error {
 	n := len(events)
 	bots, types, groups, operators, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	uids, ats := make([]int64, n), make([]int64, n)
@@ -84,7 +76,7 @@ func (w *writer) flushEvents(botID string) error {
 	if !slices.ContainsFunc(w.events, func(e group.Event) bool { return e.BotID == botID }) {
 		return nil
 	}
-	if err := appendEvents(w.c.ctx, w.c.tx.(*pipe), w.events, w.evented); err != nil {
+	if err := appendEvents(w.c.ctx, w.c.tx, w.events, w.evented); err != nil {
 		return w.c.fail(fmt.Sprintf("append events for bot %q", botID), err)
 	}
 	w.events = w.events[:0]
@@ -139,29 +131,20 @@ func (r *reader) LastEventSeq(botID string) (int64, error) {
 	return seq, err
 }
 
-// AppendEvent implements group.Tx. The commit notifies every node (see writer.notify).
-//
-// In a batch the event waits for the commit, where one statement numbers and
-// inserts the events of every Update of the batch (appendEvents): the Seq
-// returned is 0. A bot's counter row is locked from the moment its seq is
-// taken to the commit, and every batch that appends for that bot waits for
-// it; taken at the commit, it is held for the commit only, and batches on
-// other lanes run side by side up to theirs.
+// AppendEvent implements group.Tx. The event waits for the end of the
+// transaction (or a read of its bot's log by the same Update, flushEvents),
+// where one statement numbers and inserts the events of every Update of the
+// transaction (appendEvents): the Seq returned is 0. A bot's counter row is
+// locked from the moment its seq is taken to the commit, and every
+// transaction that appends for that bot waits for it; taken at the end, it
+// is held for the commit only, transactions on other lanes run side by side
+// up to theirs, and the counters are taken in bot id order. The commit
+// notifies every node (see writer.notify).
 func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
-	if _, ok := w.c.tx.(*pipe); ok {
-		if !store.ValidArgs(e.BotID, e.Type, e.GroupID, e.OperatorID, e.Data) {
-			return group.Event{}, store.InvalidText(fmt.Sprintf("append event for bot %q", e.BotID))
-		}
-		w.events = append(w.events, e)
-		w.appended++
-		return e, nil
+	if !store.ValidArgs(e.BotID, e.Type, e.GroupID, e.OperatorID, e.Data) {
+		return group.Event{}, store.InvalidText(fmt.Sprintf("append event for bot %q", e.BotID))
 	}
-	err := w.c.writeRow(fmt.Sprintf("append event for bot %q", e.BotID), []any{&e.Seq}, insertEvent,
-		e.BotID, e.Type, e.GroupID, e.OperatorID, e.MessageUID, millis(e.CreatedAt), e.Data)
-	if err != nil {
-		return group.Event{}, err
-	}
-	w.evented[e.BotID] = e.Seq
+	w.events = append(w.events, e)
 	w.appended++
 	return e, nil
 }

@@ -42,16 +42,18 @@ type boundNonce struct {
 
 type boundNonceKey struct{}
 
-// errNonceLive is what an Update answers, without running its function, when
-// the nonce bound to its context has a live record.
+// errNonceLive is what an Update answers, none of its function's writes
+// committed, when the nonce bound to its context has a live record.
 var errNonceLive = errors.New("postgres: the nonce bound to this update was used already")
 
 // BindNonce returns ctx with a nonce bound to it, so that a signed write
 // records its nonce in its own transaction instead of one of its own. The
 // first Update of this Store made with the returned context (or one derived
 // from it) records the nonce first, as UseNonce would; if the nonce has a
-// live record the Update fails without running its function. If the
-// function fails the record is rolled back with the rest.
+// live record the Update fails and none of its function's writes commit (in
+// a batch the function runs before the answer is in: the nonce goes with its
+// first statement). If the function fails the record is rolled back with
+// the rest.
 //
 // result reports, once that Update has returned, whether the nonce was
 // recorded (fresh) and whether that answer is known (ok): it is not when no

@@ -224,7 +224,7 @@ const maxIdentifier = 63
 // results. fn must not use tx from another goroutine or keep it.
 //
 // A nonce bound to ctx (BindNonce) is recorded first, in the same
-// transaction; a live one fails the Update without running fn.
+// transaction; a live one fails the Update, none of fn's writes committed.
 func (s *Store) Update(ctx context.Context, fn func(group.Tx) error) error {
 	nonce := s.claimNonce(ctx)
 	if nonce == nil {
@@ -294,6 +294,11 @@ func (s *Store) attempt(ctx context.Context, fn func(*writer) error) (committed 
 	w := &writer{reader: reader{c: &dbtx{ctx: ctx, tx: tx, write: true}}, evented: make(map[string]int64)}
 	if err := s.call(func() error { return fn(w) }); err != nil {
 		return nil, w.c.retry, err
+	}
+	if len(w.events) > 0 {
+		if err := appendEvents(ctx, tx, w.events, w.evented); err != nil {
+			return nil, w.c.retry || isRetryable(err), w.c.fail("append events", err)
+		}
 	}
 	if err := w.notify(s.opts.channel); err != nil {
 		return nil, w.c.retry, err
