@@ -43,6 +43,10 @@ const (
 // Every wait cycle thus has a member that gives up within this time.
 const DefaultBatchLockWait = 2 * time.Millisecond
 
+// errLockWaited rolls back an Update that waited for a lock longer than a
+// shared batch allows, even if it went on: it starts the next batch.
+var errLockWaited = errors.New("postgres: waited too long for a lock in a shared batch")
+
 // sqlLockNotAvailable is the SQLSTATE of a lock_timeout.
 const sqlLockNotAvailable = "55P03"
 
@@ -235,6 +239,12 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		if fnErr == nil && sent && p.failed() {
 			// A statement failed and fn went on without returning its error.
 			fnErr = errors.New("postgres: commit: a statement failed earlier in the transaction")
+		}
+		if fnErr == nil && shared && i > 0 && w.c.lockWait {
+			// fn waited too long for a lock and went on (a nested savepoint
+			// rolled back, say): it runs again in the next batch, so none of
+			// this run's writes may stay in this one.
+			fnErr = errLockWaited
 		}
 		if !shared {
 			if fnErr != nil {

@@ -366,6 +366,54 @@ func TestBatchLockWait(t *testing.T) {
 	}
 }
 
+// TestBatchLockWaitSwallowed: an Update of a batch that waits too long for a
+// lock and goes on (its nested savepoint rolled back) runs again in the next
+// batch; what it wrote in the first run does not commit with the first.
+func TestBatchLockWaitSwallowed(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	bot := group.Bot{UserID: "held", Secret: "s"}
+	if err := s.update(t.Context(), func(w *writer) error { return w.PutBot(bot) }); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	hold, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(context.Background()) //nolint:errcheck // committed below
+	if _, err := hold.Exec(ctx, `UPDATE bots SET secret = 'held' WHERE user_id = 'held'`); err != nil {
+		t.Fatal(err)
+	}
+	swallows := func(tx *writer) error {
+		if err := tx.AppendBotMessage(group.BotMessage{BotID: "b", GroupID: "g", MessageUID: 1, CreatedAt: time.UnixMilli(1)}); err != nil {
+			return err
+		}
+		// PutBot waits for the held row past the batch's lock wait and rolls
+		// back its own savepoint; fn goes on as if it did not matter.
+		_ = tx.PutBot(group.Bot{UserID: "held", Secret: "batch"})
+		return nil
+	}
+	done := make(chan []error, 1)
+	go func() { done <- runShared(t, s, putSetting("a"), swallows) }()
+	for !settings(t, s, "a")["a"] {
+		runtime.Gosched()
+	}
+	if err := hold.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range <-done {
+		if err != nil {
+			t.Errorf("update %d: %v", i, err)
+		}
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM bot_messages WHERE bot_id = 'b'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d messages of bot b, %v; want 1: the Update's write once", n, err)
+	}
+}
+
 // TestLoneUpdatesRunConcurrently: two Updates handed over at once while the
 // lanes are idle each get a lane, so one may wait for the other's effect on
 // another connection (as a caller blocked on a row lock would); in one
