@@ -15,6 +15,10 @@ type AccessToken struct {
 	CreatedAt time.Time
 }
 
+// MaxSessionsPage bounds one listing of a bot's gateway sessions, for every
+// door that lists them.
+const MaxSessionsPage = 100
+
 // Session is a gateway session: what a bot identified with, kept so that it
 // can resume on any node and after a restart.
 type Session struct {

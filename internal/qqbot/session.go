@@ -585,9 +585,6 @@ func newSessionID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-// MaxSessionList bounds a listing of a bot's sessions.
-const MaxSessionList = 100
-
 // liveWindow is how long after its last write a session whose connection
 // has not ended still counts as held: a connection writes its session at
 // least every touch interval, on a heartbeat, and heartbeats come within the
@@ -598,13 +595,13 @@ func (s *Server) liveWindow() time.Duration {
 }
 
 // Sessions returns the bot's gateway sessions, the last updated first, at
-// most limit (1..MaxSessionList), read from the store: those of every node.
+// most limit (1..group.MaxSessionsPage), read from the store: those of every node.
 // A session is Live when a connection holds it (ConnID set: the connection
 // has not ended) and was seen within liveWindow. Node, ConnectedAt, Sent and
 // Cursor are as of the session's last write. An unknown bot is ENotExist.
 func (s *Server) Sessions(ctx context.Context, botID string, limit int) ([]group.SessionStatus, error) {
-	if limit < 1 || limit > MaxSessionList {
-		return nil, group.Errorf(group.EInvalidParam, "limit %d is out of 1..%d", limit, MaxSessionList)
+	if limit < 1 || limit > group.MaxSessionsPage {
+		return nil, group.Errorf(group.EInvalidParam, "limit %d is out of 1..%d", limit, group.MaxSessionsPage)
 	}
 	if _, _, err := s.svc.GetRobot(ctx, botID); err != nil {
 		return nil, err

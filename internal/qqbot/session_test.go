@@ -313,7 +313,7 @@ func TestSessionsListing(t *testing.T) {
 
 			list := func() []group.SessionStatus {
 				t.Helper()
-				ss, err := e.srv.Sessions(e.ctx(), "bot1", MaxSessionList)
+				ss, err := e.srv.Sessions(e.ctx(), "bot1", group.MaxSessionsPage)
 				if err != nil {
 					t.Fatalf("Sessions: %v", err)
 				}
@@ -396,14 +396,14 @@ func TestSessionsListing(t *testing.T) {
 				t.Fatalf("a session not seen for longer than the window: %+v", ss[0])
 			}
 
-			if ss, err := e.srv.Sessions(e.ctx(), "bot2", MaxSessionList); err != nil || len(ss) != 0 {
+			if ss, err := e.srv.Sessions(e.ctx(), "bot2", group.MaxSessionsPage); err != nil || len(ss) != 0 {
 				t.Errorf("another bot's sessions: %+v, %v", ss, err)
 			}
-			_, err = e.srv.Sessions(e.ctx(), "nobody", MaxSessionList)
+			_, err = e.srv.Sessions(e.ctx(), "nobody", group.MaxSessionsPage)
 			if group.ErrorCode(err) != group.ENotExist {
 				t.Errorf("Sessions of an unknown bot: %v", err)
 			}
-			for _, limit := range []int{0, MaxSessionList + 1} {
+			for _, limit := range []int{0, group.MaxSessionsPage + 1} {
 				if _, err := e.srv.Sessions(e.ctx(), "bot1", limit); group.ErrorCode(err) != group.EInvalidParam {
 					t.Errorf("Sessions with limit %d: %v", limit, err)
 				}

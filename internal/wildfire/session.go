@@ -16,11 +16,8 @@ type Sessions interface {
 }
 
 // DefaultSessionsLimit is how many sessions /admin/robot/sessions lists
-// without a limit; MaxSessionsLimit is the most it lists.
-const (
-	DefaultSessionsLimit = 20
-	MaxSessionsLimit     = 100
-)
+// without a limit; it lists group.MaxSessionsPage at most.
+const DefaultSessionsLimit = 20
 
 // errNoSessions answers /admin/robot/sessions when the wiring gave none.
 var errNoSessions = errCode(CodeNotImplement, "this server lists no gateway sessions")
@@ -39,7 +36,7 @@ type sessionJSON struct {
 // robotSessions serves /admin/robot/sessions: {robotId, limit?} →
 // {sessions: [...]}, the last updated first.
 func (a *api) robotSessions(r *request) (any, error) {
-	robotID, limit, err := r.robotLimit(DefaultSessionsLimit, MaxSessionsLimit)
+	robotID, limit, err := r.robotLimit(DefaultSessionsLimit, group.MaxSessionsPage)
 	if err != nil {
 		return nil, err
 	}
