@@ -39,7 +39,10 @@ func TestAdminSecretGeneratedOnceAndPrinted(t *testing.T) {
 		t.Fatalf("second start: secret %q (first %q), printed %q", s2, s1, out2.String())
 	}
 	fi, err := os.Stat(filepath.Join(data, AdminSecretFile))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("secret file: %v, mode %v", err, fi.Mode())
+	if err != nil {
+		t.Fatalf("secret file: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode %v, want 0600", fi.Mode())
 	}
 }
