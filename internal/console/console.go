@@ -19,6 +19,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qun-chat/qun/internal/access"
@@ -93,10 +94,13 @@ type Console struct {
 	sessions sessions
 	signIns  limiter
 	revealed revealed // new secrets, until the page that shows them
-	rates    rates
-	pages    map[string]*template.Template
-	handler  http.Handler // the routes, each request recorded (package access)
-	done     chan struct{}
+	// sparing holds the ids of the sessions whose own appSecret reset is
+	// under way: botChanged leaves them signed in.
+	sparing sync.Map
+	rates   rates
+	pages   map[string]*template.Template
+	handler http.Handler // the routes, each request recorded (package access)
+	done    chan struct{}
 }
 
 // New returns the console over svc.

@@ -53,7 +53,8 @@ func (v *revealed) take(sessionID, botID string) *newSecrets {
 	return &n
 }
 
-// botChanged ends the console sessions of a bot whose appSecret was reset.
+// botChanged ends the console sessions of a bot whose appSecret was reset,
+// but the one that reset it (sparing).
 func (c *Console) botChanged(ch group.BotChange) {
 	if ch.Secrets&group.AppSecret == 0 {
 		return
@@ -61,17 +62,10 @@ func (c *Console) botChanged(ch group.BotChange) {
 	c.sessions.mu.Lock()
 	defer c.sessions.mu.Unlock()
 	for id, s := range c.sessions.m {
-		if s.botID == ch.BotID {
+		if _, spared := c.sparing.Load(id); s.botID == ch.BotID && !spared {
 			delete(c.sessions.m, id)
 		}
 	}
-}
-
-// keep puts a session back after botChanged ended it.
-func (ss *sessions) keep(s *session) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	ss.m[s.id] = s
 }
 
 // credData is what the credentials and intents sections show.
@@ -101,7 +95,8 @@ func (c *Console) credentials(s *session, b group.Bot) credData {
 	return d
 }
 
-// mayBot reports whether s may change bot id, refusing it otherwise.
+// mayBot reports whether s may see or change bot id's pages (the operator any
+// bot's, a bot developer only theirs), refusing it otherwise.
 func (c *Console) mayBot(w http.ResponseWriter, r *http.Request, s *session, id string) bool {
 	if s.operator() || id == s.botID {
 		return true
@@ -121,10 +116,13 @@ func (c *Console) resetSecret(w http.ResponseWriter, r *http.Request, s *session
 		c.fail(w, r, s, http.StatusBadRequest, text(language(r), "bad_which"))
 		return
 	}
-	b, err := c.svc.ResetSecrets(r.Context(), id, which)
 	if !s.operator() {
-		c.sessions.keep(s) // botChanged ended every session of the bot, this one too
+		// The developer who resets stays signed in; the bot's other
+		// sessions, holding the old appSecret, end (botChanged).
+		c.sparing.Store(s.id, struct{}{})
 	}
+	b, err := c.svc.ResetSecrets(r.Context(), id, which)
+	c.sparing.Delete(s.id)
 	if err != nil {
 		c.domainError(w, r, s, err)
 		return

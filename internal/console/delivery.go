@@ -149,16 +149,14 @@ func (c *Console) loadDelivery(ctx context.Context, lang, botID string) (*delive
 // operator any bot's, a bot developer only theirs, and only when the wiring
 // gave the console deliveries. It answers the refusal itself.
 func (c *Console) deliveriesOf(w http.ResponseWriter, r *http.Request, s *session, botID string) bool {
-	lang := language(r)
-	switch {
-	case !s.operator() && botID != s.botID:
-		c.fail(w, r, s, http.StatusForbidden, text(lang, "forbidden"))
-	case c.opt.Deliveries == nil:
-		c.fail(w, r, s, http.StatusNotImplemented, text(lang, "no_deliveries"))
-	default:
-		return true
+	if !c.mayBot(w, r, s, botID) {
+		return false
 	}
-	return false
+	if c.opt.Deliveries == nil {
+		c.fail(w, r, s, http.StatusNotImplemented, text(language(r), "no_deliveries"))
+		return false
+	}
+	return true
 }
 
 // setWebhook validates the URL entered (op 13) and sets it; a refused URL

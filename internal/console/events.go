@@ -35,8 +35,7 @@ func (c *Console) botEvents(w http.ResponseWriter, r *http.Request, s *session) 
 		c.fail(w, r, s, http.StatusBadRequest, text(lang, "bot")+": empty")
 		return
 	}
-	if !s.operator() && bot != s.botID {
-		c.fail(w, r, s, http.StatusForbidden, text(lang, "forbidden"))
+	if !c.mayBot(w, r, s, bot) {
 		return
 	}
 	after, given, ok := startAt(r)
