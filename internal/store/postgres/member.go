@@ -16,6 +16,14 @@ import (
 // group.MemberRemoved changes.
 const _ = uint(group.MemberRemoved-4) + uint(4-group.MemberRemoved)
 
+// markBuckets is how many keys the users' robot marks are locked under
+// (lockBotMark), a power of two: a member write takes at most this many
+// shared locks, whatever its number of rows, so that a batch of bulk writes
+// stays far from the server's lock table (max_locks_per_transaction, 64 by
+// default, times the connections). Two users in one bucket only make a bot's
+// write wait for the other's member writes.
+const markBuckets = 64
+
 const memberColumns = `pos, group_id, user_id, alias, type, extra, joined_at, updated_at`
 
 func memberFields(m *group.Member) []any {
@@ -36,6 +44,11 @@ var (
 		ORDER BY ord
 		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
 			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at, bot = excluded.bot`
+
+	// The shared side of PutBot's lock (see markBotMembers), one per bucket
+	// of the rows' users, taken before the upsert reads bots.
+	lockBotMarks = fmt.Sprintf(`SELECT pg_advisory_xact_lock_shared($1, k)
+		FROM (SELECT DISTINCT hashtext(u) & %d AS k FROM unnest($2::text[]) AS u) AS ks ORDER BY k`, markBuckets-1)
 
 	selectMembers = `SELECT ` + memberColumns + ` FROM members
 		WHERE group_id = $1 AND type <> 4 ORDER BY pos`
@@ -134,6 +147,9 @@ func (w *writer) PutMembers(ms []group.Member) error {
 	what := fmt.Sprintf("put member %q of group %q", ms[0].UserID, ms[0].GroupID)
 	if n > 1 {
 		what = fmt.Sprintf("put %d members, the first of group %q", n, ms[0].GroupID)
+	}
+	if err := w.c.later(what+": lock the robot marks", lockBotMarks, lockBotMark, us); err != nil {
+		return err
 	}
 	return w.c.later(what, upsertMembers, gs, us, as, ts, es, js, ups)
 }

@@ -234,6 +234,9 @@ const (
 	lockGroupKey   = lockClassBase + 1
 	lockUserKey    = lockClassBase + 2
 	lockSettingKey = lockClassBase + 3
+	// lockBotMark orders a user's member rows against the user becoming a
+	// robot (see markBotMembers); its second key is a bucket of the user id.
+	lockBotMark = lockClassBase + 4
 )
 
 const lockKey = `SELECT pg_advisory_xact_lock($1, hashtext($2))`

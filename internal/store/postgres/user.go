@@ -54,10 +54,17 @@ var (
 			updated_at = excluded.updated_at`
 	// A user that becomes a robot is one in the groups it is already in
 	// (0009); members_user finds its active rows. Removed rows are set when
-	// they are written again. Under READ COMMITTED a membership inserted by
-	// a transaction that commits while this one runs, and that did not see
-	// this bot, is not marked: only a robot created at the very moment it is
-	// first added to a group can be missed.
+	// they are written again. Under READ COMMITTED neither write sees the
+	// other's uncommitted row: a membership written while the bot is created,
+	// by a transaction that did not see the bot, would be missed by this
+	// statement too, and the bot would get no events in that group. So both
+	// take a lock on the user's bucket (markBuckets) before they read: PutBot
+	// exclusive, before this statement, PutMembers shared, before its upsert.
+	// Whichever is second waits for the first to commit and, in a snapshot
+	// taken after the wait, sees its row. Member writes never wait for each
+	// other; a bot's write waits for the member writes of its bucket in
+	// flight, and they for it.
+	lockBotMarkOne = fmt.Sprintf(`SELECT pg_advisory_xact_lock($1, hashtext($2) & %d)`, markBuckets-1)
 	markBotMembers = `UPDATE members SET bot = true WHERE user_id = $1 AND type <> 4 AND NOT bot`
 )
 
@@ -124,6 +131,9 @@ func (w *writer) PutBot(b group.Bot) error {
 	}
 	if err := sp.Commit(w.c.ctx); err != nil {
 		return w.c.fail(what, err)
+	}
+	if err := w.c.later(what+": lock its memberships", lockBotMarkOne, lockBotMark, b.UserID); err != nil {
+		return err
 	}
 	_, err = w.c.exec(what+": mark its memberships", markBotMembers, b.UserID)
 	return err
