@@ -59,7 +59,11 @@ var (
 		ON CONFLICT (user_id) DO UPDATE SET ` + botCols.except("user_id").assign())
 	// A user that becomes a robot is one in the groups it is already in
 	// (0008); members_user finds its active rows. Removed rows are set
-	// when they are written again.
+	// when they are written again. No membership written while the bot is
+	// created can be missed: there is one writer, and its transactions take
+	// the database's write lock at BEGIN (_txlock=immediate, another process
+	// waits too), so PutMembers sees every bot committed before it and this
+	// statement every member row (PostgreSQL needs a lock for it).
 	markBotMembers = writeSQL(`UPDATE members SET bot = 1 WHERE user_id = ? AND type <> 4 AND bot = 0`)
 )
 
