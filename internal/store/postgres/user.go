@@ -63,7 +63,10 @@ var (
 	// Whichever is second waits for the first to commit and, in a snapshot
 	// taken after the wait, sees its row. Member writes never wait for each
 	// other; a bot's write waits for the member writes of its bucket in
-	// flight, and they for it.
+	// flight, and they for it. In a shared batch a wait longer than
+	// DefaultBatchLockWait sends the Update to the next batch, as any lock's
+	// does; PutBot is the last write of every Update that makes it, so it
+	// waits holding no lock a member write asks for after its own.
 	lockBotMarkOne = fmt.Sprintf(`SELECT pg_advisory_xact_lock($1, hashtext($2) & %d)`, markBuckets-1)
 	markBotMembers = `UPDATE members SET bot = true WHERE user_id = $1 AND type <> 4 AND NOT bot`
 )
