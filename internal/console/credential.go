@@ -68,6 +68,36 @@ func (c *Console) botChanged(ch group.BotChange) {
 	}
 }
 
+// resets are the reset forms, in the order shown: the form's which, which
+// also names its texts (reset_<which>), and the secrets it renews.
+var resets = []struct {
+	which   string
+	secrets group.Secrets
+}{
+	{"app", group.AppSecret},
+	{"robot", group.RobotSecret},
+	{"both", group.BothSecrets},
+}
+
+// resetNames returns the reset forms' which, in the order shown.
+func resetNames() []string {
+	names := make([]string, len(resets))
+	for i, rs := range resets {
+		names[i] = rs.which
+	}
+	return names
+}
+
+// secretsOf returns the secrets a reset form's which renews.
+func secretsOf(which string) (group.Secrets, bool) {
+	for _, rs := range resets {
+		if rs.which == which {
+			return rs.secrets, true
+		}
+	}
+	return 0, false
+}
+
 // credData is what the credentials and intents sections show.
 type credData struct {
 	New     *newSecrets // the secrets just reset, shown this once
@@ -87,7 +117,7 @@ type intentRow struct {
 // credentials returns the sections' data for the bot page of b.
 func (c *Console) credentials(s *session, b group.Bot) credData {
 	d := credData{New: c.revealed.take(s.id, b.UserID), Default: b.Intents == 0,
-		Resets: []string{"app", "robot", "both"}}
+		Resets: resetNames()}
 	allowed := b.AllowedIntents()
 	for _, in := range group.Intents {
 		d.Intents = append(d.Intents, intentRow{Bit: in.Bit, Name: in.Name, Value: 1 << in.Bit, Checked: allowed&(1<<in.Bit) != 0})
@@ -111,7 +141,7 @@ func (c *Console) resetSecret(w http.ResponseWriter, r *http.Request, s *session
 	if !c.mayBot(w, r, s, id) {
 		return
 	}
-	which, ok := group.SecretsByName[r.PostForm.Get("which")]
+	which, ok := secretsOf(r.PostForm.Get("which"))
 	if !ok {
 		c.fail(w, r, s, http.StatusBadRequest, text(language(r), "bad_which"))
 		return
