@@ -1,6 +1,7 @@
 package console
 
 import (
+	"container/list"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,14 +20,19 @@ import (
 // Admin API, the CLI) reset it: a secret is reset to lock out whoever else
 // holds it.
 
-// revealed are new secrets kept for the one page view that shows them.
+// revealed are new secrets kept for the one page view that shows them, one
+// reset per session, at most DefaultMaxSessions: when full, the reset kept
+// longest is forgotten first (its page was most likely never asked for),
+// never one just made.
 type revealed struct {
-	mu sync.Mutex
-	m  map[string]newSecrets // by session id
+	mu    sync.Mutex
+	m     map[string]*list.Element // by session id; each Value a newSecrets
+	order list.List                // of m's elements, the oldest first
 }
 
 // newSecrets are the secrets a reset renewed ("" for one kept).
 type newSecrets struct {
+	SessionID string
 	BotID     string
 	Secret    string
 	AppSecret string
@@ -35,21 +41,32 @@ type newSecrets struct {
 func (v *revealed) put(sessionID string, n newSecrets) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.m == nil || len(v.m) >= DefaultMaxSessions {
-		v.m = make(map[string]newSecrets) // sessions are bounded; so is this
+	if v.m == nil {
+		v.m = make(map[string]*list.Element)
 	}
-	v.m[sessionID] = n
+	n.SessionID = sessionID
+	if el, ok := v.m[sessionID]; ok { // a second reset before the page: the newer one shows
+		el.Value = n
+		v.order.MoveToBack(el)
+		return
+	}
+	if len(v.m) >= DefaultMaxSessions {
+		oldest := v.order.Front()
+		delete(v.m, v.order.Remove(oldest).(newSecrets).SessionID)
+	}
+	v.m[sessionID] = v.order.PushBack(n)
 }
 
 // take returns and forgets the secrets kept for the session and bot.
 func (v *revealed) take(sessionID, botID string) *newSecrets {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	n, ok := v.m[sessionID]
-	if !ok || n.BotID != botID {
+	el, ok := v.m[sessionID]
+	if !ok || el.Value.(newSecrets).BotID != botID {
 		return nil
 	}
 	delete(v.m, sessionID)
+	n := v.order.Remove(el).(newSecrets)
 	return &n
 }
 
