@@ -196,7 +196,7 @@ func (c *Console) setIntents(w http.ResponseWriter, r *http.Request, s *session)
 	for _, v := range r.PostForm["intent"] {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 || n&(n-1) != 0 {
-			c.fail(w, r, s, http.StatusBadRequest, text(language(r), "bad_intent")+": "+strconv.Quote(v))
+			c.fail(w, r, s, http.StatusBadRequest, joinText(language(r), text(language(r), "bad_intent"), strconv.Quote(v)))
 			return
 		}
 		intents |= n

@@ -169,7 +169,7 @@ func (c *Console) setWebhook(w http.ResponseWriter, r *http.Request, s *session)
 	lang := language(r)
 	u := strings.TrimSpace(r.PostForm.Get("url"))
 	if len(u) > maxWebhookURL {
-		c.fail(w, r, s, http.StatusBadRequest, text(lang, "webhook_url")+": "+text(lang, "too_long"))
+		c.fail(w, r, s, http.StatusBadRequest, fieldText(lang, "webhook_url", "too_long"))
 		return
 	}
 	cur, err := c.opt.Deliveries.Webhook(r.Context(), id)
