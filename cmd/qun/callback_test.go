@@ -168,6 +168,7 @@ func TestWildfireCallback(t *testing.T) {
 	for _, tc := range []struct{ url, msg string }{
 		{"ftp://example.com/", "not http or https"},
 		{"http://10.1.2.3/hook", "deny list"},
+		{"http://example.com/" + strings.Repeat("a", group.MaxURLLen), "longer than 2048 bytes"},
 	} {
 		code, err := admin.Call(t.Context(), "/admin/robot/create", map[string]any{"userId": "wfbot", "name": "wfbot", "secret": "wf-secret", "callback": tc.url}, nil)
 		var ce *client.Error

@@ -21,6 +21,7 @@ import (
 
 	"github.com/qun-chat/qun/client"
 	"github.com/qun-chat/qun/internal/app/apptest"
+	"github.com/qun-chat/qun/internal/group"
 )
 
 // hookReceiver is a bot in webhook mode: botgo's own webhook.HTTPHandler,
@@ -209,6 +210,7 @@ func TestWebhookBotgo(t *testing.T) {
 		{map[string]any{"robotId": "mnbot", "url": wrong.URL()}, 251, "validation (op 13) failed: validation answered an empty body"},
 		{map[string]any{"robotId": "mnbot", "url": tm.Public + "/nothing-here"}, 251, "validation answered HTTP 404"},
 		{map[string]any{"robotId": "mnbot", "url": "ftp://" + rcv.addr + "/"}, 251, "not http or https"},
+		{map[string]any{"robotId": "mnbot", "url": rcv.URL() + "?" + strings.Repeat("a", group.MaxURLLen)}, 251, "longer than 2048 bytes"},
 		{map[string]any{"robotId": "mnbot"}, 251, ""},
 		{map[string]any{"robotId": "nobody", "url": rcv.URL()}, 253, ""},
 	} {

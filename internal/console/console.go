@@ -349,13 +349,16 @@ var statusOf = map[group.Code]int{
 	group.ENotImplement:  http.StatusNotImplemented,
 }
 
-// domainError shows a domain error: its own message, which names only what
-// the request gave; an internal error is logged and shown as "server error".
+// domainError shows a domain error: the text of its code (refusalTexts), then
+// its own message, which names only what the request gave; an internal
+// error is logged and shown as "server error".
 func (c *Console) domainError(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	var ge *group.Error
 	if errors.As(err, &ge) {
-		if st, ok := statusOf[ge.Code]; ok {
-			c.fail(w, r, s, st, ge.Message)
+		st, ok := statusOf[ge.Code]
+		if key, known := refusalTexts[ge.Code]; ok && known {
+			lang := language(r)
+			c.fail(w, r, s, st, joinText(lang, text(lang, key), ge.Message))
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"container/list"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,14 +20,19 @@ import (
 // Admin API, the CLI) reset it: a secret is reset to lock out whoever else
 // holds it.
 
-// revealed are new secrets kept for the one page view that shows them.
+// revealed are new secrets kept for the one page view that shows them, one
+// reset per session, at most DefaultMaxSessions: when full, the reset kept
+// longest is forgotten first (its page was most likely never asked for),
+// never one just made.
 type revealed struct {
-	mu sync.Mutex
-	m  map[string]newSecrets // by session id
+	mu    sync.Mutex
+	m     map[string]*list.Element // by session id; each Value a newSecrets
+	order list.List                // of m's elements, the oldest first
 }
 
 // newSecrets are the secrets a reset renewed ("" for one kept).
 type newSecrets struct {
+	SessionID string
 	BotID     string
 	Secret    string
 	AppSecret string
@@ -35,21 +41,32 @@ type newSecrets struct {
 func (v *revealed) put(sessionID string, n newSecrets) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.m == nil || len(v.m) >= DefaultMaxSessions {
-		v.m = make(map[string]newSecrets) // sessions are bounded; so is this
+	if v.m == nil {
+		v.m = make(map[string]*list.Element)
 	}
-	v.m[sessionID] = n
+	n.SessionID = sessionID
+	if el, ok := v.m[sessionID]; ok { // a second reset before the page: the newer one shows
+		el.Value = n
+		v.order.MoveToBack(el)
+		return
+	}
+	if len(v.m) >= DefaultMaxSessions {
+		oldest := v.order.Front()
+		delete(v.m, v.order.Remove(oldest).(newSecrets).SessionID)
+	}
+	v.m[sessionID] = v.order.PushBack(n)
 }
 
 // take returns and forgets the secrets kept for the session and bot.
 func (v *revealed) take(sessionID, botID string) *newSecrets {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	n, ok := v.m[sessionID]
-	if !ok || n.BotID != botID {
+	el, ok := v.m[sessionID]
+	if !ok || el.Value.(newSecrets).BotID != botID {
 		return nil
 	}
 	delete(v.m, sessionID)
+	n := v.order.Remove(el).(newSecrets)
 	return &n
 }
 
@@ -66,6 +83,36 @@ func (c *Console) botChanged(ch group.BotChange) {
 			delete(c.sessions.m, id)
 		}
 	}
+}
+
+// resets are the reset forms, in the order shown: the form's which, which
+// also names its texts (reset_<which>), and the secrets it renews.
+var resets = []struct {
+	which   string
+	secrets group.Secrets
+}{
+	{"app", group.AppSecret},
+	{"robot", group.RobotSecret},
+	{"both", group.BothSecrets},
+}
+
+// resetNames returns the reset forms' which, in the order shown.
+func resetNames() []string {
+	names := make([]string, len(resets))
+	for i, rs := range resets {
+		names[i] = rs.which
+	}
+	return names
+}
+
+// secretsOf returns the secrets a reset form's which renews.
+func secretsOf(which string) (group.Secrets, bool) {
+	for _, rs := range resets {
+		if rs.which == which {
+			return rs.secrets, true
+		}
+	}
+	return 0, false
 }
 
 // credData is what the credentials and intents sections show.
@@ -87,7 +134,7 @@ type intentRow struct {
 // credentials returns the sections' data for the bot page of b.
 func (c *Console) credentials(s *session, b group.Bot) credData {
 	d := credData{New: c.revealed.take(s.id, b.UserID), Default: b.Intents == 0,
-		Resets: []string{"app", "robot", "both"}}
+		Resets: resetNames()}
 	allowed := b.AllowedIntents()
 	for _, in := range group.Intents {
 		d.Intents = append(d.Intents, intentRow{Bit: in.Bit, Name: in.Name, Value: 1 << in.Bit, Checked: allowed&(1<<in.Bit) != 0})
@@ -111,7 +158,7 @@ func (c *Console) resetSecret(w http.ResponseWriter, r *http.Request, s *session
 	if !c.mayBot(w, r, s, id) {
 		return
 	}
-	which, ok := group.SecretsByName[r.PostForm.Get("which")]
+	which, ok := secretsOf(r.PostForm.Get("which"))
 	if !ok {
 		c.fail(w, r, s, http.StatusBadRequest, text(language(r), "bad_which"))
 		return
@@ -149,7 +196,7 @@ func (c *Console) setIntents(w http.ResponseWriter, r *http.Request, s *session)
 	for _, v := range r.PostForm["intent"] {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 || n&(n-1) != 0 {
-			c.fail(w, r, s, http.StatusBadRequest, text(language(r), "bad_intent")+": "+strconv.Quote(v))
+			c.fail(w, r, s, http.StatusBadRequest, joinText(language(r), text(language(r), "bad_intent"), strconv.Quote(v)))
 			return
 		}
 		intents |= n

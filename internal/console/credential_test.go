@@ -143,3 +143,27 @@ func TestCredentialsInChinese(t *testing.T) {
 	form := url.Values{"which": {"x"}, "csrf": {op.csrf("/bots/mine")}}
 	wantStatus(t, "a bad which in Chinese", op.do("POST", "/bots/mine/reset", form, "Accept-Language", "zh-CN"), http.StatusBadRequest, "请指明要重置的密钥")
 }
+
+// The page offers the three resets, and "both" renews both secrets and shows
+// both once.
+func TestResetBothSecrets(t *testing.T) {
+	e := newEnv(t)
+	_, bot, err := e.svc.CreateRobot(t.Context(), group.RobotInput{User: group.User{ID: "mine"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := e.browser()
+	op.signInOperator()
+	wantStatus(t, "the bot page", op.do("GET", "/bots/mine", nil), http.StatusOK,
+		`id="confirm-reset-app"`, `id="confirm-reset-robot"`, `id="confirm-reset-both"`, "Reset both")
+	wantStatus(t, "reset both", op.post("/bots/mine", "/bots/mine/reset", url.Values{"which": {"both"}}), http.StatusSeeOther)
+	_, after, err := e.svc.GetRobot(t.Context(), "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Secret == bot.Secret || after.AppSecret == bot.AppSecret {
+		t.Fatalf("both reset changed secret %v, appSecret %v", after.Secret != bot.Secret, after.AppSecret != bot.AppSecret)
+	}
+	wantStatus(t, "the page after the reset", op.do("GET", "/bots/mine", nil), http.StatusOK,
+		`id="new-robot-secret">`+after.Secret+`<`, `id="new-app-secret">`+after.AppSecret+`<`)
+}

@@ -43,8 +43,6 @@ const (
 	DefaultBotAttempts = 20
 	// DefaultBotSessions is how many gateway sessions the bot page lists.
 	DefaultBotSessions = 20
-	// maxWebhookURL bounds the URL a form may set.
-	maxWebhookURL = 2048
 )
 
 // timeFormat is how the outbound sections show a time (UTC).
@@ -168,8 +166,8 @@ func (c *Console) setWebhook(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	lang := language(r)
 	u := strings.TrimSpace(r.PostForm.Get("url"))
-	if len(u) > maxWebhookURL {
-		c.fail(w, r, s, http.StatusBadRequest, text(lang, "webhook_url")+": "+text(lang, "too_long"))
+	if len(u) > group.MaxURLLen { // refused before it is echoed back into the page
+		c.fail(w, r, s, http.StatusBadRequest, fieldText(lang, "webhook_url", "too_long"))
 		return
 	}
 	cur, err := c.opt.Deliveries.Webhook(r.Context(), id)

@@ -32,7 +32,7 @@ func (c *Console) botEvents(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	bot := strings.TrimSpace(r.URL.Query().Get("bot"))
 	if bot == "" {
-		c.fail(w, r, s, http.StatusBadRequest, text(lang, "bot")+": empty")
+		c.fail(w, r, s, http.StatusBadRequest, fieldText(lang, "bot", "empty"))
 		return
 	}
 	if !c.mayBot(w, r, s, bot) {
@@ -40,7 +40,7 @@ func (c *Console) botEvents(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	after, given, ok := startAt(r)
 	if !ok {
-		c.fail(w, r, s, http.StatusBadRequest, "after is a whole number")
+		c.fail(w, r, s, http.StatusBadRequest, text(lang, "bad_after"))
 		return
 	}
 	_, last, err := c.opt.BotEvents(r.Context(), bot, 0, 0) // the bot exists, and where its log ends

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/qun-chat/qun/internal/group"
 )
 
 // The console's languages.
@@ -101,6 +103,10 @@ var texts = map[string][2]string{
 	"bad_csrf":         {"The form expired: reload the page and try again.", "表单已过期：请刷新页面后重试。"},
 	"server_error":     {"Server error.", "服务器错误。"},
 	"full":             {"Too many sessions: try again later.", "会话过多：请稍后再试。"},
+	"empty":            {"empty", "不能为空"},
+	"bad_after":        {"after must be a whole number, 0 or more.", "after 必须是不小于 0 的整数。"},
+	"bad_page_keys":    {"members_after and before must be whole numbers, 0 or more.", "members_after 和 before 必须是不小于 0 的整数。"},
+	"content_type":     {"[content type %d]", "[消息类型 %d]"},
 	"role_0":           {"member", "成员"},
 	"role_1":           {"manager", "管理员"},
 	"role_2":           {"owner", "群主"},
@@ -165,6 +171,67 @@ func init() {
 	for k, v := range deliveryTexts {
 		texts[k] = v
 	}
+}
+
+// refusalTexts are what an error page says before a domain error's own
+// message (which is English and names the request's ids and values), by
+// the error's code: "参数无效：id is longer than 64 bytes".
+var refusalTexts = map[group.Code]string{
+	group.ENotExist:      "code_not_exist",
+	group.ENotRight:      "code_not_right",
+	group.ENotInGroup:    "code_not_in_group",
+	group.EAlreadyMember: "code_already_member",
+	group.EGroupExists:   "code_group_exists",
+	group.EExceedMax:     "code_exceed_max",
+	group.EInvalidParam:  "code_invalid_param",
+	group.EInvalidData:   "code_invalid_data",
+	group.EGroupMuted:    "code_group_muted",
+	group.EConflict:      "code_conflict",
+	group.EDuplicate:     "code_duplicate",
+	group.EExpired:       "code_expired",
+	group.ERejected:      "code_rejected",
+	group.EOverQuota:     "code_over_quota",
+	group.ENotImplement:  "code_not_implemented",
+}
+
+// codeTexts are the strings of refusalTexts.
+var codeTexts = map[string][2]string{
+	"code_not_exist":       {"Not found", "不存在"},
+	"code_not_right":       {"Not allowed", "无权操作"},
+	"code_not_in_group":    {"Not a member", "不是群成员"},
+	"code_already_member":  {"Already a member", "已是群成员"},
+	"code_group_exists":    {"The group exists already", "群已存在"},
+	"code_exceed_max":      {"Over the member limit", "超出成员上限"},
+	"code_invalid_param":   {"Invalid parameter", "参数无效"},
+	"code_invalid_data":    {"Invalid value", "取值无效"},
+	"code_group_muted":     {"The group is muted", "群已禁言"},
+	"code_conflict":        {"Already taken", "已被占用"},
+	"code_duplicate":       {"Sent already", "已发送过"},
+	"code_expired":         {"Expired", "已过期"},
+	"code_rejected":        {"Refused by the group", "已被群拒绝"},
+	"code_over_quota":      {"Over the quota", "超出配额"},
+	"code_not_implemented": {"Not supported", "不支持"},
+}
+
+func init() {
+	for k, v := range codeTexts {
+		texts[k] = v
+	}
+}
+
+// joinText puts a detail after a text, with lang's colon: "ID: empty",
+// "ID：不能为空".
+func joinText(lang, head, detail string) string {
+	if lang == langZH {
+		return head + "：" + detail
+	}
+	return head + ": " + detail
+}
+
+// fieldText is a refusal of a form field: the field's text, then the
+// problem's.
+func fieldText(lang, field, problem string) string {
+	return joinText(lang, text(lang, field), text(lang, problem))
 }
 
 // text returns the string of key in lang, the key itself when unknown.

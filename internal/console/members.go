@@ -34,7 +34,7 @@ func (c *Console) setMemberRole(w http.ResponseWriter, r *http.Request, s *sessi
 	f := r.PostForm
 	member := strings.TrimSpace(f.Get("member"))
 	if member == "" {
-		c.fail(w, r, s, http.StatusBadRequest, text(lang, "member")+": empty")
+		c.fail(w, r, s, http.StatusBadRequest, fieldText(lang, "member", "empty"))
 		return
 	}
 	role, ok := memberRoles[f.Get("action")]

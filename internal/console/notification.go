@@ -104,7 +104,7 @@ func render(lang string, m group.Message) line {
 	case m.Payload.Content != "":
 		l.Text = m.Payload.Content
 	default:
-		l.Text = fmt.Sprintf("[content type %d]", m.Payload.Type)
+		l.Text = fmt.Sprintf(text(lang, "content_type"), m.Payload.Type)
 	}
 	return l
 }

@@ -163,7 +163,7 @@ func (c *Console) createBot(w http.ResponseWriter, r *http.Request, s *session) 
 	f := r.PostForm
 	id := strings.TrimSpace(f.Get("id"))
 	if id == "" {
-		c.fail(w, r, s, http.StatusBadRequest, text(language(r), "id")+": empty")
+		c.fail(w, r, s, http.StatusBadRequest, fieldText(language(r), "id", "empty"))
 		return
 	}
 	u, _, err := c.svc.CreateRobot(r.Context(), group.RobotInput{
@@ -307,7 +307,7 @@ func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, s *session
 	in := group.CreateGroupInput{Group: group.Group{ID: strings.TrimSpace(f.Get("id")),
 		Name: strings.TrimSpace(f.Get("name")), Owner: strings.TrimSpace(f.Get("owner"))}}
 	if in.Group.Owner == "" {
-		c.fail(w, r, s, http.StatusBadRequest, text(language(r), "owner")+": empty")
+		c.fail(w, r, s, http.StatusBadRequest, fieldText(language(r), "owner", "empty"))
 		return
 	}
 	for _, id := range ids(f.Get("members")) {
@@ -367,7 +367,7 @@ func (c *Console) loadGroup(w http.ResponseWriter, r *http.Request, s *session, 
 	afterPos, ok1 := int64Param(r, "members_after")
 	before, ok2 := int64Param(r, "before")
 	if !ok1 || !ok2 {
-		c.fail(w, r, s, http.StatusBadRequest, "members_after and before are whole numbers")
+		c.fail(w, r, s, http.StatusBadRequest, text(lang, "bad_page_keys"))
 		return groupData{}, false
 	}
 	g, err := c.svc.GetGroup(r.Context(), gid)

@@ -106,7 +106,7 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	after, given, ok := startAt(r)
 	if !ok || !given {
-		c.fail(w, r, s, http.StatusBadRequest, "after is a whole number")
+		c.fail(w, r, s, http.StatusBadRequest, text(lang, "bad_after"))
 		return
 	}
 	if _, err := c.svc.GetGroup(r.Context(), gid); err != nil {

@@ -62,10 +62,14 @@ func denied(deny []netip.Prefix, addr netip.Addr) bool {
 	return false
 }
 
-// CheckURL checks a callback URL before it is set: absolute http(s) with a
-// host, and none of the host's addresses in the deny list. The answer is a
+// CheckURL checks a callback URL before it is set: at most group.MaxURLLen
+// bytes, absolute http(s) with a host, and none of the host's addresses in
+// the deny list. The answer is a
 // domain EInvalidParam error saying what is wrong.
 func (e *Engine) CheckURL(ctx context.Context, raw string) error {
+	if len(raw) > group.MaxURLLen {
+		return group.Errorf(group.EInvalidParam, "callback URL is longer than %d bytes", group.MaxURLLen)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return group.Errorf(group.EInvalidParam, "callback URL %q does not parse", raw)

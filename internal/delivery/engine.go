@@ -466,9 +466,8 @@ func (s *session) deliver(ctx context.Context) error {
 		s.last = last
 		s.count()
 		// Events missing from the log were pruned before they could be delivered.
-		if first := last + 1; len(items) > 0 {
-			first = items[0].Seq
-			if first > s.pos+1 {
+		if len(items) > 0 {
+			if first := items[0].Seq; first > s.pos+1 {
 				s.drop(s.pos+1, first-1, Item{}, "pruned from the event log before delivery")
 			}
 		} else if last > s.pos {

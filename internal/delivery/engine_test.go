@@ -417,15 +417,23 @@ func TestDeny(t *testing.T) {
 	if n := rc.requests(); n != 0 {
 		t.Fatalf("the denied receiver got %d requests", n)
 	}
-	for _, u := range []string{rc.srv.URL, "ftp://example.com/", "http:///nohost", "http://user:pw@example.com/", "::"} {
+	long := "http://example.com/" + strings.Repeat("a", group.MaxURLLen)
+	for _, u := range []string{rc.srv.URL, "ftp://example.com/", "http:///nohost", "http://user:pw@example.com/", "::", long[:group.MaxURLLen+1]} {
 		err := e.engine.CheckURL(t.Context(), u)
 		var de *group.Error
 		if !errors.As(err, &de) || de.Code != group.EInvalidParam {
 			t.Errorf("CheckURL(%q) = %v, want EInvalidParam", u, err)
 		}
 	}
-	if err := newEnv(t, delivery.Options{}).engine.CheckURL(t.Context(), rc.srv.URL); err != nil {
+	open := newEnv(t, delivery.Options{}).engine
+	if err := open.CheckURL(t.Context(), rc.srv.URL); err != nil {
 		t.Errorf("CheckURL without a deny list: %v", err)
+	}
+	if err := open.CheckURL(t.Context(), long[:group.MaxURLLen]); err != nil {
+		t.Errorf("CheckURL of a URL of MaxURLLen bytes: %v", err)
+	}
+	if err := open.CheckURL(t.Context(), long[:group.MaxURLLen+1]); group.ErrorCode(err) != group.EInvalidParam {
+		t.Errorf("CheckURL of a URL one byte over MaxURLLen = %v, want EInvalidParam", err)
 	}
 }
 

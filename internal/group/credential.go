@@ -64,7 +64,8 @@ func (b Bot) AllowedIntents() int64 {
 	return b.Intents
 }
 
-// Secrets names the credentials ResetSecrets renews.
+// Secrets names the credentials ResetSecrets renews. The doors give them
+// their own names on the wire (the Admin API's and the console's "which").
 type Secrets int
 
 // The credentials of a bot.
@@ -76,13 +77,6 @@ const (
 	// BothSecrets is RobotSecret and AppSecret.
 	BothSecrets = RobotSecret | AppSecret
 )
-
-// SecretsByName are the names the Admin API and the console give Secrets.
-var SecretsByName = map[string]Secrets{
-	"robot": RobotSecret,
-	"app":   AppSecret,
-	"both":  BothSecrets,
-}
 
 // BotChange tells the doors what a committed write changed of a bot's
 // credentials or intents, so that they forget what they cached of it.

@@ -32,6 +32,10 @@ const (
 	// MaxNameLen bounds a user's name and mobile, which are looked up by value
 	// (Wildfire keeps them in varchar(64); 256 bytes hold 64 characters of any script).
 	MaxNameLen = 256
+	// MaxURLLen bounds a webhook or callback URL, in bytes: every door refuses
+	// a longer one (EInvalidParam) before it is validated or stored. 2048 is
+	// what browsers and proxies commonly carry.
+	MaxURLLen = 2048
 	// DefaultPassiveWindow is how long a mentioning message may be replied to passively.
 	DefaultPassiveWindow = 5 * time.Minute
 	// DefaultPassiveReplies is how many passive replies one message or event allows.

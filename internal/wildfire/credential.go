@@ -6,6 +6,13 @@ import (
 
 // The Admin API's calls on a robot's credentials and intents.
 
+// secretsByWhich are the secrets /admin/robot/reset_secret's which names.
+var secretsByWhich = map[string]group.Secrets{
+	"robot": group.RobotSecret,
+	"app":   group.AppSecret,
+	"both":  group.BothSecrets,
+}
+
 // resetSecretResult is the result of /admin/robot/reset_secret: the
 // secrets renewed, each shown this once.
 type resetSecretResult struct {
@@ -28,7 +35,7 @@ func (a *api) resetSecret(r *request) (any, error) {
 	if body.RobotID == "" {
 		return nil, invalid("robotId is missing")
 	}
-	which, ok := group.SecretsByName[string(body.Which)]
+	which, ok := secretsByWhich[string(body.Which)]
 	if !ok {
 		return nil, invalid(`which is not "robot", "app" or "both"`)
 	}
