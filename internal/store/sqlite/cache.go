@@ -57,17 +57,17 @@ func newCache() *cache {
 }
 
 // begin starts a transaction's use of the cache: dropped if another
-// connection has committed since the last one (foreign; also before the
-// first transaction), maps over maxCached emptied.
+// connection has committed since the last one (foreign), maps over
+// maxCached emptied.
 func (k *cache) begin(c *dbtx) (foreign bool, err error) {
 	var v int64
 	if err := c.scanOne([]any{&v}, selectDataVersion); err != nil {
 		return false, fmt.Errorf("sqlite: data_version: %w", err)
 	}
 	if v != k.version {
+		foreign = k.version != -1
 		*k = *newCache()
 		k.version = v
-		foreign = true
 	}
 	if k.memberRows > maxCached {
 		clear(k.members)
