@@ -72,6 +72,7 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 	fmt.Fprintf(out, "latency, Admin call return -> frame at the bot (500 events): p50 %s  p99 %s  max %s\n",
 		lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
 	fmt.Fprintln(out, "  (negative: the frame arrived before the HTTP response was read; both follow the same commit)")
+	fmt.Fprintln(out, "the bot decodes op, s and t of each frame (d only where it is used) and checks that s grows by exactly one")
 
 	// 2. Throughput into one session, every event accounted for. The CPU
 	// time the process (qun and the load generator) spends per call or event
@@ -148,7 +149,11 @@ func benchEvents(ctx context.Context, out io.Writer, b benchSetup, nodes int, d 
 	var add struct {
 		GroupOpenID string `json:"group_openid"`
 	}
-	json.Unmarshal(ev.d, &add)
+	addData, err := ev.data()
+	if err != nil {
+		return err
+	}
+	json.Unmarshal(addData, &add)
 	const limit = 500
 	var starts []int64
 	start := int64(0)

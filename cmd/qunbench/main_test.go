@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -122,5 +123,40 @@ func TestUsageErrors(t *testing.T) {
 				t.Fatalf("exit %d, output %q; want exit 2 containing %q", code, out.String(), tc.want)
 			}
 		})
+	}
+}
+
+// decodeHead reads what encoding/json reads of op, s and t from the frames
+// the gateway writes, and declines every other shape.
+func TestDecodeHead(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"op":0,"s":12,"t":"GROUP_AT_MESSAGE_CREATE","id":"GROUP_AT_MESSAGE_CREATE:00","d":{"content":" hi"}}`, true},
+		{`{"op":0,"s":1,"t":"READY","d":{"version":1}}`, true},
+		{`{"op":11}`, false},
+		{`{"op":10,"d":{"heartbeat_interval":41250}}`, false},
+		{`{"s":3,"op":0,"t":"X","d":null}`, false},
+		{`{"op":0,"s":3,"t":"A\"B","d":null}`, false},
+		{`{"op":0,"s":-3,"t":"X","d":null}`, false},
+		{`{"op":0,"s":99999999999999999999,"t":"X","d":null}`, false},
+		{`{"op":0, "s":3,"t":"X","d":null}`, false},
+	} {
+		f, ok := decodeHead([]byte(tc.in))
+		if ok != tc.ok {
+			t.Errorf("%s: ok %v, want %v", tc.in, ok, tc.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var want frame
+		if err := json.Unmarshal([]byte(tc.in), &want); err != nil {
+			t.Fatal(err)
+		}
+		if f.Op != want.Op || f.S != want.S || f.T != want.T {
+			t.Errorf("%s: op %d s %d t %q, encoding/json reads op %d s %d t %q", tc.in, f.Op, f.S, f.T, want.Op, want.S, want.T)
+		}
 	}
 }

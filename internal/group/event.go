@@ -69,3 +69,26 @@ type Event struct {
 	Data       string // for a server event: its GroupChange as JSON
 	CreatedAt  time.Time
 }
+
+// CommittedEvent is one event as the commit that appended it left it, with
+// the message an at-event names when the same write appended it (nil
+// otherwise): what a read of the log would give for it.
+type CommittedEvent struct {
+	Event   Event
+	Message *Message
+}
+
+// EventFeed is one reader's subscription to the events a bot's commits
+// append in this process, handed over in memory after each commit, so that
+// a reader that is caught up can send them without reading the log. It
+// never replaces the log: Take tells when it was not handed everything.
+type EventFeed interface {
+	// Take returns the events handed since the last Take, in seq order; woken,
+	// the highest seq any commit or wake announced for the bot so far; and
+	// lost, whether something was not handed in between. A reader whose
+	// cursor continues into evs without a gap, and ends at or past woken,
+	// has every event committed so far.
+	Take() (evs []CommittedEvent, woken int64, lost bool)
+	// Close ends the feed.
+	Close()
+}

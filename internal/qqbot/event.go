@@ -61,8 +61,9 @@ type messageAuthor struct {
 // the events: the bot's user (an at-event's content drops the mention of
 // it) and the messages its at-events name, read in one query per burst.
 type eventSources struct {
-	bot  group.User
-	msgs map[int64]group.Message
+	bot     group.User
+	readBot bool // bot was read (a missing user reads as the zero User)
+	msgs    map[int64]group.Message
 }
 
 // readEventSources reads the sources of those of evs that want says are rendered.
@@ -81,6 +82,7 @@ func readEventSources(r group.Reader, botID string, evs []group.Event, want func
 	if src.bot, err = r.User(botID); err != nil && !group.IsNotExist(err) {
 		return src, err
 	}
+	src.readBot = true
 	ms, err := r.MessagesOf(uids)
 	if err != nil {
 		return src, err

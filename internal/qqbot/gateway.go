@@ -391,6 +391,11 @@ func (c *conn) serve() {
 	s.opts.Observer.GatewayOpened()
 	readCtx, stopRead := context.WithCancel(context.Background())
 	defer stopRead()
+	defer func() {
+		if c.feed != nil {
+			c.feed.Close()
+		}
+	}()
 	// Deferred after stopRead, so that it runs first: a canceled read drops
 	// the connection without a close frame.
 	defer func() {

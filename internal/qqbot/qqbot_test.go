@@ -89,6 +89,12 @@ type testStore interface {
 type writeCounter struct {
 	testStore
 	writes atomic.Int64
+	views  atomic.Int64 // read transactions (View)
+}
+
+func (w *writeCounter) View(ctx context.Context, fn func(group.Reader) error) error {
+	w.views.Add(1)
+	return w.testStore.View(ctx, fn)
 }
 
 func (w *writeCounter) Update(ctx context.Context, fn func(group.Tx) error) error {

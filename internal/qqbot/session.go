@@ -58,7 +58,10 @@ type conn struct {
 	cursor    int64           // the last event seq judged: sent, or not the session's
 	sent      int64           // the log seq of the last event sent
 	wake      <-chan struct{} // closed when the bot's log grows; nil before identify
-	touched   time.Time       // when the session was last written
+	feed      group.EventFeed // the bot's events committed in this process; nil before identify or resume
+	user      group.User      // the bot's user, as the last read of the log read it, if haveUser
+	haveUser  bool
+	touched   time.Time // when the session was last written
 	groups    *cache[string, connGroup]
 }
 
@@ -239,6 +242,7 @@ func (c *conn) identify(d json.RawMessage) error {
 		Intents: intents, CreatedAt: now, UpdatedAt: now, ConnID: c.id, Node: s.opts.Node, ConnectedAt: now}
 	// Wait before reading the last seq, so that no later event is missed.
 	wake := s.store.WaitEvents(b.bot.UserID)
+	feed := s.store.FeedEvents(b.bot.UserID)
 	var user group.User
 	err = s.store.UpdateSession(s.ctx, sess.ID, func(r group.Reader, _ group.Session, _ bool) (group.Session, bool, error) {
 		last, err := r.LastEventSeq(sess.BotID)
@@ -254,10 +258,11 @@ func (c *conn) identify(d json.RawMessage) error {
 		return sess, err == nil, err
 	})
 	if err != nil {
+		feed.Close()
 		return fmt.Errorf("identify: %w", err)
 	}
 	c.sess = sess
-	c.bot, c.cursor, c.wake, c.touched = b, sess.Cursor, wake, now
+	c.bot, c.cursor, c.wake, c.feed, c.touched = b, sess.Cursor, wake, feed, now
 	name := user.DisplayName
 	if name == "" {
 		name = user.Name
@@ -393,6 +398,8 @@ func (c *conn) resume(d json.RawMessage) error {
 	var from int64
 	var prev string // the connection the session is taken from
 	refused := errSessionUnknown
+	// Before the log is read, so that the feed misses nothing after it.
+	feed := s.store.FeedEvents(b.bot.UserID)
 	if rd.SessionID != nil && *rd.SessionID != "" {
 		err = s.store.UpdateSession(s.ctx, *rd.SessionID, func(r group.Reader, cur group.Session, found bool) (group.Session, bool, error) {
 			st, err := readResume(r, resumeState{botID: b.bot.UserID, allowed: b.bot.AllowedIntents(), seq: seq, now: now}, cur, found)
@@ -408,10 +415,12 @@ func (c *conn) resume(d json.RawMessage) error {
 			return claimed, true, nil
 		})
 		if err != nil {
+			feed.Close()
 			return fmt.Errorf("resume: %w", err)
 		}
 	}
 	if refused != nil {
+		feed.Close()
 		s.opts.Observer.InvalidSession()
 		s.log.Debug("qqbot: resume refused", "bot", b.bot.UserID, "reason", refused)
 		if err := c.write(invalidSessionFrame{Op: opInvalidSession, D: false}); err != nil {
@@ -423,7 +432,7 @@ func (c *conn) resume(d json.RawMessage) error {
 	// on another node finds out at its next heartbeat.
 	s.kickConn(prev)
 	c.sess = claimed
-	c.bot, c.cursor, c.sent, c.touched = b, from, seq, now
+	c.bot, c.cursor, c.sent, c.feed, c.touched = b, from, seq, feed, now
 	c.replaying = true
 	if err := c.deliver(s.ctx); err != nil {
 		return err
@@ -468,15 +477,29 @@ func (c *conn) wants(e group.Event) bool {
 // deliver sends the bot's events after the cursor that the session wants,
 // until it has caught up; it then waits for the next commit. The openids the
 // frames show are stored before the bot can see them.
+//
+// A session that is caught up sends what the commits handed its feed
+// (fromFeed) without reading the log; it reads the log when the feed cannot
+// stand in for it: behind, after a resume, or when the handed events do not
+// continue its cursor or stop short of what was committed.
 func (c *conn) deliver(ctx context.Context) error {
 	s, botID := c.s, c.botID()
 	for {
 		wake := s.store.WaitEvents(botID) // before the read: nothing is missed
+		done, err := c.fromFeed(ctx)
+		if err != nil {
+			return err
+		}
+		if done {
+			c.wake = wake
+			return nil
+		}
 		var frames []dispatch
 		var n int
 		var last int64
 		ids := s.newOpenIDs(botID)
-		err := s.store.View(ctx, func(r group.Reader) error {
+		var readUser bool
+		err = s.store.View(ctx, func(r group.Reader) error {
 			evs, err := r.Events(botID, c.cursor, DefaultEventBatch)
 			if err != nil {
 				return err
@@ -487,6 +510,7 @@ func (c *conn) deliver(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			c.user, readUser = src.bot, src.readBot
 			for _, e := range evs {
 				last = e.Seq
 				if want(e) {
@@ -495,6 +519,9 @@ func (c *conn) deliver(ctx context.Context) error {
 			}
 			return nil
 		})
+		// The feed renders with the user this read read: one it did not
+		// read may have changed since the feed was last taken.
+		c.haveUser = err == nil && readUser
 		if err != nil {
 			return fmt.Errorf("read events: %w", err)
 		}
@@ -512,6 +539,70 @@ func (c *conn) deliver(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// fromFeed takes what the commits handed the session's feed and, when it
+// holds every event after the cursor that has been committed (no gap, up to
+// the last seq announced) and what rendering them needs (each at-event's
+// message, the bot's user read by the last read of the log), sends it as
+// one burst and reports true. It reports false when the log must be read;
+// what it took is in the log too.
+func (c *conn) fromFeed(ctx context.Context) (bool, error) {
+	if c.feed == nil {
+		return false, nil
+	}
+	// Taken first in any case: what a commit marks after this (the bot's
+	// user changed, say) is seen by the next take.
+	handed, woken, lost := c.feed.Take()
+	if lost || !c.haveUser {
+		return false, nil
+	}
+	for len(handed) > 0 && handed[0].Event.Seq <= c.cursor {
+		handed = handed[1:] // read from the log already
+	}
+	next := c.cursor
+	for _, h := range handed {
+		if h.Event.Seq != next+1 {
+			return false, nil
+		}
+		next++
+	}
+	if next < woken {
+		return false, nil // committed, not handed: the log has it
+	}
+	if len(handed) == 0 {
+		return true, nil // nothing new: a wake for what was read already
+	}
+	s, botID := c.s, c.botID()
+	want := func(e group.Event) bool { return isGatewayEvent(e.Type) && c.wants(e) }
+	src := eventSources{bot: c.user}
+	for _, h := range handed {
+		if h.Event.Type != group.EventAtMessage || !want(h.Event) {
+			continue
+		}
+		if h.Message == nil || h.Message.UID != h.Event.MessageUID {
+			return false, nil
+		}
+		if src.msgs == nil {
+			src.msgs = make(map[int64]group.Message, len(handed))
+		}
+		src.msgs[h.Message.UID] = *h.Message
+	}
+	ids := s.newOpenIDs(botID)
+	frames := make([]dispatch, 0, len(handed))
+	for _, h := range handed {
+		if want(h.Event) {
+			frames = append(frames, s.renderEvent(&src, ids, h.Event, c.group(h.Event.GroupID).openID))
+		}
+	}
+	if err := ids.store(ctx); err != nil {
+		return false, err
+	}
+	if err := c.dispatch(frames); err != nil {
+		return false, err
+	}
+	c.cursor = next
+	return true, nil
 }
 
 // touch checks that this connection still holds its session and records that

@@ -19,6 +19,11 @@ type Store interface {
 	View(ctx context.Context, fn func(group.Reader) error) error
 	// WaitEvents is group.Store.WaitEvents.
 	WaitEvents(botID string) <-chan struct{}
+	// FeedEvents returns a feed of the bot's events committed from now on in
+	// this process (group.EventFeed): a gateway session that is caught up
+	// sends them without reading the log. A store that hands nothing returns
+	// a feed whose Take always reports lost or a woken past what it handed.
+	FeedEvents(botID string) group.EventFeed
 
 	// AccessToken returns the access token token.
 	AccessToken(ctx context.Context, token string) (group.AccessToken, error)

@@ -29,6 +29,8 @@ type Waiters struct {
 	// baseline asks the poller to read now: a bot it has no seq for is
 	// waited for. Without a baseline the poller cannot wake that bot.
 	baseline chan struct{}
+	// feeds are the bots' Feeds, by bot.
+	feeds map[string]map[*Feed]struct{}
 }
 
 type botWait struct {
@@ -102,6 +104,7 @@ func (w *Waiters) Wake(seqs map[string]int64) {
 }
 
 func (w *Waiters) wakeLocked(botID string, seq int64) {
+	w.announce(botID, seq)
 	b := w.bots[botID]
 	if b == nil || seq <= b.woken {
 		return // nobody waits, or this wake was issued already
@@ -125,6 +128,7 @@ func (w *Waiters) wakeLocked(botID string, seq int64) {
 func (w *Waiters) WakeAll() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.dropFeeds()
 	for _, b := range w.bots {
 		if b.ch != nil {
 			close(b.ch)
@@ -178,6 +182,7 @@ func (w *Waiters) Close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
+	w.dropFeeds()
 	for bot, b := range w.bots {
 		if b.ch != nil {
 			close(b.ch)

@@ -379,6 +379,12 @@ func (s *Store) call(fn func() error) (err error) {
 	return fn()
 }
 
+// FeedEvents returns a feed of the events botID's commits append from now
+// on through this store (store.Feed); its reader closes it.
+func (s *Store) FeedEvents(botID string) group.EventFeed {
+	return s.events.Feed(botID)
+}
+
 // WaitEvents returns a channel closed after the next commit, on any node,
 // that appends an event for botID. After Close it returns a closed channel.
 func (s *Store) WaitEvents(botID string) <-chan struct{} {

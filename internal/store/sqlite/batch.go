@@ -87,14 +87,16 @@ func (s *Store) commit(batch []*request) {
 	if s.freshCache {
 		s.cache = newCache()
 	}
-	if err := s.cache.begin(c); err != nil {
+	foreign, err := s.cache.begin(c)
+	if err != nil {
 		s.fail(live, errors.Join(err, sqlTx.Rollback()))
 		return
 	}
 	errs := make([]error, len(live))
 	evented := make(map[string]int64)
+	var handed handoff
 	for i, r := range live {
-		fnErr, txErr := s.apply(c, r, evented)
+		fnErr, txErr := s.apply(c, r, evented, &handed)
 		if txErr != nil {
 			// The transaction cannot go on: roll all of it back. The
 			// requests that ran have lost their writes and fail; the ones
@@ -146,7 +148,12 @@ func (s *Store) commit(batch []*request) {
 		}
 	}
 	s.opts.observer.Committed(len(live), events)
-	s.events.Wake(evented) // before answering: see store.Waiters.Wake
+	if foreign {
+		// Another connection committed: what it changed was not handed.
+		s.events.DropFeeds()
+	}
+	s.events.Hand(handed.evs, handed.users) // before the wake: a woken reader finds them
+	s.events.Wake(evented)                  // before answering: see store.Waiters.Wake
 	answer(live, errs)
 }
 
@@ -166,14 +173,15 @@ func answer(rs []*request, errs []error) {
 
 // apply runs one request inside the savepoint. fnErr is what the request
 // answers; txErr means the shared transaction is broken. The bots of a
-// successful request's events are added to evented.
+// successful request's events are added to evented, and what it hands to
+// the feeds to handed.
 //
 // A request's nonce is recorded before the savepoint, so that it stays when
 // fn fails. It needs no savepoint of its own: its one statement either
 // changes its row or fails, and a failing insert means the database is in
 // trouble, so it is treated as a broken transaction. A live nonce fails the
 // request without running fn.
-func (s *Store) apply(c *dbtx, r *request, evented map[string]int64) (fnErr, txErr error) {
+func (s *Store) apply(c *dbtx, r *request, evented map[string]int64, handed *handoff) (fnErr, txErr error) {
 	if u := r.nonce; u != nil {
 		var err error
 		if u.fresh, err = useNonceIn(c, u.key, u.expires, u.now); err != nil {
@@ -205,6 +213,7 @@ func (s *Store) apply(c *dbtx, r *request, evented map[string]int64) (fnErr, txE
 			evented[id] = seq
 		}
 		r.appended = w.appended
+		handed.add(w)
 	}
 	return fnErr, nil
 }

@@ -57,13 +57,15 @@ func newCache() *cache {
 }
 
 // begin starts a transaction's use of the cache: dropped if another
-// connection has committed since the last one, maps over maxCached emptied.
-func (k *cache) begin(c *dbtx) error {
+// connection has committed since the last one (foreign), maps over
+// maxCached emptied.
+func (k *cache) begin(c *dbtx) (foreign bool, err error) {
 	var v int64
 	if err := c.scanOne([]any{&v}, selectDataVersion); err != nil {
-		return fmt.Errorf("sqlite: data_version: %w", err)
+		return false, fmt.Errorf("sqlite: data_version: %w", err)
 	}
 	if v != k.version {
+		foreign = k.version != -1
 		*k = *newCache()
 		k.version = v
 	}
@@ -77,7 +79,7 @@ func (k *cache) begin(c *dbtx) error {
 	emptyIfFull(k.callbackBots)
 	emptyIfFull(k.bots)
 	emptyIfFull(k.seqs)
-	return nil
+	return foreign, nil
 }
 
 func emptyIfFull[V any](m map[string]V) {

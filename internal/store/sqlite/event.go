@@ -82,5 +82,22 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	}
 	w.evented[e.BotID] = e.Seq
 	w.appended++
+	w.hand(e)
 	return e, nil
+}
+
+// hand records e, as the log gives it back, for the bot's feeds, with its
+// message if this Update appended it.
+func (w *writer) hand(e group.Event) {
+	c := store.Committed{Event: e}
+	c.Event.CreatedAt = asRead(e.CreatedAt)
+	if e.MessageUID != 0 {
+		if m, ok := w.msgs[e.MessageUID]; ok {
+			c.Message = &m
+		}
+	}
+	if w.handed == nil {
+		w.handed = make(map[string][]store.Committed)
+	}
+	w.handed[e.BotID] = append(w.handed[e.BotID], c)
 }

@@ -94,5 +94,11 @@ func (w *writer) AppendMessage(m group.Message) (group.Message, error) {
 	if err != nil {
 		return group.Message{}, fmt.Errorf("append message to group %q line %d: %w", m.GroupID, m.Line, err)
 	}
+	if w.msgs == nil {
+		w.msgs = make(map[int64]group.Message)
+	}
+	read := m
+	read.CreatedAt = asRead(m.CreatedAt)
+	w.msgs[m.UID] = read
 	return m, nil
 }

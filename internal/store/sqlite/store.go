@@ -316,6 +316,12 @@ func updateOne[T any](ctx context.Context, s *Store, write func(w *writer) (T, e
 	return v, err
 }
 
+// FeedEvents returns a feed of the events botID's commits append from now
+// on through this store (store.Feed); its reader closes it.
+func (s *Store) FeedEvents(botID string) group.EventFeed {
+	return s.events.Feed(botID)
+}
+
 // WaitEvents returns a channel closed after the next commit that appends an
 // event for botID. After Close it returns a closed channel.
 func (s *Store) WaitEvents(botID string) <-chan struct{} {

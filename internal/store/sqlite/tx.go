@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store"
@@ -218,4 +219,35 @@ type writer struct {
 	evented map[string]int64
 	// appended counts the events this Update appended.
 	appended int
+	// handed holds this Update's events per bot, and msgs the messages it
+	// appended, to hand to the bots' feeds once the batch commits;
+	// usersPut the users it wrote, whose bots' feeds go stale.
+	handed   map[string][]store.Committed
+	msgs     map[int64]group.Message
+	usersPut map[string]bool
 }
+
+// handoff is what a batch's successful Updates hand to the feeds.
+type handoff struct {
+	evs   map[string][]store.Committed
+	users map[string]bool
+}
+
+// add takes in what one successful Update handed.
+func (h *handoff) add(w *writer) {
+	for bot, cs := range w.handed {
+		if h.evs == nil {
+			h.evs = make(map[string][]store.Committed)
+		}
+		h.evs[bot] = append(h.evs[bot], cs...)
+	}
+	for u := range w.usersPut {
+		if h.users == nil {
+			h.users = make(map[string]bool)
+		}
+		h.users[u] = true
+	}
+}
+
+// asRead returns t as a store column gives it back: unix milliseconds, UTC.
+func asRead(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()).UTC() }

@@ -114,6 +114,10 @@ func (w *writer) PutUser(u group.User) error {
 	if _, err := w.c.exec(upsertUser, userColumns(&u).ptrs()...); err != nil {
 		return fmt.Errorf("put user %q: %w", u.ID, err)
 	}
+	if w.usersPut == nil {
+		w.usersPut = make(map[string]bool)
+	}
+	w.usersPut[u.ID] = true
 	return nil
 }
 

@@ -95,6 +95,7 @@ func Run(t *testing.T, opener Opener) {
 		{"NonceStore", testNonceStore},
 		{"NonceStoreConcurrent", testNonceStoreConcurrent},
 		{"BoundNonce", testBoundNonce},
+		{"FeedEvents", testFeedEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
