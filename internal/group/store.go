@@ -40,6 +40,10 @@ type Reader interface {
 	// one in groupID, each once, in Pos order: one read for all the members
 	// of a write.
 	MembersOf(groupID string, userIDs []string) ([]Member, error)
+	// Joining returns MembersOf(groupID, memberIDs), MemberCount(groupID)
+	// and BotsOf(botIDs), read in one go: what a write that adds members
+	// decides on (a store that reads over a network saves two round trips).
+	Joining(groupID string, memberIDs, botIDs []string) ([]Member, int, []Bot, error)
 	// Members returns the active members of a group in Pos order.
 	Members(groupID string) ([]Member, error)
 	// MembersPage returns up to limit active members with Pos > afterPos, in Pos order.

@@ -58,6 +58,7 @@ func Run(t *testing.T, opener Opener) {
 		{"MemberListing", testMemberListing},
 		{"BotMembers", testBotMembers},
 		{"WriterReads", testWriterReads},
+		{"Joining", testJoining},
 		{"MembersPage", testMembersPage},
 		{"BulkMembers", testBulkMembers},
 		{"Text", testText},

@@ -247,6 +247,14 @@ func readsFindNothing(t *testing.T, r group.Reader, bad string) error {
 		{"Members", func() (int, error) { ms, err := r.Members(bad); return len(ms), err }},
 		{"MembersPage", func() (int, error) { ms, err := r.MembersPage(bad, 0, 10); return len(ms), err }},
 		{"MemberCount", func() (int, error) { return r.MemberCount(bad) }},
+		{"Joining(bad, …)", func() (int, error) {
+			ms, n, bs, err := r.Joining(bad, []string{"m"}, []string{bad})
+			return len(ms) + n + len(bs), err
+		}},
+		{"Joining(g, bad, bad)", func() (int, error) {
+			ms, _, bs, err := r.Joining("g", []string{"m", bad}, []string{bad})
+			return len(ms) - 1 + len(bs), err
+		}},
 		{"BotMembers", func() (int, error) { ids, err := r.BotMembers(bad); return len(ids), err }},
 		{"GroupsOfUser", func() (int, error) { ids, err := r.GroupsOfUser(bad); return len(ids), err }},
 		{"GroupsByIDPrefix", func() (int, error) { gs, err := r.GroupsByIDPrefix(bad, "", 10); return len(gs), err }},
