@@ -181,11 +181,7 @@ func (s *Service) recordGroupChange(tx Tx, t EventType, groupID, operator string
 // records it in the event log of every robot member with a Wildfire
 // callback but its sender, which the callback delivers from.
 func appendMessage(tx Tx, m Message) (Message, error) {
-	m, err := tx.AppendMessage(m)
-	if err != nil {
-		return m, err
-	}
-	bots, err := tx.CallbackBots(m.GroupID)
+	m, bots, err := tx.AppendMessageCallbacks(m)
 	if err != nil {
 		return m, err
 	}

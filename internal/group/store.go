@@ -110,6 +110,11 @@ type Tx interface {
 	// AppendMessage appends to the (GroupID, Line) timeline and returns the
 	// message with its UID and Seq.
 	AppendMessage(m Message) (Message, error)
+	// AppendMessageCallbacks is AppendMessage followed by
+	// CallbackBots(m.GroupID), in one go: every message is recorded in the
+	// event log of its group's callback bots (a store that writes over a
+	// network saves a round trip).
+	AppendMessageCallbacks(m Message) (Message, []string, error)
 	// AppendEvent appends to the bot's event log and returns the event with
 	// its Seq, or with Seq 0 in a store that numbers events at the commit
 	// (PostgreSQL in a batch: it then holds the bot's counter for the commit

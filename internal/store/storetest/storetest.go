@@ -64,6 +64,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Text", testText},
 		{"Proactive", testProactive},
 		{"Message", testMessage},
+		{"AppendMessageCallbacks", testAppendMessageCallbacks},
 		{"Notification", testNotification},
 		{"Event", testEvent},
 		{"BotMessage", testBotMessage},
