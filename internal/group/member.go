@@ -130,15 +130,17 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 	}
 	defer done()
 	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		// The actor's row is read with the others': one read, not two.
+		// The actor's row is read with the others', and the group's count
+		// and the members' bots with them: one read, not four.
 		lookup := ids
 		if !a.Admin {
 			lookup = append(slices.Clip(ids), a.UserID)
 		}
-		rows, err := memberRows(tx, g.ID, lookup)
+		read, count, bots, err := tx.Joining(g.ID, lookup, ids)
 		if err != nil {
 			return err
 		}
+		rows := byUser(read)
 		if !a.Admin {
 			if err := mayAdd(tx, a, g, ids, rows); err != nil {
 				return err
@@ -163,10 +165,6 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 		if len(added) == 0 {
 			return Errorf(EAlreadyMember, "every member is in the group already")
 		}
-		count, err := tx.MemberCount(g.ID)
-		if err != nil {
-			return err
-		}
 		if limit := s.memberLimit(g); count+len(added) > limit {
 			return Errorf(EExceedMax, "%d members exceed the group's limit of %d", count+len(added), limit)
 		}
@@ -176,11 +174,12 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 		if err := s.notify(tx, g.ID, a.UserID, &Notification{Type: NotifyAddMember, GroupID: g.ID, Operator: a.UserID, Members: ids}, n, now); err != nil {
 			return err
 		}
-		joined := make([]string, len(added))
-		for i, m := range added {
-			joined[i] = m.UserID
+		joined := make(map[string]bool, len(added))
+		for _, m := range added {
+			joined[m.UserID] = true
 		}
-		return botsJoined(tx, g.ID, joined, a.UserID, now)
+		bots = slices.DeleteFunc(bots, func(b Bot) bool { return !joined[b.UserID] })
+		return botsJoinedOf(tx, g.ID, inBotOrder(bots), a.UserID, now)
 	})
 }
 
@@ -289,11 +288,16 @@ func memberRows(r Reader, groupID string, ids []string) (map[string]Member, erro
 	if err != nil {
 		return nil, err
 	}
+	return byUser(rows), nil
+}
+
+// byUser returns rows by user id.
+func byUser(rows []Member) map[string]Member {
 	byID := make(map[string]Member, len(rows))
 	for _, m := range rows {
 		byID[m.UserID] = m
 	}
-	return byID, nil
+	return byID
 }
 
 // QuitGroup makes the actor leave a group; only a member may (Wildfire does

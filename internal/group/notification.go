@@ -181,11 +181,7 @@ func (s *Service) recordGroupChange(tx Tx, t EventType, groupID, operator string
 // records it in the event log of every robot member with a Wildfire
 // callback but its sender, which the callback delivers from.
 func appendMessage(tx Tx, m Message) (Message, error) {
-	m, err := tx.AppendMessage(m)
-	if err != nil {
-		return m, err
-	}
-	bots, err := tx.CallbackBots(m.GroupID)
+	m, bots, err := tx.AppendMessageCallbacks(m)
 	if err != nil {
 		return m, err
 	}
@@ -219,8 +215,13 @@ func botsAmong(r Reader, userIDs []string) ([]Bot, error) {
 	if err != nil {
 		return nil, err
 	}
+	return inBotOrder(bots), nil
+}
+
+// inBotOrder sorts bots in lock order and returns them.
+func inBotOrder(bots []Bot) []Bot {
 	slices.SortFunc(bots, func(a, b Bot) int { return strings.Compare(a.UserID, b.UserID) })
-	return bots, nil
+	return bots
 }
 
 // botsJoined records that userIDs became members of groupID: each bot among
@@ -230,6 +231,12 @@ func botsJoined(tx Tx, groupID string, userIDs []string, operator string, now ti
 	if err != nil {
 		return err
 	}
+	return botsJoinedOf(tx, groupID, bots, operator, now)
+}
+
+// botsJoinedOf is botsJoined of the bots among the members, read already,
+// in lock order.
+func botsJoinedOf(tx Tx, groupID string, bots []Bot, operator string, now time.Time) error {
 	for _, bot := range bots {
 		id := bot.UserID
 		if _, err := tx.AppendEvent(Event{BotID: id, Type: EventAddRobot, GroupID: groupID, OperatorID: operator, CreatedAt: now}); err != nil {

@@ -40,6 +40,10 @@ type Reader interface {
 	// one in groupID, each once, in Pos order: one read for all the members
 	// of a write.
 	MembersOf(groupID string, userIDs []string) ([]Member, error)
+	// Joining returns MembersOf(groupID, memberIDs), MemberCount(groupID)
+	// and BotsOf(botIDs), read in one go: what a write that adds members
+	// decides on (a store that reads over a network saves two round trips).
+	Joining(groupID string, memberIDs, botIDs []string) ([]Member, int, []Bot, error)
 	// Members returns the active members of a group in Pos order.
 	Members(groupID string) ([]Member, error)
 	// MembersPage returns up to limit active members with Pos > afterPos, in Pos order.
@@ -106,6 +110,11 @@ type Tx interface {
 	// AppendMessage appends to the (GroupID, Line) timeline and returns the
 	// message with its UID and Seq.
 	AppendMessage(m Message) (Message, error)
+	// AppendMessageCallbacks is AppendMessage followed by
+	// CallbackBots(m.GroupID), in one go: every message is recorded in the
+	// event log of its group's callback bots (a store that writes over a
+	// network saves a round trip).
+	AppendMessageCallbacks(m Message) (Message, []string, error)
 	// AppendEvent appends to the bot's event log and returns the event with
 	// its Seq, or with Seq 0 in a store that numbers events at the commit
 	// (PostgreSQL in a batch: it then holds the bot's counter for the commit

@@ -81,6 +81,32 @@ func (r *reader) MembersOf(groupID string, userIDs []string) ([]group.Member, er
 	return getAll(r.c, memberFields, fmt.Sprintf("members of group %q", groupID), selectMembersOf, groupID, userIDs)
 }
 
+// Joining implements group.Reader: the three reads in one round trip.
+func (r *reader) Joining(groupID string, memberIDs, botIDs []string) ([]group.Member, int, []group.Bot, error) {
+	var (
+		ms    []group.Member
+		count []int
+		bs    []group.Bot
+	)
+	rs := make([]read, 0, 3)
+	if len(memberIDs) > 0 {
+		rs = append(rs, read{fmt.Sprintf("list members of group %q", groupID), selectMembersOf, []any{groupID, memberIDs}, into(&ms, memberFields)})
+	}
+	rs = append(rs, read{fmt.Sprintf("count members of group %q", groupID), countMembers, []any{groupID},
+		into(&count, func(n *int) []any { return []any{n} })})
+	if len(botIDs) > 0 {
+		rs = append(rs, read{"list bots", selectBotsOf, []any{botIDs}, into(&bs, botFields)})
+	}
+	if err := r.c.reads(rs...); err != nil {
+		return nil, 0, nil, err
+	}
+	n := 0
+	if len(count) > 0 {
+		n = count[0]
+	}
+	return ms, n, bs, nil
+}
+
 // Members implements group.Reader.
 func (r *reader) Members(groupID string) ([]group.Member, error) {
 	return getAll(r.c, memberFields, fmt.Sprintf("members of group %q", groupID), selectMembers, groupID)

@@ -85,3 +85,33 @@ func (w *writer) AppendMessage(m group.Message) (group.Message, error) {
 	}
 	return m, nil
 }
+
+// AppendMessageCallbacks implements group.Tx: the append and the read of
+// the callback bots in one round trip, the read after the append.
+func (w *writer) AppendMessageCallbacks(m group.Message) (group.Message, []string, error) {
+	what := fmt.Sprintf("append message to group %q line %d", m.GroupID, m.Line)
+	p, err := store.MessagePayload(m)
+	if err != nil {
+		return group.Message{}, nil, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	m.Payload, m.Notification = p, nil
+	args := []any{m.GroupID, m.Line, m.Sender, payload(&m.Payload), millis(m.CreatedAt)}
+	if !store.ValidArgs(args...) {
+		return group.Message{}, nil, store.InvalidText(what)
+	}
+	var (
+		appended []group.Message
+		bots     []string
+	)
+	err = w.c.reads(
+		read{what, insertMessage, args, into(&appended, func(a *group.Message) []any { return []any{&a.UID, &a.Seq} })},
+		read{fmt.Sprintf("list callback bots of group %q", m.GroupID), selectCallbackBots, []any{m.GroupID}, into(&bots, text)})
+	if err != nil {
+		return group.Message{}, nil, err
+	}
+	if len(appended) != 1 {
+		return group.Message{}, nil, fmt.Errorf("postgres: %s: %d rows returned, want 1", what, len(appended))
+	}
+	m.UID, m.Seq = appended[0].UID, appended[0].Seq
+	return m, bots, nil
+}

@@ -15,6 +15,7 @@ type statements interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	Begin(ctx context.Context) (pgx.Tx, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // queued is a statement whose result nobody waits for: it goes to the server
@@ -72,6 +73,12 @@ func (p *pipe) begun() bool { return p.begin == nil }
 // positioned at sql's result (the caller reads it and closes br), or the
 // error of a queued statement (br closed).
 func (p *pipe) send(ctx context.Context, sql string, args ...any) (pgx.BatchResults, error) {
+	return p.sendAll(ctx, func(b *pgx.Batch) { b.Queue(sql, args...) })
+}
+
+// sendAll is send for the statements last queues: br is positioned at the
+// first one's result.
+func (p *pipe) sendAll(ctx context.Context, last func(*pgx.Batch)) (pgx.BatchResults, error) {
 	p.sent++
 	b := &pgx.Batch{}
 	began := p.begin != nil
@@ -85,7 +92,7 @@ func (p *pipe) send(ctx context.Context, sql string, args ...any) (pgx.BatchResu
 	// Nothing is queued while the results are read: the array is reused.
 	queue := p.queue
 	p.queue, p.writes = p.queue[:0], 0
-	b.Queue(sql, args...)
+	last(b)
 	br := p.conn.SendBatch(ctx, b)
 	if began {
 		p.tx = br.Tx()
@@ -158,6 +165,21 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	return batchRows{Rows: rows, br: br}, nil
 }
 
+// SendBatch implements statements: b's statements go after whatever is
+// queued, in one round trip, and the results are b's alone. An error of a
+// queued statement is the first result's.
+func (p *pipe) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	br, err := p.sendAll(ctx, func(all *pgx.Batch) {
+		for _, q := range b.QueuedQueries {
+			all.Queue(q.SQL, q.Arguments...)
+		}
+	})
+	if err != nil {
+		return errBatch{err}
+	}
+	return br
+}
+
 // Begin implements statements: a savepoint in the transaction, after
 // whatever is queued (only PutBot uses it).
 func (p *pipe) Begin(ctx context.Context) (pgx.Tx, error) {
@@ -201,6 +223,15 @@ func (r batchRow) Scan(dest ...any) error {
 }
 
 type errRow struct{ err error }
+
+// errBatch is a batch that failed before its first result: every result is err.
+type errBatch struct{ err error }
+
+func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
+func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
+func (b errBatch) QueryRow() pgx.Row                { return errRow(b) }
+func (b errBatch) Close() error                     { return b.err }
+func (b errBatch) Tx() pgx.Tx                       { return nil }
 
 func (r errRow) Scan(...any) error { return r.err }
 

@@ -188,19 +188,77 @@ func getAll[T any](c *dbtx, fields func(*T) []any, what, q string, args ...any) 
 	if err != nil {
 		return nil, c.fail("list "+what, err)
 	}
+	vs, err := scanAll(rows, fields)
+	if err != nil {
+		return nil, c.fail("list "+what, err)
+	}
+	return vs, nil
+}
+
+// scanAll reads every row of rows as a T and closes rows; no rows is a nil slice.
+func scanAll[T any](rows pgx.Rows, fields func(*T) []any) ([]T, error) {
 	defer rows.Close()
 	var vs []T
 	for rows.Next() {
 		var v T
 		if err := rows.Scan(fields(&v)...); err != nil {
-			return nil, c.fail("list "+what, err)
+			return nil, err
 		}
 		vs = append(vs, v)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, c.fail("list "+what, err)
+	return vs, rows.Err()
+}
+
+// read is one statement of dbtx.reads: what it reads (for errors), its
+// query and arguments, and what takes its rows (and closes them).
+type read struct {
+	what string
+	q    string
+	args []any
+	take func(pgx.Rows) error
+}
+
+// reads runs reads that do not depend on one another in one round trip, in
+// order: each costs a wake-up of both processes when sent alone. A read
+// whose key cannot name a row (readArgs) is not sent and takes nothing.
+func (c *dbtx) reads(rs ...read) error {
+	b := &pgx.Batch{}
+	sent := make([]read, 0, len(rs))
+	for _, r := range rs {
+		args, ok := readArgs(r.args)
+		if !ok {
+			continue
+		}
+		b.Queue(r.q, args...)
+		sent = append(sent, r)
 	}
-	return vs, nil
+	if len(sent) == 0 {
+		return nil
+	}
+	br := c.tx.SendBatch(c.ctx, b)
+	for _, r := range sent {
+		rows, err := br.Query()
+		if err == nil {
+			err = r.take(rows)
+		}
+		if err != nil {
+			br.Close()
+			return c.fail(r.what, err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return c.fail(sent[len(sent)-1].what, err)
+	}
+	return nil
+}
+
+// into is a read's take that sets *vs to its rows, each a T.
+func into[T any](vs *[]T, fields func(*T) []any) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		var err error
+		*vs, err = scanAll(rows, fields)
+		return err
+	}
 }
 
 // A keyed read inside an Update locks what it reads, so that fn's

@@ -90,6 +90,33 @@ func (r *reader) MembersOf(groupID string, userIDs []string) ([]group.Member, er
 	return ms, err
 }
 
+// Joining implements group.Reader: SQLite reads in-process, so the three
+// reads are made one after the other.
+func (r *reader) Joining(groupID string, memberIDs, botIDs []string) ([]group.Member, int, []group.Bot, error) {
+	return joining(r, groupID, memberIDs, botIDs)
+}
+
+// Joining implements group.Reader from the cache.
+func (w *writer) Joining(groupID string, memberIDs, botIDs []string) ([]group.Member, int, []group.Bot, error) {
+	return joining(w, groupID, memberIDs, botIDs)
+}
+
+func joining(r group.Reader, groupID string, memberIDs, botIDs []string) ([]group.Member, int, []group.Bot, error) {
+	ms, err := r.MembersOf(groupID, memberIDs)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	n, err := r.MemberCount(groupID)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	bs, err := r.BotsOf(botIDs)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return ms, n, bs, nil
+}
+
 // distinct returns ids sorted, each once.
 func distinct(ids []string) []string {
 	return slices.Compact(slices.Sorted(slices.Values(ids)))

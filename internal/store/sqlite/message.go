@@ -102,3 +102,17 @@ func (w *writer) AppendMessage(m group.Message) (group.Message, error) {
 	w.msgs[m.UID] = read
 	return m, nil
 }
+
+// AppendMessageCallbacks implements group.Tx: AppendMessage, then
+// CallbackBots (from the cache), in-process.
+func (w *writer) AppendMessageCallbacks(m group.Message) (group.Message, []string, error) {
+	m, err := w.AppendMessage(m)
+	if err != nil {
+		return group.Message{}, nil, err
+	}
+	bots, err := w.CallbackBots(m.GroupID)
+	if err != nil {
+		return group.Message{}, nil, err
+	}
+	return m, bots, nil
+}

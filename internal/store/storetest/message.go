@@ -156,3 +156,67 @@ func testNotification(t *testing.T, s group.Store) {
 		t.Error("AppendMessage of a notification of content type 1: no error")
 	}
 }
+
+// testAppendMessageCallbacks: AppendMessageCallbacks appends as AppendMessage
+// does and returns what CallbackBots reads after it, the Update's own writes
+// included; a rolled-back one leaves nothing.
+func testAppendMessageCallbacks(t *testing.T, s group.Store) {
+	put(t, s, bots, group.Bot{UserID: "r1", Callback: "http://1/"}, group.Bot{UserID: "r2"},
+		group.Bot{UserID: "r3", Callback: "http://3/"}, group.Bot{UserID: "r4", Callback: "http://4/"})
+	put(t, s, members, member("g", "alice", group.MemberNormal), member("g", "r1", group.MemberNormal),
+		member("g", "r2", group.MemberNormal), member("g", "r4", group.MemberRemoved), member("other", "r3", group.MemberNormal))
+	appendAndRead := func(tx group.Tx, in group.Message) (group.Message, []string, error) {
+		m, bots, err := tx.AppendMessageCallbacks(in)
+		if err != nil {
+			return m, bots, err
+		}
+		want, err := tx.CallbackBots(in.GroupID)
+		if err != nil {
+			return m, bots, err
+		}
+		diff(t, "AppendMessageCallbacks's bots against CallbackBots after it", want, bots)
+		return m, bots, nil
+	}
+	var first group.Message
+	update(t, s, func(tx group.Tx) error {
+		in := group.Message{GroupID: "g", Sender: "alice", Payload: payload("one"), CreatedAt: t0}
+		m, bots, err := appendAndRead(tx, in)
+		if err != nil {
+			return err
+		}
+		in.UID, in.Seq = m.UID, m.Seq
+		diff(t, "AppendMessageCallbacks message", in, m)
+		diff(t, "seq", int64(1), m.Seq)
+		diff(t, "callback bots", []string{"r1"}, bots)
+		first = m
+		return nil
+	})
+	diff(t, "Message after AppendMessageCallbacks", first, read(t, s, func(r group.Reader) (group.Message, error) { return r.Message(first.UID) }))
+
+	// r4 comes back and r3 joins in the Update: both are read with the message.
+	err := s.Update(t.Context(), func(tx group.Tx) error {
+		if err := tx.PutMembers([]group.Member{member("g", "r4", group.MemberNormal), member("g", "r3", group.MemberNormal)}); err != nil {
+			return err
+		}
+		m, bots, err := appendAndRead(tx, group.Message{GroupID: "g", Sender: "alice", Payload: payload("two"), CreatedAt: t0})
+		if err != nil {
+			return err
+		}
+		diff(t, "seq in the rolled-back Update", int64(2), m.Seq)
+		diff(t, "callback bots after the Update's joins", []string{"r1", "r3", "r4"}, bots)
+		return errTest
+	})
+	if err != errTest {
+		t.Fatalf("rolled-back Update = %v, want %v", err, errTest)
+	}
+	update(t, s, func(tx group.Tx) error {
+		m, bots, err := appendAndRead(tx, group.Message{GroupID: "g", Line: 0, Sender: "r1", Payload: payload("three"), CreatedAt: t0})
+		if err != nil {
+			return err
+		}
+		diff(t, "seq after the rollback", int64(2), m.Seq)
+		diff(t, "callback bots after the rollback", []string{"r1"}, bots)
+		return nil
+	})
+	diff(t, "messages of g", 2, len(read(t, s, func(r group.Reader) ([]group.Message, error) { return r.Messages("g", 0, 0, 10) })))
+}

@@ -68,6 +68,14 @@ func testText(t *testing.T, s group.Store) {
 			return err
 		}
 	}
+	msgCallbacks := func(set func(m *group.Message, bad string)) func(tx group.Tx, key, bad string) error {
+		return func(tx group.Tx, key, bad string) error {
+			m := group.Message{GroupID: key, Sender: "s", Payload: payload("p"), CreatedAt: t0}
+			set(&m, bad)
+			_, _, err := tx.AppendMessageCallbacks(m)
+			return err
+		}
+	}
 	messageFound := func(r group.Reader, key string) (bool, error) {
 		ms, err := r.Messages(key, 0, 0, 10)
 		return len(ms) > 0, err
@@ -141,6 +149,9 @@ func testText(t *testing.T, s group.Store) {
 		{"AppendMessage/Content", msg(func(m *group.Message, bad string) { m.Payload.Content = bad }), messageFound},
 		{"AppendMessage/RemoteMediaURL", msg(func(m *group.Message, bad string) { m.Payload.RemoteMediaURL = bad }), messageFound},
 		{"AppendMessage/Extra", msg(func(m *group.Message, bad string) { m.Payload.Extra = bad }), messageFound},
+		{"AppendMessageCallbacks/GroupID", msgCallbacks(func(m *group.Message, bad string) { m.GroupID = bad }), nil},
+		{"AppendMessageCallbacks/Sender", msgCallbacks(func(m *group.Message, bad string) { m.Sender = bad }), messageFound},
+		{"AppendMessageCallbacks/Content", msgCallbacks(func(m *group.Message, bad string) { m.Payload.Content = bad }), messageFound},
 		{"AppendMessage/MentionedTarget", msg(func(m *group.Message, bad string) { m.Payload.MentionedTarget = []string{"x", bad} }), messageFound},
 		{"AppendEvent/BotID", event(func(e *group.Event, bad string) { e.BotID = bad }), nil},
 		{"AppendEvent/Type", event(func(e *group.Event, bad string) { e.Type = group.EventType(bad) }), eventFound},
@@ -247,6 +258,14 @@ func readsFindNothing(t *testing.T, r group.Reader, bad string) error {
 		{"Members", func() (int, error) { ms, err := r.Members(bad); return len(ms), err }},
 		{"MembersPage", func() (int, error) { ms, err := r.MembersPage(bad, 0, 10); return len(ms), err }},
 		{"MemberCount", func() (int, error) { return r.MemberCount(bad) }},
+		{"Joining(bad, …)", func() (int, error) {
+			ms, n, bs, err := r.Joining(bad, []string{"m"}, []string{bad})
+			return len(ms) + n + len(bs), err
+		}},
+		{"Joining(g, bad, bad)", func() (int, error) {
+			ms, _, bs, err := r.Joining("g", []string{"m", bad}, []string{bad})
+			return len(ms) - 1 + len(bs), err
+		}},
 		{"BotMembers", func() (int, error) { ids, err := r.BotMembers(bad); return len(ids), err }},
 		{"GroupsOfUser", func() (int, error) { ids, err := r.GroupsOfUser(bad); return len(ids), err }},
 		{"GroupsByIDPrefix", func() (int, error) { gs, err := r.GroupsByIDPrefix(bad, "", 10); return len(gs), err }},

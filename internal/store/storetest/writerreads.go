@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -22,6 +24,9 @@ func testWriterReads(t *testing.T, s group.Store) {
 		BotsOf     int
 		LastSeq    int64
 		GroupFound bool
+		// Joining is how its reads differ from MembersOf, MemberCount and
+		// BotsOf of the same ids: empty when they do not.
+		Joining string
 	}
 	look := func(tx group.Tx) (seen, error) {
 		var v seen
@@ -59,6 +64,13 @@ func testWriterReads(t *testing.T, s group.Store) {
 			return v, err
 		}
 		v.BotsOf = len(bs)
+		jm, jn, jb, err := tx.Joining("g", []string{"bob", "alice", "nobody", "r2"}, []string{"alice", "r1", "r2"})
+		if err != nil {
+			return v, err
+		}
+		if d := cmp.Diff([]any{ms, v.Count, bs}, []any{jm, jn, jb}, cmpOpts); d != "" {
+			v.Joining = d
+		}
 		v.LastSeq, err = tx.LastEventSeq("r1")
 		return v, err
 	}
@@ -159,4 +171,47 @@ func testWriterReads(t *testing.T, s group.Store) {
 		t.Fatal(err)
 	}
 	diff(t, "LastEventSeq(r1) in a View", int64(2), events)
+}
+
+// testJoining: Joining reads what MembersOf, MemberCount and BotsOf read, in
+// a View as in an Update (testWriterReads), whichever of its lists is empty.
+func testJoining(t *testing.T, s group.Store) {
+	put(t, s, bots, group.Bot{UserID: "r1", Callback: "http://cb/"}, group.Bot{UserID: "r2"})
+	put(t, s, groups, group.Group{ID: "g"}, group.Group{ID: "empty"})
+	put(t, s, members, member("g", "alice", group.MemberNormal), member("g", "r1", group.MemberNormal),
+		member("g", "bob", group.MemberRemoved), member("g", "carol", group.MemberManager))
+	type got struct {
+		Members []string
+		Count   int
+		Bots    []string
+	}
+	for _, tt := range []struct {
+		name             string
+		group            string
+		memberIDs, botID []string
+		want             got
+	}{
+		{"members and bots", "g", []string{"r1", "bob", "nobody", "alice", "alice"}, []string{"r2", "alice", "r1", "r2"},
+			got{[]string{"alice", "r1", "bob"}, 3, []string{"r1", "r2"}}},
+		{"no ids", "g", nil, nil, got{nil, 3, nil}},
+		{"members only", "g", []string{"carol"}, nil, got{[]string{"carol"}, 3, nil}},
+		{"bots only", "g", nil, []string{"r1"}, got{nil, 3, []string{"r1"}}},
+		{"a group without members", "empty", []string{"alice"}, []string{"r1"}, got{nil, 0, []string{"r1"}}},
+		{"an unknown group", "nowhere", []string{"alice"}, nil, got{nil, 0, nil}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := read(t, s, func(r group.Reader) (got, error) {
+				ms, n, bs, err := r.Joining(tt.group, tt.memberIDs, tt.botID)
+				ids := make([]string, len(bs))
+				for i, b := range bs {
+					ids[i] = b.UserID
+				}
+				if len(ids) == 0 {
+					ids = nil
+				}
+				return got{userIDs(ms), n, ids}, err
+			})
+			diff(t, "Joining", tt.want, v)
+		})
+	}
 }
