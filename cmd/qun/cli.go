@@ -11,11 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/qun-chat/qun/client"
@@ -80,6 +82,13 @@ type cliRun struct {
 	adminSecret string
 	data        string
 	timeout     time.Duration
+
+	// Where the command's call went and what signed it, for the hint a
+	// refused signature or an unreachable qun gets: the address and the flag
+	// that sets it, the source of the admin secret, or the robot's id.
+	addr, addrFlag string
+	secretFrom     string
+	robotID        string
 }
 
 // usageError is a command line mistake: exit status 2 and a pointer to -h.
@@ -182,11 +191,39 @@ func (r *cliRun) exit(err error) int {
 		return 2
 	case errors.As(err, &we):
 		fmt.Fprintf(r.stderr, "qun %s: code %d: %s\n", r.cmd.name, we.Code, we.Msg)
+		if we.Code == authFailure {
+			r.hint(r.authHint())
+		}
 		return 1
 	default:
 		fmt.Fprintf(r.stderr, "qun %s: %v\n", r.cmd.name, err)
+		if errors.Is(err, syscall.ECONNREFUSED) && r.addr != "" {
+			r.hint(fmt.Sprintf("nothing listens at %s: is qun serve running, and is that its address (%s)?", r.addr, r.addrFlag))
+		}
 		return 1
 	}
+}
+
+// authFailure is Wildfire's code 244: a signature that does not match (or
+// a replay, which a client command never sends).
+const authFailure = 244
+
+// hint prints a second line saying what to do about the error, if any.
+func (r *cliRun) hint(h string) {
+	if h != "" {
+		fmt.Fprintf(r.stderr, "qun %s: %s\n", r.cmd.name, h)
+	}
+}
+
+// authHint says which secret signed a call that was refused with 244.
+func (r *cliRun) authHint() string {
+	switch {
+	case r.robotID != "":
+		return fmt.Sprintf("the robot secret (--secret, QUN_ROBOT_SECRET) is not %s's; 'qun robot get %s' prints it", r.robotID, r.robotID)
+	case r.secretFrom != "":
+		return fmt.Sprintf("the admin secret from %s is not the one of the qun serve at %s; give the one it printed on its first start (on PostgreSQL it is kept in the database, not in --data)", r.secretFrom, r.addr)
+	}
+	return ""
 }
 
 // printHelp prints the command's usage, flags and examples.
@@ -242,6 +279,7 @@ func (r *cliRun) admin() (*client.Client, error) {
 	if err != nil {
 		return nil, usagef("admin-addr: %v", err)
 	}
+	r.addr, r.addrFlag = r.adminAddr, "--admin-addr, QUN_ADMIN_ADDR"
 	return client.NewAdmin(base, secret), nil
 }
 
@@ -251,9 +289,11 @@ func (r *cliRun) admin() (*client.Client, error) {
 // secret lives in the database, so one of the first three is needed.
 func (r *cliRun) resolveAdminSecret() (string, error) {
 	if r.adminSecret != "" {
+		r.secretFrom = "--admin-secret"
 		return r.adminSecret, nil
 	}
 	if v := r.getenv("QUN_ADMIN_SECRET"); v != "" {
+		r.secretFrom = "QUN_ADMIN_SECRET"
 		return v, nil
 	}
 	if file := r.getenv("QUN_ADMIN_SECRET_FILE"); file != "" {
@@ -262,6 +302,7 @@ func (r *cliRun) resolveAdminSecret() (string, error) {
 			return "", usagef("QUN_ADMIN_SECRET_FILE: %v", err)
 		}
 		if s := strings.TrimSpace(string(b)); s != "" {
+			r.secretFrom = "QUN_ADMIN_SECRET_FILE (" + file + ")"
 			return s, nil
 		}
 		return "", usagef("QUN_ADMIN_SECRET_FILE: %s is empty", file)
@@ -269,10 +310,16 @@ func (r *cliRun) resolveAdminSecret() (string, error) {
 	path := filepath.Join(r.data, app.AdminSecretFile)
 	b, err := os.ReadFile(path)
 	if s := strings.TrimSpace(string(b)); err == nil && s != "" {
+		r.secretFrom = path
 		return s, nil
 	}
 	if r.getenv("QUN_DB") != "" {
 		return "", usagef("no admin secret: on PostgreSQL qun keeps its generated secret in the database; give --admin-secret or QUN_ADMIN_SECRET")
+	}
+	if _, nerr := os.Stat(filepath.Join(r.data, app.NodeFile)); errors.Is(err, fs.ErrNotExist) && nerr == nil {
+		// A data directory qun serve ran in, without the generated secret:
+		// the node is on PostgreSQL, or was given its secret.
+		return "", usagef("no admin secret in %s: a node on PostgreSQL keeps the generated one in the database (and one started with --admin-secret keeps none); give --admin-secret or QUN_ADMIN_SECRET", r.data)
 	}
 	if err == nil {
 		err = errors.New("empty file")

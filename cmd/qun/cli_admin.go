@@ -313,6 +313,7 @@ var callCommand = cliCommand{
 					return usagef("addr: %v", err)
 				}
 				door, c = "robot", client.NewRobot(base, *robot, secret)
+				r.addr, r.addrFlag, r.robotID = addr, "--addr, QUN_ADDR", *robot
 			} else {
 				var err error
 				if c, err = r.admin(); err != nil {

@@ -71,7 +71,8 @@ func TestCLIRobotCredentials(t *testing.T) {
 	if robot.Secret == "" || robot.Secret == creds.Secret || robot.AppSecret != "" {
 		t.Fatalf("reset-secret --which robot = %+v", robot)
 	}
-	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n",
+	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n"+
+		"qun call: the robot secret (--secret, QUN_ROBOT_SECRET) is not echo's; 'qun robot get echo' prints it\n",
 		"call", "--robot", "echo", "--secret", creds.Secret, "--addr", tm.Public, "profile")
 	e.ok("call", "--robot", "echo", "--secret", robot.Secret, "--addr", tm.Public, "profile")
 

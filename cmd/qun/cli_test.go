@@ -234,13 +234,32 @@ func TestCLIEndToEnd(t *testing.T) {
 	e.fails(1, "qun group get: code 253: not exist: group \"nope\" not found\n", "group", "get", "nope")
 	e.fails(1, "qun call: code 253: not exist: group \"nope\" not found\n", "call", "group/get_info", `{"group_id":"nope"}`)
 	e.fails(1, "qun group kick: code 248: no right to operate: the owner cannot be removed\n", "group", "kick", "--operator", "echo", "team", "alice")
-	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n", "call", "--admin-secret", "wrong", "user/get_info", `{"userId":"alice"}`)
+	// A refused signature says which secret signed it: here --admin-secret, then the
+	// generated secret of another qun's data directory (a common slip).
+	adminAddr := e.vars["QUN_ADMIN_ADDR"]
+	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n"+
+		"qun call: the admin secret from --admin-secret is not the one of the qun serve at "+adminAddr+"; give the one it printed on its first start (on PostgreSQL it is kept in the database, not in --data)\n",
+		"call", "--admin-secret", "wrong", "user/get_info", `{"userId":"alice"}`)
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, app.AdminSecretFile), []byte("another-qun\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.fails(1, "qun user get: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n"+
+		"qun user get: the admin secret from "+filepath.Join(other, app.AdminSecretFile)+" is not the one of the qun serve at "+adminAddr+"; give the one it printed on its first start (on PostgreSQL it is kept in the database, not in --data)\n",
+		"user", "get", "alice", "--data", other)
 	e.fails(1, "qun call: code 251: Invalid parameter: name is missing\n", "call", "user/create", `{"userId":"x"}`)
 	e.fails(1, "qun send: code 9: not in group: mallory is not a member of team\n", "send", "--from", "mallory", "--group", "team", "hi")
-	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n", "call", "--robot", "echo", "--secret", "wrong", "profile")
+	e.fails(1, "qun call: code 244: auth failure: sign is not sha1(nonce|secret|timestamp) in lower-case hex\n"+
+		"qun call: the robot secret (--secret, QUN_ROBOT_SECRET) is not echo's; 'qun robot get echo' prints it\n", "call", "--robot", "echo", "--secret", "wrong", "profile")
 	e.fails(1, `qun call: client: /admin/nope: HTTP 404: {"code":254,"msg":"not implement"}`+"\n", "call", "nope")
-	if r := e.run("user", "get", "alice", "--admin-addr", "127.0.0.1:1"); r.code != 1 || !strings.Contains(r.stderr, "connection refused") {
+	// An unreachable qun: the dial error, then what to check.
+	if r := e.run("user", "get", "alice", "--admin-addr", "127.0.0.1:1"); r.code != 1 || !strings.Contains(r.stderr, "connection refused") ||
+		!strings.HasSuffix(r.stderr, "\nqun user get: nothing listens at 127.0.0.1:1: is qun serve running, and is that its address (--admin-addr, QUN_ADMIN_ADDR)?\n") {
 		t.Fatalf("unreachable qun: %+v", r)
+	}
+	if r := e.run("call", "--robot", "echo", "--addr", "127.0.0.1:1", "profile"); r.code != 1 ||
+		!strings.HasSuffix(r.stderr, "\nqun call: nothing listens at 127.0.0.1:1: is qun serve running, and is that its address (--addr, QUN_ADDR)?\n") {
+		t.Fatalf("unreachable qun, robot call: %+v", r)
 	}
 	e.fails(2, "qun call: the body is not JSON: \"{userId:alice}\" (quote it for the shell: '{\"userId\":\"alice\"}')\nRun 'qun call -h' for help.\n",
 		"call", "user/get_info", "{userId:alice}")
@@ -370,6 +389,9 @@ func TestAdminSecretFromTheEnvironment(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, app.AdminSecretFile), []byte("from-data\n"), 0o600)
 	file := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(file, []byte("from-file\n"), 0o600)
+	// What qun serve --db leaves in its data directory: the node's name, no secret.
+	nodeDir := t.TempDir()
+	os.WriteFile(filepath.Join(nodeDir, app.NodeFile), []byte("node-1\n"), 0o600)
 	for _, tc := range []struct {
 		name string
 		flag string
@@ -383,6 +405,7 @@ func TestAdminSecretFromTheEnvironment(t *testing.T) {
 		{"missing file", "", map[string]string{"QUN_ADMIN_SECRET_FILE": filepath.Join(dir, "none")}, "QUN_ADMIN_SECRET_FILE: open "},
 		{"no data directory", "", map[string]string{"QUN_DATA": filepath.Join(dir, "none")}, "no admin secret: give --admin-secret or QUN_ADMIN_SECRET, or --data with qun serve's data directory (open "},
 		{"postgres", "", map[string]string{"QUN_DATA": filepath.Join(dir, "none"), "QUN_DB": "postgres://x"}, "no admin secret: on PostgreSQL qun keeps its generated secret in the database; give --admin-secret or QUN_ADMIN_SECRET"},
+		{"a postgres node's data directory", "", map[string]string{"QUN_DATA": nodeDir}, "no admin secret in " + nodeDir + ": a node on PostgreSQL keeps the generated one in the database (and one started with --admin-secret keeps none); give --admin-secret or QUN_ADMIN_SECRET"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"user", "get", "--admin-addr", "127.0.0.1:1", "u"}
