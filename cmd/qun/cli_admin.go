@@ -460,11 +460,14 @@ func intentNames() string {
 func groupCreate(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
 	var g client.GroupInfo
 	fs.StringVar(&g.TargetID, "id", "", "the group's id; empty: generated")
-	fs.StringVar(&g.Name, "name", "", "the group's name")
+	fs.StringVar(&g.Name, "name", "", "the group's name (required)")
 	fs.StringVar(&g.Owner, "owner", "", "the group's owner, when the server creates it")
 	fs.IntVar(&g.Type, "type", DefaultGroupType, "0 normal, 1 free, 2 restricted, 3 organisation (--owner only)")
 	op := operatorFlag(fs)
 	return r.adminCall(0, -1, "MEMBER...", func(ctx context.Context, c *client.Client, args []string) (any, error) {
+		if g.Name == "" {
+			return nil, usagef("--name is required")
+		}
 		if (g.Owner == "") == (*op == "") {
 			return nil, usagef("give either --owner (the server creates the group for that owner) or --operator (that user creates it)")
 		}

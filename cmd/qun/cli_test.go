@@ -299,6 +299,7 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"robot", "deliveries", "echo", "--limit", "x"}, "qun robot deliveries: invalid value \"x\" for flag -limit: parse error\n"},
 		{[]string{"robot", "redeliver", "echo"}, "qun robot redeliver: --from SEQ is required (0 or more)\n"},
 		{[]string{"robot", "redeliver", "echo", "--from", "1", "--stream", "gateway"}, "qun robot redeliver: --stream \"gateway\": want webhook or callback\n"},
+		{[]string{"group", "create", "--id", "g", "--owner", "alice"}, "qun group create: --name is required\n"},
 		{[]string{"group", "create", "--name", "g"}, "qun group create: give either --owner (the server creates the group for that owner) or --operator (that user creates it)\n"},
 		{[]string{"group", "add", "g"}, "qun group add: want GROUP MEMBER..., got 1 argument(s)\n"},
 		{[]string{"send", "--group", "g", "hi"}, "qun send: --from and --group are required\n"},
