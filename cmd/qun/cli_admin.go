@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -520,15 +521,25 @@ func robotWebhook(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) e
 }
 
 func robotRedeliver(fs *flag.FlagSet, r *cliRun) func(context.Context, []string) error {
-	from := fs.Int64("from", -1, "the first event `seq` to send again (required)")
+	// A Func, not an Int64 with -1 for "not given": -h would show that -1 as
+	// the default of a required flag.
+	from := int64(-1)
+	fs.Func("from", "the first event `seq` to send again (required)", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errors.New("parse error")
+		}
+		from = n
+		return nil
+	})
 	stream := fs.String("stream", "", "webhook or callback; empty: every stream that is on")
 	return r.adminCall(1, 1, "ROBOT", func(ctx context.Context, c *client.Client, args []string) (any, error) {
 		switch {
-		case *from < 0:
+		case from < 0:
 			return nil, usagef("--from SEQ is required (0 or more)")
 		case *stream != "" && *stream != client.StreamWebhook && *stream != client.StreamCallback:
 			return nil, usagef("--stream %q: want webhook or callback", *stream)
 		}
-		return nil, c.Redeliver(ctx, args[0], *stream, *from)
+		return nil, c.Redeliver(ctx, args[0], *stream, from)
 	})
 }

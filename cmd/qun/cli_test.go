@@ -298,6 +298,8 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"robot", "deliveries"}, "qun robot deliveries: want ROBOT, got 0 argument(s)\n"},
 		{[]string{"robot", "deliveries", "echo", "--limit", "x"}, "qun robot deliveries: invalid value \"x\" for flag -limit: parse error\n"},
 		{[]string{"robot", "redeliver", "echo"}, "qun robot redeliver: --from SEQ is required (0 or more)\n"},
+		{[]string{"robot", "redeliver", "echo", "--from", "x"}, "qun robot redeliver: invalid value \"x\" for flag -from: parse error\n"},
+		{[]string{"robot", "redeliver", "echo", "--from", "-2"}, "qun robot redeliver: --from SEQ is required (0 or more)\n"},
 		{[]string{"robot", "redeliver", "echo", "--from", "1", "--stream", "gateway"}, "qun robot redeliver: --stream \"gateway\": want webhook or callback\n"},
 		{[]string{"group", "create", "--id", "g", "--owner", "alice"}, "qun group create: --name is required\n"},
 		{[]string{"group", "create", "--name", "g"}, "qun group create: give either --owner (the server creates the group for that owner) or --operator (that user creates it)\n"},
@@ -368,6 +370,12 @@ func TestCLIHelp(t *testing.T) {
 			}
 			if strings.Contains(out, "do-not-print") {
 				t.Fatal("-h printed the secret")
+			}
+			// A required flag shows no default (a sentinel such as -1 would read as one).
+			for _, l := range strings.Split(out, "\n") {
+				if strings.Contains(l, "(required)") && strings.Contains(l, "(default ") {
+					t.Errorf("-h shows a default for a required flag: %q", l)
+				}
 			}
 			if got := e.ok(append([]string{"help"}, words...)...); got != out {
 				t.Fatalf("qun help %s differs from -h:\n%s", c.name, got)
