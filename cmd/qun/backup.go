@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -43,17 +44,22 @@ Flags:
 // advice to use pg_dump.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("qun backup", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	// -h goes to stdout, as every other command's does; a flag's error and
+	// the usage after it to stderr.
+	var parsed bytes.Buffer
+	flags.SetOutput(&parsed)
 	flags.Usage = func() {
-		fmt.Fprint(stderr, backupUsage)
+		fmt.Fprint(&parsed, backupUsage)
 		flags.PrintDefaults()
 	}
 	data := flags.String("data", envOr(getenv, "QUN_DATA", app.DefaultData), "data directory holding qun.db (env QUN_DATA)")
 	db := flags.String("db", getenv("QUN_DB"), "a postgres:// URL: then pg_dump is the tool (env QUN_DB)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			_, _ = stdout.Write(parsed.Bytes())
 			return 0
 		}
+		_, _ = stderr.Write(parsed.Bytes())
 		return 2
 	}
 	if flags.NArg() != 1 {

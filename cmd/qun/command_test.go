@@ -41,6 +41,32 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
+// TestHelpOnStdout: qun serve -h and qun backup -h print on stdout, as every
+// client command's -h does (so that | less works), and a flag mistake on stderr.
+func TestHelpOnStdout(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "-h"}, "Usage: qun serve [flags]"},
+		{[]string{"serve", "--help"}, "QUN_ADMIN_SECRET_FILE"},
+		{[]string{"backup", "-h"}, "Usage: qun backup"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := Run(context.Background(), tc.args, noEnv, &stdout, &stderr); code != 0 || stderr.Len() != 0 || !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("qun %v: exit %d, stdout %q, stderr %q; want exit 0 and %q on stdout", tc.args, code, stdout.String(), stderr.String(), tc.want)
+		}
+	}
+	for _, args := range [][]string{{"serve", "--frob"}, {"backup", "--frob", "f"}} {
+		var stdout, stderr bytes.Buffer
+		if code := Run(context.Background(), args, noEnv, &stdout, &stderr); code != 2 || stdout.Len() != 0 ||
+			!strings.HasPrefix(stderr.String(), "flag provided but not defined: -frob\n") {
+			t.Errorf("qun %v: exit %d, stdout %q, stderr %q; want exit 2 and the mistake on stderr", args, code, stdout.String(), stderr.String())
+		}
+	}
+}
+
 func TestVersionCommand(t *testing.T) {
 	var out bytes.Buffer
 	if code := Run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, &out); code != 0 {

@@ -156,9 +156,9 @@ func formatDuration(d time.Duration) string {
 func (c *Config) options() []option {
 	return []option{
 		str(&c.Addr, "addr", "QUN_ADDR", DefaultAddr, "public listener: Robot API and Bot Open Platform"),
-		str(&c.AdminAddr, "admin-addr", "QUN_ADMIN_ADDR", DefaultAdminAddr, "Admin API listener (keep it private)"),
+		str(&c.AdminAddr, "admin-addr", "QUN_ADMIN_ADDR", DefaultAdminAddr, "Admin API and web console listener (keep it private)"),
 		str(&c.Data, "data", "QUN_DATA", DefaultData, "data directory: the SQLite database and the generated admin secret"),
-		str(&c.AdminSecret, "admin-secret", "QUN_ADMIN_SECRET", "", "Admin API secret; empty: generated on first start and kept in the data directory"),
+		str(&c.AdminSecret, "admin-secret", "QUN_ADMIN_SECRET", "", "Admin API secret; empty: generated on first start and kept in the data directory (on PostgreSQL: in the database)"),
 		str(&c.DB, "db", "QUN_DB", "", "database: a postgres:// URL (several nodes may share it); empty: SQLite in the data directory"),
 		num(&c.DBMaxConns, "db-max-conns", "QUN_DB_MAX_CONNS", 0, fmt.Sprintf("PostgreSQL connections per node, opened as needed; 0: the URL's pool_max_conns, else %d", postgres.DefaultMaxConns)),
 		str(&c.PublicURL, "public-url", "QUN_PUBLIC_URL", "", "base URL bots reach the public listener at (for the gateway URL); empty: from each request"),
@@ -216,6 +216,18 @@ func FlagNames() []string {
 	return names
 }
 
+// serveUsage heads qun serve -h, before the flags.
+const serveUsage = `Usage: qun serve [flags]
+
+run qun: the public listener (Robot API, Bot Open Platform) and the admin listener
+(Admin API, web console, /metrics)
+
+Every flag has a QUN_* variable (a flag wins); any variable may instead name a file
+holding the value, with _FILE appended (QUN_ADMIN_SECRET_FILE=/run/secrets/qun).
+
+Flags (-flag and --flag are the same):
+`
+
 // ErrHelp is returned when -h asked for the flags, which were printed.
 var ErrHelp = errors.New("help requested")
 
@@ -224,6 +236,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var c Config
 	fs := flag.NewFlagSet("qun serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+	}
 	opts := c.options()
 	for _, o := range opts {
 		def := o.def

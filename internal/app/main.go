@@ -8,6 +8,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,10 +50,15 @@ var (
 // getenv, runs qun until ctx is done and returns the exit code: 2 for a
 // configuration refused, 1 for a failure to start or to stop cleanly.
 func Serve(ctx context.Context, args []string, getenv func(string) string, version BuildVersion, stdout, stderr io.Writer) int {
-	cfg, err := ParseConfig(args, getenv, stderr)
+	// The flag package prints -h and a flag's error alike: -h goes to
+	// stdout, as every other command's does, and a mistake to stderr.
+	var parsed bytes.Buffer
+	cfg, err := ParseConfig(args, getenv, &parsed)
 	if errors.Is(err, ErrHelp) {
+		_, _ = stdout.Write(parsed.Bytes())
 		return 0
 	}
+	_, _ = stderr.Write(parsed.Bytes())
 	if err != nil {
 		fmt.Fprintln(stderr, "qun serve:", err)
 		return 2
