@@ -337,10 +337,12 @@ var callCommand = cliCommand{
 	},
 }
 
-// callPath completes a route given without its door's prefix.
+// callPath completes a route given without its door's prefix. Only the
+// door's own prefix counts as given: the Admin API has routes under
+// /admin/robot/, so robot/reset_secret is /admin/robot/reset_secret.
 func callPath(p, door string) string {
 	p = strings.TrimPrefix(p, "/")
-	if !strings.HasPrefix(p, "admin/") && !strings.HasPrefix(p, "robot/") {
+	if !strings.HasPrefix(p, door+"/") {
 		p = door + "/" + p
 	}
 	return "/" + p

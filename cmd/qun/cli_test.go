@@ -222,6 +222,13 @@ func TestCLIEndToEnd(t *testing.T) {
 	if len(listed.Members) != 3 {
 		t.Fatalf("call --robot group/member/list = %+v", listed)
 	}
+	var intents struct {
+		Intents int64 `json:"intents"`
+	}
+	e.okJSON(&intents, "call", "robot/intents", `{"robotId":"echo","intents":33554432}`)
+	if intents.Intents != 1<<25 {
+		t.Fatalf("call robot/intents = %+v", intents)
+	}
 	if out := e.ok("call", "group/member/del", `{"group_id":"team","members":["bob"]}`); out != "" {
 		t.Fatalf("a call without a result printed %q", out)
 	}
@@ -460,6 +467,10 @@ func TestBaseURL(t *testing.T) {
 		{"/admin/group/messages", "admin", "/admin/group/messages"},
 		{"profile", "robot", "/robot/profile"},
 		{"robot/profile", "robot", "/robot/profile"},
+		// The Admin API's robot routes, given as its other routes are.
+		{"robot/reset_secret", "admin", "/admin/robot/reset_secret"},
+		{"/robot/intents", "admin", "/admin/robot/intents"},
+		{"/admin/robot/webhook", "admin", "/admin/robot/webhook"},
 	} {
 		if got := callPath(tc.path, tc.door); got != tc.want {
 			t.Errorf("callPath(%q, %s) = %q, want %q", tc.path, tc.door, got, tc.want)
