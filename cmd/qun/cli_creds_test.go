@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,7 +51,13 @@ func TestCLIRobotCredentials(t *testing.T) {
 	oldToken := mnToken(t, "a token with the first appSecret", tm.Public, creds.AppID, creds.AppSecret)
 
 	var app client.NewSecrets
-	e.okJSON(&app, "robot", "reset-secret", "echo", "--which", "app")
+	out := e.ok("robot", "reset-secret", "echo", "--which", "app")
+	if strings.Contains(out, `"secret"`) {
+		t.Errorf("reset-secret --which app printed the robot secret it kept: %s", out)
+	}
+	if err := json.Unmarshal([]byte(out), &app); err != nil {
+		t.Fatal(err)
+	}
 	if app.RobotID != "echo" || app.Secret != "" || app.AppSecret == "" || app.AppSecret == creds.AppSecret {
 		t.Fatalf("reset-secret --which app = %+v", app)
 	}
@@ -67,7 +74,13 @@ func TestCLIRobotCredentials(t *testing.T) {
 	tok := mnToken(t, "a token with the new appSecret", tm.Public, creds.AppID, app.AppSecret)
 
 	var robot client.NewSecrets
-	e.okJSON(&robot, "robot", "reset-secret", "echo", "--which", "robot")
+	out = e.ok("robot", "reset-secret", "echo", "--which", "robot")
+	if strings.Contains(out, `"appSecret"`) {
+		t.Errorf("reset-secret --which robot printed the appSecret it kept: %s", out)
+	}
+	if err := json.Unmarshal([]byte(out), &robot); err != nil {
+		t.Fatal(err)
+	}
 	if robot.Secret == "" || robot.Secret == creds.Secret || robot.AppSecret != "" {
 		t.Fatalf("reset-secret --which robot = %+v", robot)
 	}
