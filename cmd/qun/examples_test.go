@@ -529,6 +529,22 @@ func TestQuickstartBotpyCompiles(t *testing.T) {
 	}
 }
 
+// TestQuickstartBotpyWithoutBotpy: where botpy is missing, bot.py says to
+// install it (exit 1) instead of ending in a traceback.
+func TestQuickstartBotpyWithoutBotpy(t *testing.T) {
+	py := python(t)
+	if exec.Command(py, "-c", "import aiohttp, botpy").Run() == nil {
+		t.Skipf("%s imports botpy: nothing to check here", py)
+	}
+	cmd := exec.Command(py, filepath.Join(examplesDir, "botpy-bot", "bot.py"), "--app-id", "1", "--app-secret", "s")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Contains(string(out), "Traceback") ||
+		!strings.Contains(string(out), "install botpy first: pip install qq-botpy") {
+		t.Fatalf("bot.py without botpy: %v\n%s", err, out)
+	}
+}
+
 // TestQuickstartBotpy runs examples/botpy-bot/bot.py with botpy, the
 // official Python SDK, against a real qun, as TestQuickstartBotgo runs the
 // botgo bot. It needs a Python that imports botpy (pip install qq-botpy, or

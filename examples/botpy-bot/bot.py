@@ -15,12 +15,19 @@ import sys
 import time
 import urllib.parse
 
-import aiohttp
-import botpy
-from botpy import logging
-from botpy.http import Route
-from botpy.message import GroupMessage
-from botpy.robot import Token
+try:
+    import aiohttp
+    import botpy
+    from botpy import logging
+    from botpy.http import Route
+    from botpy.message import GroupMessage
+    from botpy.robot import Token
+except ImportError as e:
+    # Say what to do instead of a traceback: botpy is the one thing to install.
+    raise SystemExit(
+        f"botpy-bot: {e}: install botpy first: pip install qq-botpy "
+        "(Python 3.8 or newer; see examples/botpy-bot/README.md)"
+    )
 
 DEFAULT_URL = "http://127.0.0.1:8080"  # qun serve's public listener
 
