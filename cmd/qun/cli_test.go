@@ -530,6 +530,15 @@ func TestEntryText(t *testing.T) {
 		{client.Payload{Type: 109, Data: []byte(`{"g":"g","o":"a","m":"bob"}`)}, "[transferred the group to bob]"},
 		{client.Payload{Type: 111, Data: []byte(`{"g":"g","o":"a","n":"Bobby","m":"bob"}`)}, `[set an alias bob "Bobby"]`},
 		{client.Payload{Type: 105, Data: []byte(`not json`)}, "[added]"},
+		// Switches read by their value, as in the console.
+		{client.Payload{Type: 118, Data: []byte(`{"g":"g","o":"","n":"1","ms":["bob","carol"]}`)}, "[muted bob, carol]"},
+		{client.Payload{Type: 118, Data: []byte(`{"g":"g","o":"","n":"0","ms":["bob"]}`)}, "[unmuted bob]"},
+		{client.Payload{Type: 117, Data: []byte(`{"g":"g","o":"a","n":"1","ms":["bob"]}`)}, "[made bob a manager]"},
+		{client.Payload{Type: 117, Data: []byte(`{"g":"g","o":"a","n":"0","ms":["bob"]}`)}, "[removed bob as a manager]"},
+		{client.Payload{Type: 119, Data: []byte(`{"g":"g","o":"a","n":"1","ms":["bob"]}`)}, "[let bob speak while the group is muted]"},
+		{client.Payload{Type: 113, Data: []byte(`{"g":"g","o":"a","n":"1"}`)}, "[muted the group]"},
+		{client.Payload{Type: 113, Data: []byte(`{"g":"g","o":"a","n":"0"}`)}, "[unmuted the group]"},
+		{client.Payload{Type: 118, Data: []byte(`{"g":"g","o":"a","n":"7","ms":["bob"]}`)}, `[set muted bob "7"]`},
 	} {
 		if got := entryText(tc.p); got != tc.want {
 			t.Errorf("entryText(%+v) = %q, want %q", tc.p, got, tc.want)

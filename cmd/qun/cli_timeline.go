@@ -136,6 +136,17 @@ var notificationVerbs = map[int]string{
 	123: "set a member's extra",
 }
 
+// switchedVerbs say what the notifications whose value turns something on
+// ("1") or off ("0") report, by value, as the console does: "[muted bob]"
+// reads better than "[set muted bob "1"]". %s is the members; another
+// value falls back to notificationVerbs.
+var switchedVerbs = map[int]map[string]string{
+	113: {"1": "muted the group", "0": "unmuted the group"},
+	117: {"1": "made %s a manager", "0": "removed %s as a manager"},
+	118: {"1": "muted %s", "0": "unmuted %s"},
+	119: {"1": "let %s speak while the group is muted", "0": "no longer lets %s speak while the group is muted"},
+}
+
 // entryText is a payload as one line: a message's text, or a notification
 // in brackets with the members and value it carries.
 func entryText(p client.Payload) string {
@@ -157,6 +168,18 @@ func entryText(p client.Payload) string {
 		N  *string  `json:"n"`
 	}
 	_ = json.Unmarshal(p.Data, &d) // a custom notification may carry anything
+	if d.N != nil {
+		if f, ok := switchedVerbs[p.Type][*d.N]; ok {
+			who := strings.Join(d.MS, ", ")
+			if who == "" && d.M != nil {
+				who = *d.M
+			}
+			if strings.Contains(f, "%s") {
+				f = fmt.Sprintf(f, who)
+			}
+			return "[" + f + "]"
+		}
+	}
 	parts := []string{verb}
 	if d.M != nil && *d.M != "" {
 		parts = append(parts, *d.M)
