@@ -19,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/qun-chat/qun/internal/access"
 	"github.com/qun-chat/qun/internal/console"
@@ -67,6 +68,9 @@ func Serve(ctx context.Context, args []string, getenv func(string) string, versi
 	m.Version = version
 	if err := m.Open(ctx); err != nil {
 		fmt.Fprintln(stderr, "qun serve:", err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintln(stderr, "qun serve: another program listens there; give free addresses with --addr and --admin-addr (QUN_ADDR, QUN_ADMIN_ADDR)")
+		}
 		return 1
 	}
 	err = m.Run(ctx)

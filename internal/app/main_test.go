@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -215,5 +217,23 @@ func TestConfigReachesPackages(t *testing.T) {
 	wantQQ.Node = strings.TrimSpace(string(node))
 	if d := cmp.Diff(wantQQ, tm.QQ.Options(), cmpopts.IgnoreFields(qqbot.Options{}, "Now", "Logger", "Observer")); d != "" {
 		t.Errorf("qqbot options (-want +got):\n%s", d)
+	}
+}
+
+// TestServePortTaken: a listen address another program holds stops qun serve
+// with exit 1, the address, and which flags choose others.
+func TestServePortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stdout, stderr strings.Builder
+	code := app.Serve(context.Background(), []string{"--addr", ln.Addr().String(), "--admin-addr", "127.0.0.1:0", "--data", t.TempDir()},
+		func(string) string { return "" }, app.BuildVersion{}, &stdout, &stderr)
+	want := "qun serve: listen public " + ln.Addr().String() + ": "
+	hint := "\nqun serve: another program listens there; give free addresses with --addr and --admin-addr (QUN_ADDR, QUN_ADMIN_ADDR)\n"
+	if code != 1 || !strings.Contains(stderr.String(), want) || !strings.HasSuffix(stderr.String(), hint) {
+		t.Fatalf("exit %d, stderr %q; want exit 1, %q and the hint", code, stderr.String(), want)
 	}
 }
