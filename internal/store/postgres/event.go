@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store"
@@ -44,9 +45,8 @@ const appendEventsSQL = `WITH
 		FROM e JOIN n USING (bot_id) JOIN s USING (bot_id))
 	SELECT bot_id, seq FROM s`
 
-// appendEvents inserts events, in order, on p and sets evented to each bot's
-// last seq.
-func appendEvents(ctx context.Context, p statements, events []group.Event, evented map[string]int64) error {
+// appendEventsArgs are appendEventsSQL's arguments for events.
+func appendEventsArgs(events []group.Event) []any {
 	n := len(events)
 	bots, types, groups, operators, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	uids, ats := make([]int64, n), make([]int64, n)
@@ -54,10 +54,22 @@ func appendEvents(ctx context.Context, p statements, events []group.Event, event
 		bots[i], types[i], groups[i], operators[i], datas[i] = e.BotID, string(e.Type), e.GroupID, e.OperatorID, e.Data
 		uids[i], ats[i] = e.MessageUID, millis(e.CreatedAt)
 	}
-	rows, err := p.Query(ctx, appendEventsSQL, bots, types, groups, operators, uids, ats, datas)
+	return []any{bots, types, groups, operators, uids, ats, datas}
+}
+
+// appendEvents inserts events, in order, on p and sets evented to each bot's
+// last seq.
+func appendEvents(ctx context.Context, p statements, events []group.Event, evented map[string]int64) error {
+	rows, err := p.Query(ctx, appendEventsSQL, appendEventsArgs(events)...)
 	if err != nil {
 		return err
 	}
+	return scanEvented(rows, evented)
+}
+
+// scanEvented sets evented to the (bot, last seq) rows of appendEventsSQL,
+// and closes rows.
+func scanEvented(rows pgx.Rows, evented map[string]int64) error {
 	defer rows.Close()
 	for rows.Next() {
 		var bot string
@@ -68,6 +80,68 @@ func appendEvents(ctx context.Context, p statements, events []group.Event, event
 		evented[bot] = seq
 	}
 	return rows.Err()
+}
+
+// notifySeqsSQL notifies, for each bot of $2, the last seq its counter row
+// holds: read in the transaction that wrote the row (and holds its lock),
+// the last seq this transaction appended.
+const notifySeqsSQL = `SELECT pg_notify($1, seq::text || ' ' || bot_id) FROM event_seqs WHERE bot_id = ANY($2::text[])`
+
+// commitEvents commits p's transaction in one round trip with what is
+// queued, the statement that numbers and inserts events (if any), and the
+// notification of every bot that got events, evented's and events': the
+// counter rows appendEventsSQL locks are then held from that statement to the
+// end of the commit without a round trip back to the client in between,
+// which on a hot bot is the time every other commit that appends for it
+// waits. It sets evented to each bot's last seq. before reports that err
+// came before the COMMIT, which then did not run (PostgreSQL skips the rest
+// of a pipeline after a failed statement): nothing was committed. Any
+// other error leaves the outcome unknown.
+func commitEvents(ctx context.Context, p *pipe, channel string, events []group.Event, evented map[string]int64) (tag pgconn.CommandTag, before bool, err error) {
+	bots := make([]string, 0, len(evented)+1)
+	for bot := range evented {
+		bots = append(bots, bot)
+	}
+	for _, e := range events {
+		if _, ok := evented[e.BotID]; !ok && !slices.Contains(bots, e.BotID) {
+			bots = append(bots, e.BotID)
+		}
+	}
+	br, err := p.sendAll(ctx, func(b *pgx.Batch) {
+		if len(events) > 0 {
+			b.Queue(appendEventsSQL, appendEventsArgs(events)...)
+		}
+		b.Queue(notifySeqsSQL, channel, bots)
+		b.Queue(`COMMIT`)
+	})
+	if err != nil {
+		return tag, isServerError(err), err // a queued statement's
+	}
+	defer br.Close()
+	if len(events) > 0 {
+		rows, err := br.Query()
+		if err == nil {
+			err = scanEvented(rows, evented)
+		}
+		if err != nil {
+			return tag, isServerError(err), err
+		}
+	}
+	if _, err := br.Exec(); err != nil {
+		return tag, isServerError(err), err
+	}
+	tag, err = br.Exec()
+	if err == nil {
+		err = br.Close()
+	}
+	return tag, false, err
+}
+
+// isServerError reports whether err is PostgreSQL's answer to a statement
+// (which then failed), not a failure to get one.
+func isServerError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
 }
 
 // flushEvents numbers and inserts the events w holds for the commit, if one
