@@ -55,6 +55,21 @@ func benchDatabase(ctx context.Context, dsn string) (string, func(), error) {
 	}, nil
 }
 
+// nodeDB is the database URL of a node: a PostgreSQL URL gets the
+// application_name qunbench-node<N> (unless it sets one), so that the
+// server's backends of each node can be told apart (pg_stat_activity) when
+// their CPU is measured.
+func nodeDB(db string, node int) string {
+	u, err := url.Parse(db)
+	if db == "" || err != nil || u.Query().Has("application_name") {
+		return db
+	}
+	q := u.Query()
+	q.Set("application_name", fmt.Sprint("qunbench-node", node))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // benchServer starts a qun node on loopback ports 0, with no rate limits.
 func benchServer(ctx context.Context, b benchSetup, node int) (*app.Main, func(), error) {
 	return benchServerWith(ctx, b, node, nil)
@@ -64,7 +79,7 @@ func benchServer(ctx context.Context, b benchSetup, node int) (*app.Main, func()
 // nonces instead of the store (nil: the store).
 func benchServerWith(ctx context.Context, b benchSetup, node int, nonces wildfire.NonceCache) (*app.Main, func(), error) {
 	data := filepath.Join(b.data, fmt.Sprint("node", node))
-	cfg, err := app.ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data, "--db", b.db,
+	cfg, err := app.ParseConfig([]string{"--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data", data, "--db", nodeDB(b.db, node),
 		"--robot-rate", "0", "--bot-rest-rate", "-1", "--identify-rate", "-1", "--log-level", "warn"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		return nil, nil, err

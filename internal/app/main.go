@@ -98,6 +98,8 @@ type Store interface {
 var (
 	_ Store = (*sqlite.Store)(nil)
 	_ Store = (*postgres.Store)(nil)
+	// PostgreSQL reads a gateway session's bursts in one round trip.
+	_ qqbot.BurstReader = (*postgres.Store)(nil)
 )
 
 // Main is a running qun: the store, the domain service, the doors and the

@@ -495,35 +495,23 @@ func (c *conn) deliver(ctx context.Context) error {
 			return nil
 		}
 		var frames []dispatch
-		var n int
 		var last int64
 		ids := s.newOpenIDs(botID)
-		var readUser bool
-		err = s.store.View(ctx, func(r group.Reader) error {
-			evs, err := r.Events(botID, c.cursor, DefaultEventBatch)
-			if err != nil {
-				return err
-			}
-			n = len(evs)
-			want := func(e group.Event) bool { return isGatewayEvent(e.Type) && c.wants(e) }
-			src, err := readEventSources(r, botID, evs, want)
-			if err != nil {
-				return err
-			}
-			c.user, readUser = src.bot, src.readBot
-			for _, e := range evs {
-				last = e.Seq
-				if want(e) {
-					frames = append(frames, s.renderEvent(&src, ids, e, c.group(e.GroupID).openID))
-				}
-			}
-			return nil
-		})
+		want := func(e group.Event) bool { return isGatewayEvent(e.Type) && c.wants(e) }
+		evs, src, err := c.readLog(ctx, want)
 		// The feed renders with the user this read read: one it did not
 		// read may have changed since the feed was last taken.
-		c.haveUser = err == nil && readUser
+		c.haveUser = err == nil && src.readBot
 		if err != nil {
 			return fmt.Errorf("read events: %w", err)
+		}
+		c.user = src.bot
+		n := len(evs)
+		for _, e := range evs {
+			last = e.Seq
+			if want(e) {
+				frames = append(frames, s.renderEvent(&src, ids, e, c.group(e.GroupID).openID))
+			}
 		}
 		if err := ids.store(ctx); err != nil {
 			return err
@@ -539,6 +527,42 @@ func (c *conn) deliver(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// readLog reads the bot's events after the cursor, up to DefaultEventBatch,
+// and the sources of those want says are rendered: in one go from a store
+// that is a BurstReader, else in a View.
+func (c *conn) readLog(ctx context.Context, want func(group.Event) bool) ([]group.Event, eventSources, error) {
+	s, botID := c.s, c.botID()
+	if br, ok := s.store.(BurstReader); ok {
+		ces, user, err := br.EventBurst(ctx, botID, c.cursor, DefaultEventBatch)
+		if err != nil {
+			return nil, eventSources{}, err
+		}
+		evs := make([]group.Event, len(ces))
+		src := eventSources{bot: user, readBot: true}
+		for i, ce := range ces {
+			evs[i] = ce.Event
+			if ce.Message != nil && ce.Event.Type == group.EventAtMessage && ce.Message.UID == ce.Event.MessageUID && want(ce.Event) {
+				if src.msgs == nil {
+					src.msgs = make(map[int64]group.Message, len(ces))
+				}
+				src.msgs[ce.Message.UID] = *ce.Message
+			}
+		}
+		return evs, src, nil
+	}
+	var evs []group.Event
+	var src eventSources
+	err := s.store.View(ctx, func(r group.Reader) error {
+		var err error
+		if evs, err = r.Events(botID, c.cursor, DefaultEventBatch); err != nil {
+			return err
+		}
+		src, err = readEventSources(r, botID, evs, want)
+		return err
+	})
+	return evs, src, err
 }
 
 // fromFeed takes what the commits handed the session's feed and, when it

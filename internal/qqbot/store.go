@@ -75,3 +75,14 @@ type Store interface {
 	// deletes fewer than limit rows.
 	Prune(ctx context.Context, eventsBefore, sessionsBefore, botMessagesBefore, now time.Time, limit int) (deleted int, err error)
 }
+
+// BurstReader is what a Store may also implement to read a burst of a bot's
+// log in one go, where a View costs several round trips (PostgreSQL): up to
+// limit of the bot's events after afterSeq in seq order, each at-event with
+// the message it names (Message nil if that is gone), the events and their
+// messages as of one moment; and the bot's user (the zero User if there is
+// none), read then or later. A gateway session reads the log with it when
+// the store has it, else with View.
+type BurstReader interface {
+	EventBurst(ctx context.Context, botID string, afterSeq int64, limit int) ([]group.CommittedEvent, group.User, error)
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/qun-chat/qun/internal/group"
 )
@@ -295,22 +296,19 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 		// that notifies waits for: that wait is no deadlock.
 		p.push(noLockWaitSQL)
 	}
-	if len(events) > 0 {
-		if err := appendEvents(ctx, p, events, evented); err != nil {
+	// Once every fn has run the commit is not canceled half-way: a canceled
+	// ctx could otherwise report a failure for writes that then commit.
+	var tag pgconn.CommandTag
+	if len(events) > 0 || len(evented) > 0 {
+		var before bool
+		tag, before, err = commitEvents(context.WithoutCancel(ctx), p, s.opts.channel, events, evented)
+		if err != nil && before {
 			answers, _ = fail(fmt.Errorf("postgres: append events: %w", err), isRetryable(err) || shared)
 			return answers[:ran], ran
 		}
+	} else {
+		tag, err = p.end(context.WithoutCancel(ctx), `COMMIT`)
 	}
-	if len(evented) > 0 {
-		payloads := make([]string, 0, len(evented))
-		for bot, seq := range evented {
-			payloads = append(payloads, notification(bot, seq))
-		}
-		p.push(notifyEvents, s.opts.channel, payloads)
-	}
-	// Once every fn has run the commit is not canceled half-way: a canceled
-	// ctx could otherwise report a failure for writes that then commit.
-	tag, err := p.end(context.WithoutCancel(ctx), `COMMIT`)
 	if err != nil {
 		// A commit whose outcome is unknown (a lost connection) is not run
 		// again: it may have committed.

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/qun-chat/qun/internal/group"
 	"github.com/qun-chat/qun/internal/store"
@@ -44,9 +45,8 @@ const appendEventsSQL = `WITH
 		FROM e JOIN n USING (bot_id) JOIN s USING (bot_id))
 	SELECT bot_id, seq FROM s`
 
-// appendEvents inserts events, in order, on p and sets evented to each bot's
-// last seq.
-func appendEvents(ctx context.Context, p statements, events []group.Event, evented map[string]int64) error {
+// appendEventsArgs are appendEventsSQL's arguments for events.
+func appendEventsArgs(events []group.Event) []any {
 	n := len(events)
 	bots, types, groups, operators, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	uids, ats := make([]int64, n), make([]int64, n)
@@ -54,10 +54,22 @@ func appendEvents(ctx context.Context, p statements, events []group.Event, event
 		bots[i], types[i], groups[i], operators[i], datas[i] = e.BotID, string(e.Type), e.GroupID, e.OperatorID, e.Data
 		uids[i], ats[i] = e.MessageUID, millis(e.CreatedAt)
 	}
-	rows, err := p.Query(ctx, appendEventsSQL, bots, types, groups, operators, uids, ats, datas)
+	return []any{bots, types, groups, operators, uids, ats, datas}
+}
+
+// appendEvents inserts events, in order, on p and sets evented to each bot's
+// last seq.
+func appendEvents(ctx context.Context, p statements, events []group.Event, evented map[string]int64) error {
+	rows, err := p.Query(ctx, appendEventsSQL, appendEventsArgs(events)...)
 	if err != nil {
 		return err
 	}
+	return scanEvented(rows, evented)
+}
+
+// scanEvented sets evented to the (bot, last seq) rows of appendEventsSQL,
+// and closes rows.
+func scanEvented(rows pgx.Rows, evented map[string]int64) error {
 	defer rows.Close()
 	for rows.Next() {
 		var bot string
@@ -68,6 +80,68 @@ func appendEvents(ctx context.Context, p statements, events []group.Event, event
 		evented[bot] = seq
 	}
 	return rows.Err()
+}
+
+// notifySeqsSQL notifies, for each bot of $2, the last seq its counter row
+// holds: read in the transaction that wrote the row (and holds its lock),
+// the last seq this transaction appended.
+const notifySeqsSQL = `SELECT pg_notify($1, seq::text || ' ' || bot_id) FROM event_seqs WHERE bot_id = ANY($2::text[])`
+
+// commitEvents commits p's transaction in one round trip with what is
+// queued, the statement that numbers and inserts events (if any), and the
+// notification of every bot that got events, evented's and events': the
+// counter rows appendEventsSQL locks are then held from that statement to the
+// end of the commit without a round trip back to the client in between,
+// which on a hot bot is the time every other commit that appends for it
+// waits. It sets evented to each bot's last seq. before reports that err
+// came before the COMMIT, which then did not run (PostgreSQL skips the rest
+// of a pipeline after a failed statement): nothing was committed. Any
+// other error leaves the outcome unknown.
+func commitEvents(ctx context.Context, p *pipe, channel string, events []group.Event, evented map[string]int64) (tag pgconn.CommandTag, before bool, err error) {
+	bots := make([]string, 0, len(evented)+1)
+	for bot := range evented {
+		bots = append(bots, bot)
+	}
+	for _, e := range events {
+		if _, ok := evented[e.BotID]; !ok && !slices.Contains(bots, e.BotID) {
+			bots = append(bots, e.BotID)
+		}
+	}
+	br, err := p.sendAll(ctx, func(b *pgx.Batch) {
+		if len(events) > 0 {
+			b.Queue(appendEventsSQL, appendEventsArgs(events)...)
+		}
+		b.Queue(notifySeqsSQL, channel, bots)
+		b.Queue(`COMMIT`)
+	})
+	if err != nil {
+		return tag, isServerError(err), err // a queued statement's
+	}
+	defer br.Close()
+	if len(events) > 0 {
+		rows, err := br.Query()
+		if err == nil {
+			err = scanEvented(rows, evented)
+		}
+		if err != nil {
+			return tag, isServerError(err), err
+		}
+	}
+	if _, err := br.Exec(); err != nil {
+		return tag, isServerError(err), err
+	}
+	tag, err = br.Exec()
+	if err == nil {
+		err = br.Close()
+	}
+	return tag, false, err
+}
+
+// isServerError reports whether err is PostgreSQL's answer to a statement
+// (which then failed), not a failure to get one.
+func isServerError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
 }
 
 // flushEvents numbers and inserts the events w holds for the commit, if one
@@ -147,4 +221,71 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	w.events = append(w.events, e)
 	w.appended++
 	return e, nil
+}
+
+// selectEventBurst reads a bot's events after a seq with the message each
+// at-event names (NULLs for the others, or a message that is gone): one
+// statement, so one snapshot, in which every event's message committed with
+// it is seen with it.
+var selectEventBurst = `SELECT e.bot_id, e.seq, e.type, e.group_id, e.operator_id, e.message_uid, e.created_at, e.data,
+		m.uid IS NOT NULL, coalesce(m.uid, 0), coalesce(m.group_id, ''), coalesce(m.line, 0), coalesce(m.seq, 0),
+		coalesce(m.sender, ''), m.payload, coalesce(m.created_at, 0)
+	FROM (SELECT ` + eventColumns + ` FROM events WHERE bot_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS e
+	LEFT JOIN messages m ON e.type = '` + string(group.EventAtMessage) + `' AND m.uid = e.message_uid
+	ORDER BY e.seq`
+
+// EventBurst reads up to limit of the bot's events after afterSeq, each
+// at-event with its message (Message nil if it is gone), and the bot's user
+// (the zero User if there is none), in one round trip and without a
+// transaction: the events and their messages in one statement, the user in
+// a second one of the same batch. The gateway reads a burst with it on
+// every wake (qqbot.Store's optional EventBurst); a View would take four
+// round trips (BEGIN with the events, the user, the messages, ROLLBACK).
+func (s *Store) EventBurst(ctx context.Context, botID string, afterSeq int64, limit int) ([]group.CommittedEvent, group.User, error) {
+	if s.closed.Load() {
+		return nil, group.User{}, ErrClosed
+	}
+	if limit < 1 {
+		return nil, group.User{}, nil
+	}
+	var evs []group.CommittedEvent
+	var users []group.User
+	takeEvents := func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var ce group.CommittedEvent
+			var m group.Message
+			var found bool
+			var raw []byte
+			dest := append(eventFields(&ce.Event), &found, &m.UID, &m.GroupID, &m.Line, &m.Seq, &m.Sender, &raw, msec{&m.CreatedAt})
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			if found {
+				p, err := store.ScanPayload(raw)
+				if err != nil {
+					return err
+				}
+				m.Payload = p
+				ce.Message = &m
+			}
+			evs = append(evs, ce)
+		}
+		return rows.Err()
+	}
+	c := &dbtx{ctx: ctx, tx: s.pool}
+	err := c.reads(
+		read{fmt.Sprintf("events of bot %q", botID), selectEventBurst, []any{botID, afterSeq, limit}, takeEvents},
+		read{fmt.Sprintf("user %q", botID), selectUser.q, []any{botID}, into(&users, userFields)})
+	if err != nil {
+		if s.closed.Load() {
+			return nil, group.User{}, ErrClosed
+		}
+		return nil, group.User{}, err
+	}
+	var u group.User
+	if len(users) > 0 {
+		u = users[0]
+	}
+	return evs, u, nil
 }

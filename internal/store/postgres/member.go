@@ -131,6 +131,18 @@ func (r *reader) BotMembers(groupID string) ([]string, error) {
 	return getAll(r.c, text, fmt.Sprintf("bots of group %q", groupID), selectBotMembers, groupID)
 }
 
+// BotMembers implements group.Tx: those read ahead by the append of a
+// message that mentions someone, if the Update has sent nothing since.
+func (w *writer) BotMembers(groupID string) ([]string, error) {
+	if a := w.aheadBots; a != nil {
+		w.aheadBots = nil
+		if a.key == groupID && a.at == w.c.sent {
+			return a.ids, nil
+		}
+	}
+	return w.reader.BotMembers(groupID)
+}
+
 // CallbackBots implements group.Reader.
 func (r *reader) CallbackBots(groupID string) ([]string, error) {
 	return getAll(r.c, text, fmt.Sprintf("callback bots of group %q", groupID), selectCallbackBots, groupID)

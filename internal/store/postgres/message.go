@@ -100,12 +100,22 @@ func (w *writer) AppendMessageCallbacks(m group.Message) (group.Message, []strin
 		return group.Message{}, nil, store.InvalidText(what)
 	}
 	var (
-		appended []group.Message
-		bots     []string
+		appended       []group.Message
+		bots, mentions []string
 	)
-	err = w.c.reads(
-		read{what, insertMessage, args, into(&appended, func(a *group.Message) []any { return []any{&a.UID, &a.Seq} })},
-		read{fmt.Sprintf("list callback bots of group %q", m.GroupID), selectCallbackBots, []any{m.GroupID}, into(&bots, text)})
+	reads := []read{
+		{what, insertMessage, args, into(&appended, func(a *group.Message) []any { return []any{&a.UID, &a.Seq} })},
+		{fmt.Sprintf("list callback bots of group %q", m.GroupID), selectCallbackBots, []any{m.GroupID}, into(&bots, text)},
+	}
+	// A message that mentions someone is followed by a read of the group's
+	// bot members (SendMessage: which of them get an at-event): it rides in
+	// this round trip, after the append, as it would be read right after.
+	mention := m.Payload.MentionedType != group.MentionNone
+	if mention {
+		reads = append(reads, read{fmt.Sprintf("bots of group %q", m.GroupID), selectBotMembers, []any{m.GroupID}, into(&mentions, text)})
+	}
+	w.aheadBots = nil
+	err = w.c.reads(reads...)
 	if err != nil {
 		return group.Message{}, nil, err
 	}
@@ -113,5 +123,8 @@ func (w *writer) AppendMessageCallbacks(m group.Message) (group.Message, []strin
 		return group.Message{}, nil, fmt.Errorf("postgres: %s: %d rows returned, want 1", what, len(appended))
 	}
 	m.UID, m.Seq = appended[0].UID, appended[0].Seq
+	if mention {
+		w.aheadBots = &aheadRead{key: m.GroupID, ids: mentions, at: w.c.sent}
+	}
 	return m, bots, nil
 }

@@ -50,6 +50,10 @@ type dbtx struct {
 	// lockWait is set once a statement of an Update in a shared batch waited
 	// for a lock longer than the batch allows (see batch.go).
 	lockWait bool
+	// sent counts the statements sent through the methods below, so that a
+	// read made ahead of time (writer.aheadBots) is used only while nothing
+	// was sent after it.
+	sent int
 }
 
 // fail turns a statement's error into the store's: a unique violation is an
@@ -87,6 +91,7 @@ func (c *dbtx) exec(what, q string, args ...any) (pgconn.CommandTag, error) {
 	if !store.ValidArgs(args...) {
 		return pgconn.CommandTag{}, store.InvalidText(what)
 	}
+	c.sent++
 	tag, err := c.tx.Exec(c.ctx, q, args...)
 	if err != nil {
 		return tag, c.fail(what, err)
@@ -107,6 +112,7 @@ func (c *dbtx) later(what, q string, args ...any) error {
 	if !store.ValidArgs(args...) {
 		return store.InvalidText(what)
 	}
+	c.sent++
 	p.pushWrite(func(err error) error { return c.fail(what, err) }, nil, q, args...)
 	return nil
 }
@@ -147,6 +153,7 @@ func (c *dbtx) scanOne(what string, dest []any, q string, args ...any) error {
 	if !ok {
 		return pgx.ErrNoRows
 	}
+	c.sent++
 	err := c.tx.QueryRow(c.ctx, q, args...).Scan(dest...)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return c.fail(what, err)
@@ -184,6 +191,7 @@ func getAll[T any](c *dbtx, fields func(*T) []any, what, q string, args ...any) 
 	if !ok {
 		return nil, nil
 	}
+	c.sent++
 	rows, err := c.tx.Query(c.ctx, q, args...)
 	if err != nil {
 		return nil, c.fail("list "+what, err)
@@ -235,6 +243,7 @@ func (c *dbtx) reads(rs ...read) error {
 	if len(sent) == 0 {
 		return nil
 	}
+	c.sent++
 	br := c.tx.SendBatch(c.ctx, b)
 	for _, r := range sent {
 		rows, err := br.Query()
@@ -330,6 +339,19 @@ type writer struct {
 	// events are the events appended in a batch (a pipe), which get their
 	// seqs at its commit (see appendEvents).
 	events []group.Event
+	// aheadBots is the group's bot members, read in the round trip of the
+	// append of a message that mentions someone (AppendMessageCallbacks),
+	// which SendMessage reads next (BotMembers).
+	aheadBots *aheadRead
+}
+
+// aheadRead is a read made in the round trip of an earlier statement, for
+// the one that fn is known to make next: valid while the transaction has
+// sent nothing since (dbtx.sent is still at).
+type aheadRead struct {
+	key string
+	ids []string
+	at  int
 }
 
 // notifyEvents tells every node listening on the channel which bots got

@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// listen returns a connection LISTENing on channel and a function that
+// returns the payloads received until the marker payload.
+func listen(t *testing.T, dsn, channel string) (collect func(marker string) []string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(t.Context(), "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	return func(marker string) []string {
+		var got []string
+		for {
+			ctx, cancel := context.WithTimeout(t.Context(), wakeTimeout)
+			n, err := conn.WaitForNotification(ctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("waiting for notifications (got %q): %v", got, err)
+			}
+			if n.Payload == marker {
+				slices.Sort(got)
+				return got
+			}
+			got = append(got, n.Payload)
+		}
+	}
+}
+
+// TestCommitNotifiesLastSeqs: the commit that numbers a transaction's
+// events notifies, once per bot, the last seq the transaction appended,
+// whether the events were numbered at the commit or earlier (an Update that
+// reads its bot's log), alone and in a shared batch; and the store's own
+// waiters are woken with the same seqs.
+func TestCommitNotifiesLastSeqs(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	collect := listen(t, dsn, schema)
+	at := time.UnixMilli(1)
+	ev := func(bot string) group.Event {
+		return group.Event{BotID: bot, Type: group.EventAddRobot, GroupID: "g", OperatorID: "u", CreatedAt: at}
+	}
+	update := func(w *writer) error {
+		for _, e := range []group.Event{ev("x"), ev("x"), ev("y")} {
+			if _, err := w.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Events("y", 0, 10); err != nil { // numbers y's event now
+			return err
+		}
+		_, err := w.AppendEvent(ev("y"))
+		return err
+	}
+	marker := func(name string) {
+		if _, err := s.pool.Exec(t.Context(), `SELECT pg_notify($1, $2)`, schema, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Alone.
+	wx := s.WaitEvents("x")
+	if err := s.update(t.Context(), update); err != nil {
+		t.Fatal(err)
+	}
+	marker("alone")
+	if got, want := collect("alone"), []string{"2 x", "2 y"}; !slices.Equal(got, want) {
+		t.Errorf("notifications of a lone Update = %q, want %q", got, want)
+	}
+	waitClosed(t, "own waiter of x", wx, wakeTimeout)
+
+	// Several at once: some of them share a batch; each commit notifies its
+	// bots' last seqs, and the last of all is 2 × 4 more.
+	const n = 4
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if err := s.update(t.Context(), update); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	marker("batch")
+	got := collect("batch")
+	if len(got) == 0 || len(got) > 2*n || !slices.Contains(got, "10 x") || !slices.Contains(got, "10 y") {
+		t.Errorf("notifications of %d concurrent Updates = %q, want at most %d, with 10 x and 10 y", n, got, 2*n)
+	}
+}
+
+// TestFailedEventAppendCommitsNothing: when the statement that numbers the
+// events fails, the COMMIT sent with it does not run: none of the Update's
+// writes is kept, nothing is notified, and the Update reports the failure.
+func TestFailedEventAppendCommitsNothing(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	exec(t, dsn, schema, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
+	exec(t, dsn, schema, `CREATE TRIGGER boom BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.type = 'BOOM') EXECUTE FUNCTION boom()`)
+	collect := listen(t, dsn, schema)
+	at := time.UnixMilli(1)
+	err := s.update(t.Context(), func(w *writer) error {
+		if err := w.PutUser(group.User{ID: "kept?", Name: "kept?", UpdatedAt: at}); err != nil {
+			return err
+		}
+		_, err := w.AppendEvent(group.Event{BotID: "x", Type: "BOOM", GroupID: "g", OperatorID: "u", CreatedAt: at})
+		return err
+	})
+	if err == nil {
+		t.Fatal("an Update whose events failed to insert succeeded")
+	}
+	if _, err := viewOne(t.Context(), s, func(r *reader) (group.User, error) { return r.User("kept?") }); !group.IsNotExist(err) {
+		t.Errorf("the failed Update's user: %v, want not found", err)
+	}
+	if _, err := s.pool.Exec(t.Context(), `SELECT pg_notify($1, 'end')`, schema); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect("end"); len(got) != 0 {
+		t.Errorf("the failed Update notified %q", got)
+	}
+}
