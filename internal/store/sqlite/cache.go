@@ -141,7 +141,7 @@ func (k *cache) flush(c *dbtx) error {
 	err := insertEvents.chunks(len(k.events), func(q string, from, to int) error {
 		args := make([]any, 0, (to-from)*len(eventCols))
 		for i := range k.events[from:to] {
-			args = append(args, eventColumns(&k.events[from+i]).ptrs()...)
+			args = eventValues(args, &k.events[from+i])
 		}
 		_, err := c.exec(q, args...)
 		return err

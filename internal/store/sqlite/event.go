@@ -35,9 +35,17 @@ var (
 	putEventSeq = writeSQL(`INSERT INTO event_seqs (bot_id, seq) VALUES (?, ?)
 		ON CONFLICT (bot_id) DO UPDATE SET seq = excluded.seq`)
 	// The events of a transaction are inserted at its end (cache.flush),
-	// in as few statements as bulk allows.
-	insertEvents = bulk(writeSQL, `INSERT INTO events (`+eventCols.list()+`) VALUES `, `(`+eventCols.marks()+`)`, ``)
+	// in as few statements as bulk allows, bound to eventValues. AppendEvent
+	// has checked their text.
+	insertEvents = bulk(checkedWriteSQL, `INSERT INTO events (`+eventCols.list()+`) VALUES `, `(`+eventCols.marks()+`)`, ``)
 )
+
+// eventValues appends e's columns, in eventCols' order, as the driver's
+// own values: bound through eventColumns' pointers, database/sql converts
+// each by reflection (a fifth of the insert's CPU).
+func eventValues(args []any, e *group.Event) []any {
+	return append(args, e.BotID, e.Seq, string(e.Type), e.GroupID, e.OperatorID, e.MessageUID, e.CreatedAt.UnixMilli(), e.Data)
+}
 
 // Event implements group.Reader.
 func (r *reader) Event(botID string, seq int64) (group.Event, error) {

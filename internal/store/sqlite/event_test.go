@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -90,6 +91,30 @@ func TestBatchEvents(t *testing.T) {
 		}
 		if got := ops(evs); !cmp.Equal(got, want) {
 			t.Errorf("log of %s: %v, want %v", bot, got, want)
+		}
+	}
+}
+
+// TestEventValues: eventValues binds what eventColumns would, column for
+// column, so that the two cannot drift apart.
+func TestEventValues(t *testing.T) {
+	e := group.Event{BotID: "b", Seq: 7, Type: group.EventAtMessage, GroupID: "g", OperatorID: "o", MessageUID: 42,
+		CreatedAt: time.UnixMilli(1_700_000_000_123), Data: "d"}
+	got := eventValues(nil, &e)
+	ptrs := eventColumns(&e).ptrs()
+	if len(got) != len(ptrs) {
+		t.Fatalf("eventValues: %d values, eventColumns: %d", len(got), len(ptrs))
+	}
+	for i, p := range ptrs {
+		want, err := driver.DefaultParameterConverter.ConvertValue(p)
+		if v, ok := p.(driver.Valuer); ok {
+			want, err = v.Value()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i] != want {
+			t.Errorf("column %s: eventValues %#v, eventColumns %#v", eventCols[i].name, got[i], want)
 		}
 	}
 }
