@@ -80,9 +80,10 @@ func (r *reader) LastEventSeq(botID string) (int64, error) {
 // The event is numbered now and inserted with the transaction's other
 // events when it commits (cache.flush), after the last Update's savepoint:
 // inserted inside each Update's savepoint, every event copied its page of
-// the log to the savepoint's journal and ran a statement of its own (a
-// fifth of what an event cost the single writer). The writer's reads of
-// the log (Event, Events) see the events not inserted yet.
+// the log to the savepoint's journal and ran a statement of its own
+// (BenchmarkAppendEvent: an event cost the writer 17.6 µs more than its
+// message that way, 12.0 this way). The writer's reads of the log (Event,
+// Events) see the events not inserted yet.
 func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	if !store.ValidArgs(eventColumns(&e).ptrs()...) {
 		return group.Event{}, store.InvalidText(fmt.Sprintf("append event for bot %q", e.BotID))
