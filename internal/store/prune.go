@@ -6,7 +6,8 @@ import "time"
 // kind of row. Each deletes, oldest first, at most its second argument of
 // rows past the cutoff given as its first (in the store's time form):
 // created before it (events, bot messages), not updated since (sessions), or
-// expired at it, their expiry not after it (access tokens, nonces).
+// expired at it, their expiry not after it (access tokens, nonces). An
+// empty statement is skipped: the store prunes that kind its own way.
 type PruneStatements struct {
 	Events, Sessions, BotMessages, AccessTokens, Nonces string
 }
@@ -37,6 +38,9 @@ func PruneBatch(q PruneStatements, c PruneCutoffs, limit int,
 		{"access tokens", q.AccessTokens, c.Now},
 		{"nonces", q.Nonces, c.Now},
 	} {
+		if p.q == "" {
+			continue
+		}
 		n, err := exec(p.what, p.q, p.t, limit)
 		if err != nil {
 			return deleted, err

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,4 +294,54 @@ func BenchmarkAddMember(b *testing.B) {
 		b.ReportMetric(float64(s.statements.Load()-statements)/u, "statements/update")
 		b.ReportMetric(u/float64(s.commits.Load()-commits), "updates/commit")
 	})
+}
+
+// BenchmarkAppendEvent measures what an event costs the single writer: an
+// Update that appends a message, against one that appends a message and an
+// event of one bot for it (a message that mentions the bot), from many
+// goroutines, as `qunbench events` sends them. Compare cpu-µs/op (the
+// process's CPU time, which the fsyncs of group commit move less than
+// ns/op) of the two.
+func BenchmarkAppendEvent(b *testing.B) {
+	for _, withEvent := range []bool{false, true} {
+		b.Run(map[bool]string{false: "Message", true: "MessageEvent"}[withEvent], func(b *testing.B) {
+			s, err := Open(b.Context(), filepath.Join(b.TempDir(), "qun.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			now := time.UnixMilli(1_700_000_000_000).UTC()
+			send := func(tx group.Tx) error {
+				m, err := tx.AppendMessage(group.Message{GroupID: "g", Sender: "u1", Payload: group.Payload{Type: 1, Content: "hello @bot1"}, CreatedAt: now})
+				if err != nil || !withEvent {
+					return err
+				}
+				_, err = tx.AppendEvent(group.Event{BotID: "bot1", Type: group.EventAtMessage, GroupID: "g", OperatorID: "u1", MessageUID: m.UID, CreatedAt: now})
+				return err
+			}
+			updates, commits, cpu := s.updates.Load(), s.commits.Load(), processCPU(b)
+			b.ResetTimer()
+			b.SetParallelism(benchWriters)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := s.Update(b.Context(), send); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(processCPU(b)-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(s.updates.Load()-updates)/float64(s.commits.Load()-commits), "updates/commit")
+		})
+	}
+}
+
+// processCPU returns the CPU time, user and system, the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -27,7 +27,8 @@ import (
 // commits, and drops the cache when it has.
 //
 // Event counters are kept here and written to event_seqs once per bot per
-// transaction, before it commits (flush), instead of once per event.
+// transaction, before it commits (flush), instead of once per event; the
+// events themselves wait here too, and flush inserts them.
 type cache struct {
 	version int64 // data_version the cache was filled under; -1 before the first transaction
 
@@ -40,6 +41,7 @@ type cache struct {
 	bots         map[string]*group.Bot // nil: the user has no Bot record
 	seqs         map[string]int64      // a bot's last event seq in this transaction
 	dirty        map[string]bool       // bots whose seq flush writes
+	events       []group.Event         // the events this transaction appended, in order; flush inserts them
 
 	undo []func() // the current Update's changes, to undo on its rollback
 }
@@ -69,6 +71,7 @@ func (k *cache) begin(c *dbtx) (foreign bool, err error) {
 		*k = *newCache()
 		k.version = v
 	}
+	k.events = k.events[:0] // a transaction that did not commit dropped its events
 	if k.memberRows > maxCached {
 		clear(k.members)
 		k.memberRows = 0
@@ -124,8 +127,30 @@ func forget[V any](k *cache, m map[string]V, key string) {
 	}
 }
 
-// flush writes the bots' event counters this transaction advanced.
+// appendEvent keeps e for flush, until the current Update is rolled back.
+func (k *cache) appendEvent(e group.Event) {
+	n := len(k.events)
+	k.undo = append(k.undo, func() { k.events = k.events[:n] })
+	k.events = append(k.events, e)
+}
+
+// flush inserts the events this transaction appended and writes the bots'
+// event counters it advanced. It runs after the last Update's savepoint is
+// released, so the pages it changes go to no savepoint's journal.
 func (k *cache) flush(c *dbtx) error {
+	err := insertEvents.chunks(len(k.events), func(q string, from, to int) error {
+		args := make([]any, 0, (to-from)*len(eventCols))
+		for i := range k.events[from:to] {
+			args = eventValues(args, &k.events[from+i])
+		}
+		_, err := c.exec(q, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: insert events: %w", err)
+	}
+	clear(k.events) // let their text be collected
+	k.events = k.events[:0]
 	for _, id := range slices.Sorted(maps.Keys(k.dirty)) {
 		if _, err := c.exec(putEventSeq, id, k.seqs[id]); err != nil {
 			return fmt.Errorf("sqlite: event seq of bot %q: %w", id, err)

@@ -37,7 +37,7 @@ func TestDeliveryMigrationKeepsCallbacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to the schema before the migration (and the ones after it).
-	unmigrate(t, path, "_delivery.sql", "DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot",
+	unmigrate(t, path, "_delivery.sql", "CREATE INDEX events_created ON events (created_at)", "DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot",
 		"DROP INDEX groups_name", "DROP INDEX bots_callback", "DROP TABLE delivery_streams", "DROP TABLE delivery_attempts",
 		"DROP TABLE delivery_drops", "ALTER TABLE events DROP COLUMN data",
 		"DROP INDEX sessions_bot", "ALTER TABLE sessions DROP COLUMN node", "ALTER TABLE sessions DROP COLUMN connected_at")

@@ -34,8 +34,18 @@ var (
 	// advances it and writes it once per transaction (cache.flush).
 	putEventSeq = writeSQL(`INSERT INTO event_seqs (bot_id, seq) VALUES (?, ?)
 		ON CONFLICT (bot_id) DO UPDATE SET seq = excluded.seq`)
-	insertEvent = writeSQL(`INSERT INTO events (` + eventCols.list() + `) VALUES (` + eventCols.marks() + `)`)
+	// The events of a transaction are inserted at its end (cache.flush),
+	// in as few statements as bulk allows, bound to eventValues. AppendEvent
+	// has checked their text.
+	insertEvents = bulk(checkedWriteSQL, `INSERT INTO events (`+eventCols.list()+`) VALUES `, `(`+eventCols.marks()+`)`, ``)
 )
+
+// eventValues appends e's columns, in eventCols' order, as the driver's
+// own values: bound through eventColumns' pointers, database/sql converts
+// each by reflection (a fifth of the insert's CPU).
+func eventValues(args []any, e *group.Event) []any {
+	return append(args, e.BotID, e.Seq, string(e.Type), e.GroupID, e.OperatorID, e.MessageUID, e.CreatedAt.UnixMilli(), e.Data)
+}
 
 // Event implements group.Reader.
 func (r *reader) Event(botID string, seq int64) (group.Event, error) {
@@ -66,6 +76,14 @@ func (r *reader) LastEventSeq(botID string) (int64, error) {
 
 // AppendEvent implements group.Tx. Its text is checked before the seq is
 // taken, so a refused event leaves no trace.
+//
+// The event is numbered now and inserted with the transaction's other
+// events when it commits (cache.flush), after the last Update's savepoint:
+// inserted inside each Update's savepoint, every event copied its page of
+// the log to the savepoint's journal and ran a statement of its own
+// (BenchmarkAppendEvent: an event cost the writer 17.6 µs more than its
+// message that way, 12.0 this way). The writer's reads of the log (Event,
+// Events) see the events not inserted yet.
 func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	if !store.ValidArgs(eventColumns(&e).ptrs()...) {
 		return group.Event{}, store.InvalidText(fmt.Sprintf("append event for bot %q", e.BotID))
@@ -74,9 +92,7 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	if e.Seq, err = w.nextEventSeq(e.BotID); err != nil {
 		return group.Event{}, fmt.Errorf("append event for bot %q: %w", e.BotID, err)
 	}
-	if _, err := w.c.exec(insertEvent, eventColumns(&e).ptrs()...); err != nil {
-		return group.Event{}, fmt.Errorf("append event for bot %q: %w", e.BotID, err)
-	}
+	w.cache.appendEvent(e)
 	if w.evented == nil {
 		w.evented = make(map[string]int64)
 	}
@@ -86,11 +102,44 @@ func (w *writer) AppendEvent(e group.Event) (group.Event, error) {
 	return e, nil
 }
 
+// Event implements group.Tx: the events of the transaction not inserted yet included.
+func (w *writer) Event(botID string, seq int64) (group.Event, error) {
+	for _, e := range w.cache.events {
+		if e.BotID == botID && e.Seq == seq {
+			return asReadEvent(e), nil
+		}
+	}
+	return w.reader.Event(botID, seq)
+}
+
+// Events implements group.Tx: the events of the transaction not inserted
+// yet included. They come after every event of their bot in the log.
+func (w *writer) Events(botID string, afterSeq int64, limit int) ([]group.Event, error) {
+	evs, err := w.reader.Events(botID, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range w.cache.events {
+		if len(evs) >= limit {
+			break
+		}
+		if e.BotID == botID && e.Seq > afterSeq {
+			evs = append(evs, asReadEvent(e))
+		}
+	}
+	return evs, nil
+}
+
+// asReadEvent is e as the log gives it back.
+func asReadEvent(e group.Event) group.Event {
+	e.CreatedAt = asRead(e.CreatedAt)
+	return e
+}
+
 // hand records e, as the log gives it back, for the bot's feeds, with its
 // message if this Update appended it.
 func (w *writer) hand(e group.Event) {
-	c := store.Committed{Event: e}
-	c.Event.CreatedAt = asRead(e.CreatedAt)
+	c := store.Committed{Event: asReadEvent(e)}
 	if e.MessageUID != 0 {
 		if m, ok := w.msgs[e.MessageUID]; ok {
 			c.Message = &m

@@ -27,7 +27,7 @@ func TestMemberBotsMigration(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	unmigrate(t, path, "_member_bots.sql", "DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot")
+	unmigrate(t, path, "_member_bots.sql", "CREATE INDEX events_created ON events (created_at)", "DROP INDEX members_bots", "ALTER TABLE members DROP COLUMN bot")
 
 	s = openTest(t, path)
 	defer s.Close()

@@ -37,6 +37,13 @@ func writeSQL(q string) string {
 	return q
 }
 
+// checkedWriteSQL registers a statement that writes, and whose callers
+// check its text arguments before they bind them, and returns it.
+func checkedWriteSQL(q string) string {
+	writeQueries = append(writeQueries, q)
+	return q
+}
+
 // bulkRows is the most rows one multi-row statement carries. A bulk
 // statement is prepared for every power of two rows up to it, so n rows take
 // at most n/bulkRows + log2(bulkRows) statements, all prepared at Open. 256

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -91,5 +92,76 @@ func testEvent(t *testing.T, s group.Store) {
 			got := read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq(tt.bot) })
 			diff(t, "LastEventSeq("+tt.bot+")", tt.want, got)
 		}
+	})
+	t.Run("InUpdate", func(t *testing.T) {
+		// An Update reads the events it appended itself, after the log's,
+		// however the store keeps them until its commit.
+		more := []group.Event{
+			{BotID: "bot1", Type: group.EventDelRobot, GroupID: "g", OperatorID: "dave", CreatedAt: at(3 * time.Second)},
+			{BotID: "bot1", Type: group.EventAtMessage, GroupID: "h", OperatorID: "erin", MessageUID: 43, Data: "x", CreatedAt: at(4 * time.Second)},
+		}
+		more[0].Seq, more[1].Seq = 4, 5
+		bot1 := []group.Event{appended[0], appended[1], appended[3], more[0], more[1]}
+		update(t, s, func(tx group.Tx) error {
+			for _, e := range more {
+				if _, err := tx.AppendEvent(e); err != nil {
+					return err
+				}
+			}
+			for _, tt := range []struct {
+				name  string
+				bot   string
+				after int64
+				limit int
+				want  []group.Event
+			}{
+				{"all", "bot1", 0, 100, bot1},
+				{"across", "bot1", 2, 2, bot1[2:4]},
+				{"appended only", "bot1", 3, 100, bot1[3:]},
+				{"limit", "bot1", 0, 3, bot1[:3]},
+				{"limit 0", "bot1", 0, 0, nil},
+				{"past the end", "bot1", 5, 100, nil},
+				{"other bot", "bot2", 0, 100, []group.Event{appended[2]}},
+			} {
+				got, err := tx.Events(tt.bot, tt.after, tt.limit)
+				if err != nil {
+					return err
+				}
+				diff(t, "Events in the Update: "+tt.name, tt.want, got)
+			}
+			got, err := tx.Event("bot1", 5)
+			if err != nil {
+				return err
+			}
+			diff(t, "Event(bot1, 5) in the Update", more[1], got)
+			if _, err := tx.Event("bot1", 6); !group.IsNotExist(err) {
+				t.Errorf("Event(bot1, 6) in the Update: %v, want ENotExist", err)
+			}
+			last, err := tx.LastEventSeq("bot1")
+			diff(t, "LastEventSeq(bot1) in the Update", int64(5), last)
+			return err
+		})
+		diff(t, "events of bot1 after the commit", bot1,
+			read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events("bot1", 0, 100) }))
+
+		// A failed Update's events are gone, and so are their seqs.
+		err := s.Update(t.Context(), func(tx group.Tx) error {
+			if _, err := tx.AppendEvent(more[0]); err != nil {
+				return err
+			}
+			return errTest
+		})
+		if !errors.Is(err, errTest) {
+			t.Fatalf("failing Update: %v", err)
+		}
+		update(t, s, func(tx group.Tx) error {
+			_, err := tx.AppendEvent(group.Event{BotID: "bot1", Type: group.EventAddRobot, GroupID: "g", CreatedAt: at(5 * time.Second)})
+			return err
+		})
+		var seqs []int64
+		for _, e := range read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events("bot1", 3, 100) }) {
+			seqs = append(seqs, e.Seq)
+		}
+		diff(t, "seqs of bot1 after a failed Update and one more", []int64{4, 5, 6}, seqs)
 	})
 }

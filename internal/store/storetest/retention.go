@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/qun-chat/qun/internal/group"
 )
 
@@ -134,4 +135,102 @@ func nonceRecorded(t *testing.T, s group.Store, key string) bool {
 		t.Fatalf("UseNonce(%s): %v", key, err)
 	}
 	return !fresh
+}
+
+// testPruneEvents checks the events Prune deletes across many bots: every
+// event past the cutoff that no younger event of its bot precedes, in
+// batches of at most limit, and never an event that is not past it. Per bot
+// what is left is the end of its log, one unbroken run of seqs. An event
+// past the cutoff behind a younger one of its bot (its created_at went back:
+// the clock stepped back) may be kept until that one is past the cutoff
+// too: a store may walk each bot's log from its first seq.
+func testPruneEvents(t *testing.T, s Store) {
+	cutoff := at(-30 * time.Minute)
+	logs := map[string][]time.Duration{
+		"b1": {-5 * time.Hour, -4 * time.Hour, -3 * time.Hour, -2 * time.Hour, 0}, // four old, then one not
+		"b2": {-3 * time.Hour, -2 * time.Hour, -time.Hour},                        // all old
+		"b0": {-5 * time.Hour, 0, -4 * time.Hour, time.Hour},                      // the clock stepped back after seq 2
+		"b4": {0, time.Minute},                                                    // none old
+	}
+	bots := []string{"b0", "b1", "b2", "b4"}
+	// One Update per event, the bots' events interleaved, as senders append them.
+	for i := range 5 {
+		for _, b := range bots {
+			if i < len(logs[b]) {
+				update(t, s, func(tx group.Tx) error {
+					_, err := tx.AppendEvent(group.Event{BotID: b, Type: group.EventAddRobot, GroupID: "g", CreatedAt: at(logs[b][i])})
+					return err
+				})
+			}
+		}
+	}
+	seqsOf := func(t *testing.T, bot string) []int64 {
+		t.Helper()
+		var seqs []int64
+		for _, e := range read(t, s, func(r group.Reader) ([]group.Event, error) { return r.Events(bot, 0, 100) }) {
+			seqs = append(seqs, e.Seq)
+		}
+		return seqs
+	}
+	// prune prunes events before before, limit at a time, until a batch
+	// comes back short (as qqbot.Server.Prune does), and returns how many it
+	// deleted. Nothing but events is old.
+	prune := func(t *testing.T, before time.Time, limit int) int {
+		t.Helper()
+		all := 0
+		for range 20 {
+			n := must(s.Prune(t.Context(), before, at(-100*24*time.Hour), at(-100*24*time.Hour), at(-100*24*time.Hour), limit))(t, "Prune")
+			if n > limit {
+				t.Fatalf("Prune with limit %d deleted %d rows", limit, n)
+			}
+			all += n
+			if n < limit {
+				return all
+			}
+		}
+		t.Fatalf("Prune with limit %d still deleting after 20 batches", limit)
+		return 0
+	}
+
+	t.Run("Cutoff", func(t *testing.T) {
+		// Batches of 3 end inside the logs of b1 and b2; a batch of 100
+		// after them finds what is left.
+		deleted := prune(t, cutoff, 3)
+		deleted += prune(t, cutoff, 100)
+		diff(t, "events of b1 left", []int64{5}, seqsOf(t, "b1"))
+		diff(t, "events of b2 left", []int64(nil), seqsOf(t, "b2"))
+		diff(t, "events of b4 left", []int64{1, 2}, seqsOf(t, "b4"))
+		// b0 (first in id order, so that a batch may walk all of its
+		// log): seq 1 is old and goes; seqs 2 and 4 are not; seq 3 is old
+		// but behind seq 2, and may stay.
+		b0 := seqsOf(t, "b0")
+		if !cmp.Equal(b0, []int64{2, 3, 4}) && !cmp.Equal(b0, []int64{2, 4}) {
+			t.Errorf("events of b0 left: %v, want [2 3 4] or [2 4]", b0)
+		}
+		diff(t, "events deleted", 4+3+1+(3-len(b0)), deleted)
+	})
+	t.Run("AllPruned", func(t *testing.T) {
+		// b2's log is empty; its seqs go on.
+		diff(t, "LastEventSeq of b2", int64(3), read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq("b2") }))
+		update(t, s, func(tx group.Tx) error {
+			_, err := tx.AppendEvent(group.Event{BotID: "b2", Type: group.EventDelRobot, GroupID: "g", CreatedAt: t0})
+			return err
+		})
+		diff(t, "events of b2 after the next append", []int64{4}, seqsOf(t, "b2"))
+	})
+	t.Run("Later", func(t *testing.T) {
+		// An hour later the events of t0 are old too, b0's stepped-back
+		// one with them; what is an hour and a minute in is not.
+		prune(t, at(30*time.Minute), 2)
+		diff(t, "events of b1 left", []int64(nil), seqsOf(t, "b1"))
+		diff(t, "events of b2 left", []int64(nil), seqsOf(t, "b2"))
+		diff(t, "events of b0 left", []int64{4}, seqsOf(t, "b0"))
+		diff(t, "events of b4 left", []int64(nil), seqsOf(t, "b4"))
+		diff(t, "prune with nothing old", 0, prune(t, at(30*time.Minute), 2))
+		for _, b := range bots {
+			if got := read(t, s, func(r group.Reader) (int64, error) { return r.LastEventSeq(b) }); got != int64(len(logs[b]))+map[string]int64{"b2": 1}[b] {
+				t.Errorf("LastEventSeq of %s after pruning: %d", b, got)
+			}
+		}
+	})
 }

@@ -93,6 +93,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Setting", testSetting},
 		{"ConcurrentCreateSetting", testConcurrentCreateSetting},
 		{"Prune", testPrune},
+		{"PruneEvents", testPruneEvents},
 		{"DoorText", testDoorText},
 		{"NonceStore", testNonceStore},
 		{"NonceStoreConcurrent", testNonceStoreConcurrent},
