@@ -31,8 +31,14 @@ func memberFields(m *group.Member) []any {
 }
 
 var (
-	selectMember    = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = $2`
-	selectMembersOf = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = ANY($2) ORDER BY pos`
+	selectMember = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = $2`
+	// One probe of (group_id, user_id) per distinct id, in a LATERAL with a
+	// LIMIT, which the planner cannot turn into a scan of the group: with
+	// "user_id = ANY($2)" the generic plan a connection made while members
+	// was small read every member of the group (member_plan_test.go).
+	selectMembersOf = `SELECT ` + memberColumns + ` FROM (SELECT DISTINCT u FROM unnest($2::text[]) AS u) AS ids
+		CROSS JOIN LATERAL (SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = ids.u LIMIT 1) AS m
+		ORDER BY pos`
 	// One statement for any number of rows: a column array each. pos is the
 	// identity's on first insert, handed out in the rows' order (ORDER BY
 	// ord); the update leaves it alone. A row may appear once per statement.
@@ -58,9 +64,15 @@ var (
 	// The partial index members_bots (0009): as many entries as robots.
 	selectBotMembers = `SELECT user_id FROM members WHERE group_id = $1 AND type <> 4 AND bot ORDER BY pos`
 	// A listing, read without locks as BotMembers: every message reads it,
-	// and the group's lock orders it against membership changes.
-	selectCallbackBots = `SELECT b.user_id FROM bots b WHERE b.callback <> '' AND EXISTS (SELECT 1 FROM members m
-		WHERE m.group_id = $1 AND m.user_id = b.user_id AND m.type <> 4) ORDER BY b.user_id`
+	// and the group's lock orders it against membership changes. It starts
+	// from the robots with a callback (bots_callback, 0008) and probes each
+	// one's member row; the probe is a LATERAL with a LIMIT so that the
+	// generic plan cannot start from the group's members instead (an EXISTS
+	// did, for plans made while members was small: member_plan_test.go).
+	selectCallbackBots = `SELECT b.user_id FROM bots b
+		CROSS JOIN LATERAL (SELECT 1 FROM members m
+			WHERE m.group_id = $1 AND m.user_id = b.user_id AND m.type <> 4 LIMIT 1) AS m
+		WHERE b.callback <> '' ORDER BY b.user_id`
 	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`
 
 	selectProactive = `SELECT proactive FROM bot_groups WHERE group_id = $1 AND bot_id = $2`
