@@ -1,10 +1,13 @@
 package postgres
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/qun-chat/qun/internal/group"
 )
 
 // TestMemberReadPlans: the reads every member/add and every appended
@@ -69,6 +72,31 @@ func TestMemberReadPlans(t *testing.T) {
 		}
 		if scans == 0 {
 			t.Errorf("%s: plan\n%s\nno scan of members", tt.name, plan)
+		}
+	}
+}
+
+// TestAddMemberRoundTrips: a lone member/add (a robot adds one member to its
+// group) is three round trips: the group with the members' rows, the count
+// and the bots (GroupJoining); the member upsert with the notification's
+// append and the callback bots; the COMMIT.
+func TestAddMemberRoundTrips(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	svc := group.NewService(s, group.Config{})
+	if _, _, err := svc.CreateRobot(t.Context(), group.RobotInput{User: group.User{ID: "r", Name: "r"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateGroup(t.Context(), group.Robot("r"), group.CreateGroupInput{Group: group.Group{ID: "g"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int64{3, 3} {
+		before := s.trips.Load()
+		if err := svc.AddMembers(t.Context(), group.Robot("r"), "g", []group.Member{{UserID: fmt.Sprint("u", i)}}, group.Notify{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.trips.Load() - before; got != want {
+			t.Errorf("member/add %d: %d round trips, want %d", i, got, want)
 		}
 	}
 }
