@@ -55,6 +55,13 @@ var (
 		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
 			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at, bot = excluded.bot`
 
+	// upsertMembers for one row (a member/add of one member): its values as
+	// parameters, no arrays to encode and unnest, no sort.
+	upsertMember = `INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at, bot)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, EXISTS (SELECT 1 FROM bots b WHERE b.user_id = $2))
+		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
+			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at, bot = excluded.bot`
+
 	// The shared side of PutBot's lock (see markBotMembers), one per bucket
 	// of the rows' users, taken before the upsert reads bots.
 	lockBotMarks = fmt.Sprintf(`SELECT pg_advisory_xact_lock_shared($1, k)
@@ -258,22 +265,21 @@ func (w *writer) PutMembers(ms []group.Member) error {
 		return nil
 	}
 	n := len(ms)
+	if n == 1 {
+		m := ms[0]
+		what := fmt.Sprintf("put member %q of group %q", m.UserID, m.GroupID)
+		if err := w.c.later(what+": lock the robot mark", lockBotMarkShared, lockBotMark, m.UserID); err != nil {
+			return err
+		}
+		return w.c.later(what, upsertMember, m.GroupID, m.UserID, m.Alias, int64(m.Type), m.Extra, millis(m.JoinedAt), millis(m.UpdatedAt))
+	}
 	gs, us, as, es := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	ts, js, ups := make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, m := range ms {
 		gs[i], us[i], as[i], ts[i], es[i], js[i], ups[i] = m.GroupID, m.UserID, m.Alias, int64(m.Type), m.Extra, millis(m.JoinedAt), millis(m.UpdatedAt)
 	}
-	var err error
-	what := fmt.Sprintf("put member %q of group %q", ms[0].UserID, ms[0].GroupID)
-	if n > 1 {
-		what = fmt.Sprintf("put %d members, the first of group %q", n, ms[0].GroupID)
-	}
-	if n == 1 {
-		err = w.c.later(what+": lock the robot mark", lockBotMarkShared, lockBotMark, us[0])
-	} else {
-		err = w.c.later(what+": lock the robot marks", lockBotMarks, lockBotMark, us)
-	}
-	if err != nil {
+	what := fmt.Sprintf("put %d members, the first of group %q", n, ms[0].GroupID)
+	if err := w.c.later(what+": lock the robot marks", lockBotMarks, lockBotMark, us); err != nil {
 		return err
 	}
 	return w.c.later(what, upsertMembers, gs, us, as, ts, es, js, ups)
