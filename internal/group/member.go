@@ -129,17 +129,22 @@ func (s *Service) AddMembers(ctx context.Context, a Actor, groupID string, membe
 		return err
 	}
 	defer done()
-	return s.writeGroup(ctx, a, groupID, n, func(tx Tx, g Group, now time.Time) error {
-		// The actor's row is read with the others', and the group's count
-		// and the members' bots with them: one read, not four.
-		lookup := ids
-		if !a.Admin {
-			lookup = append(slices.Clip(ids), a.UserID)
-		}
-		read, count, bots, err := tx.Joining(g.ID, lookup, ids)
-		if err != nil {
-			return err
-		}
+	// The actor's row is read with the others', and the group, its count
+	// and the members' bots with them: one read, not five.
+	lookup := ids
+	if !a.Admin {
+		lookup = append(slices.Clip(ids), a.UserID)
+	}
+	var (
+		read  []Member
+		count int
+		bots  []Bot
+	)
+	get := func(tx Tx) (g Group, err error) {
+		g, read, count, bots, err = tx.GroupJoining(groupID, lookup, ids)
+		return g, err
+	}
+	return s.writeGroupBy(ctx, a, groupID, n, get, func(tx Tx, g Group, now time.Time) error {
 		rows := byUser(read)
 		if !a.Admin {
 			if err := mayAdd(tx, a, g, ids, rows); err != nil {

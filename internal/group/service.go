@@ -146,6 +146,12 @@ func (s *Service) bulkTurn(ctx context.Context, n int) (done func(), err error) 
 // writeGroup checks a write's actor, group id and notification override,
 // then runs fn in one transaction on the existing group groupID.
 func (s *Service) writeGroup(ctx context.Context, a Actor, groupID string, n Notify, fn func(tx Tx, g Group, now time.Time) error) error {
+	return s.writeGroupBy(ctx, a, groupID, n, func(tx Tx) (Group, error) { return tx.Group(groupID) }, fn)
+}
+
+// writeGroupBy is writeGroup with the group read by get, which may read
+// more with it (such as Reader.GroupJoining).
+func (s *Service) writeGroupBy(ctx context.Context, a Actor, groupID string, n Notify, get func(tx Tx) (Group, error), fn func(tx Tx, g Group, now time.Time) error) error {
 	if err := checkActor(a); err != nil {
 		return err
 	}
@@ -156,7 +162,7 @@ func (s *Service) writeGroup(ctx context.Context, a Actor, groupID string, n Not
 		return err
 	}
 	return s.update(ctx, func(tx Tx, now time.Time) error {
-		g, err := tx.Group(groupID)
+		g, err := get(tx)
 		if err != nil {
 			return err
 		}

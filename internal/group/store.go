@@ -44,6 +44,10 @@ type Reader interface {
 	// and BotsOf(botIDs), read in one go: what a write that adds members
 	// decides on (a store that reads over a network saves two round trips).
 	Joining(groupID string, memberIDs, botIDs []string) ([]Member, int, []Bot, error)
+	// GroupJoining is Group(groupID) and then Joining, in one go: the reads
+	// of a member/add (a store that reads over a network saves another round
+	// trip). An error of Group's is returned, and the rest then unread.
+	GroupJoining(groupID string, memberIDs, botIDs []string) (Group, []Member, int, []Bot, error)
 	// Members returns the active members of a group in Pos order.
 	Members(groupID string) ([]Member, error)
 	// MembersPage returns up to limit active members with Pos > afterPos, in Pos order.

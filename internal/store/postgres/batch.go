@@ -206,7 +206,7 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 	if err != nil {
 		return fail(s.beginError(err), false)
 	}
-	p := newPipe(conn, writeTx)
+	p := newPipe(conn, writeTx, &s.trips)
 	defer p.release()
 
 	evented := make(map[string]int64)

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -31,8 +33,16 @@ func memberFields(m *group.Member) []any {
 }
 
 var (
-	selectMember    = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = $2`
-	selectMembersOf = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = ANY($2) ORDER BY pos`
+	selectMember = `SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = $2`
+	// One probe of (group_id, user_id) per id, in a LATERAL with a LIMIT,
+	// which the planner cannot turn into a scan of the group: with
+	// "user_id = ANY($2)" the generic plan a connection made while members
+	// was small read every member of the group (member_plan_test.go). The
+	// ids go distinct and the rows are put in Pos order here (membersOf):
+	// an aggregate and a sort cost the server more to set up per execution
+	// than the few rows they handle.
+	selectMembersOf = `SELECT ` + memberColumns + ` FROM unnest($2::text[]) AS ids(u)
+		CROSS JOIN LATERAL (SELECT ` + memberColumns + ` FROM members WHERE group_id = $1 AND user_id = ids.u LIMIT 1) AS m`
 	// One statement for any number of rows: a column array each. pos is the
 	// identity's on first insert, handed out in the rows' order (ORDER BY
 	// ord); the update leaves it alone. A row may appear once per statement.
@@ -45,10 +55,20 @@ var (
 		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
 			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at, bot = excluded.bot`
 
+	// upsertMembers for one row (a member/add of one member): its values as
+	// parameters, no arrays to encode and unnest, no sort.
+	upsertMember = `INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at, bot)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, EXISTS (SELECT 1 FROM bots b WHERE b.user_id = $2))
+		ON CONFLICT (group_id, user_id) DO UPDATE SET alias = excluded.alias, type = excluded.type,
+			extra = excluded.extra, joined_at = excluded.joined_at, updated_at = excluded.updated_at, bot = excluded.bot`
+
 	// The shared side of PutBot's lock (see markBotMembers), one per bucket
 	// of the rows' users, taken before the upsert reads bots.
 	lockBotMarks = fmt.Sprintf(`SELECT pg_advisory_xact_lock_shared($1, k)
 		FROM (SELECT DISTINCT hashtext(u) & %d AS k FROM unnest($2::text[]) AS u) AS ks ORDER BY k`, markBuckets-1)
+	// lockBotMarks for one user (a member/add of one member): one lock, no
+	// aggregate or sort to set up.
+	lockBotMarkShared = fmt.Sprintf(`SELECT pg_advisory_xact_lock_shared($1, hashtext($2) & %d)`, markBuckets-1)
 
 	selectMembers = `SELECT ` + memberColumns + ` FROM members
 		WHERE group_id = $1 AND type <> 4 ORDER BY pos`
@@ -58,9 +78,15 @@ var (
 	// The partial index members_bots (0009): as many entries as robots.
 	selectBotMembers = `SELECT user_id FROM members WHERE group_id = $1 AND type <> 4 AND bot ORDER BY pos`
 	// A listing, read without locks as BotMembers: every message reads it,
-	// and the group's lock orders it against membership changes.
-	selectCallbackBots = `SELECT b.user_id FROM bots b WHERE b.callback <> '' AND EXISTS (SELECT 1 FROM members m
-		WHERE m.group_id = $1 AND m.user_id = b.user_id AND m.type <> 4) ORDER BY b.user_id`
+	// and the group's lock orders it against membership changes. It starts
+	// from the robots with a callback (bots_callback, 0008) and probes each
+	// one's member row; the probe is a LATERAL with a LIMIT so that the
+	// generic plan cannot start from the group's members instead (an EXISTS
+	// did, for plans made while members was small: member_plan_test.go).
+	selectCallbackBots = `SELECT b.user_id FROM bots b
+		CROSS JOIN LATERAL (SELECT 1 FROM members m
+			WHERE m.group_id = $1 AND m.user_id = b.user_id AND m.type <> 4 LIMIT 1) AS m
+		WHERE b.callback <> '' ORDER BY b.user_id`
 	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`
 
 	selectProactive = `SELECT proactive FROM bot_groups WHERE group_id = $1 AND bot_id = $2`
@@ -78,33 +104,107 @@ func (r *reader) MembersOf(groupID string, userIDs []string) ([]group.Member, er
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	return getAll(r.c, memberFields, fmt.Sprintf("members of group %q", groupID), selectMembersOf, groupID, userIDs)
+	ms, err := getAll(r.c, memberFields, fmt.Sprintf("members of group %q", groupID), selectMembersOf, groupID, distinct(userIDs))
+	return inPosOrder(ms), err
+}
+
+// distinct returns ids each once, in their first order, for selectMembersOf;
+// ids itself if none repeats.
+func distinct(ids []string) []string {
+	if len(ids) <= 8 { // the usual call: no map
+		for i := 1; i < len(ids); i++ {
+			if slices.Contains(ids[:i], ids[i]) {
+				return distinctBy(ids)
+			}
+		}
+		return ids
+	}
+	return distinctBy(ids)
+}
+
+func distinctBy(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// inPosOrder sorts the rows of selectMembersOf in Pos order.
+func inPosOrder(ms []group.Member) []group.Member {
+	slices.SortFunc(ms, func(a, b group.Member) int { return cmp.Compare(a.Pos, b.Pos) })
+	return ms
 }
 
 // Joining implements group.Reader: the three reads in one round trip.
 func (r *reader) Joining(groupID string, memberIDs, botIDs []string) ([]group.Member, int, []group.Bot, error) {
-	var (
-		ms    []group.Member
-		count []int
-		bs    []group.Bot
-	)
-	rs := make([]read, 0, 3)
-	if len(memberIDs) > 0 {
-		rs = append(rs, read{fmt.Sprintf("list members of group %q", groupID), selectMembersOf, []any{groupID, memberIDs}, into(&ms, memberFields)})
-	}
-	rs = append(rs, read{fmt.Sprintf("count members of group %q", groupID), countMembers, []any{groupID},
-		into(&count, func(n *int) []any { return []any{n} })})
-	if len(botIDs) > 0 {
-		rs = append(rs, read{"list bots", selectBotsOf, []any{botIDs}, into(&bs, botFields)})
-	}
-	if err := r.c.reads(rs...); err != nil {
+	var j joined
+	if err := r.c.reads(j.reads(groupID, memberIDs, botIDs)...); err != nil {
 		return nil, 0, nil, err
 	}
-	n := 0
-	if len(count) > 0 {
-		n = count[0]
+	return j.result()
+}
+
+// GroupJoining implements group.Reader: the group's read (keyed, as Group)
+// and Joining's in one round trip, the group first, so that in an Update
+// the others are read once its lock is held, as after Group. A group not
+// found is read again as Group reads it (which in an Update locks its key),
+// and Joining then too.
+func (r *reader) GroupJoining(groupID string, memberIDs, botIDs []string) (group.Group, []group.Member, int, []group.Bot, error) {
+	q := selectGroup.q
+	if r.c.write {
+		q = selectGroup.locked
 	}
-	return ms, n, bs, nil
+	var (
+		gs []group.Group
+		j  joined
+	)
+	rs := append(make([]read, 0, 4), read{fmt.Sprintf("get group %q", groupID), q, []any{groupID}, into(&gs, groupFields)})
+	if err := r.c.reads(append(rs, j.reads(groupID, memberIDs, botIDs)...)...); err != nil {
+		return group.Group{}, nil, 0, nil, err
+	}
+	if len(gs) == 0 {
+		g, err := r.Group(groupID)
+		if err != nil {
+			return group.Group{}, nil, 0, nil, err
+		}
+		ms, n, bs, err := r.Joining(groupID, memberIDs, botIDs)
+		return g, ms, n, bs, err
+	}
+	ms, n, bs, err := j.result()
+	return gs[0], ms, n, bs, err
+}
+
+// joined takes the rows of Joining's reads.
+type joined struct {
+	ms    []group.Member
+	count []int
+	bs    []group.Bot
+}
+
+func (j *joined) reads(groupID string, memberIDs, botIDs []string) []read {
+	rs := make([]read, 0, 3)
+	if len(memberIDs) > 0 {
+		rs = append(rs, read{fmt.Sprintf("list members of group %q", groupID), selectMembersOf, []any{groupID, distinct(memberIDs)}, into(&j.ms, memberFields)})
+	}
+	rs = append(rs, read{fmt.Sprintf("count members of group %q", groupID), countMembers, []any{groupID},
+		into(&j.count, func(n *int) []any { return []any{n} })})
+	if len(botIDs) > 0 {
+		rs = append(rs, read{"list bots", selectBotsOf, []any{botIDs}, into(&j.bs, botFields)})
+	}
+	return rs
+}
+
+func (j *joined) result() ([]group.Member, int, []group.Bot, error) {
+	n := 0
+	if len(j.count) > 0 {
+		n = j.count[0]
+	}
+	return inPosOrder(j.ms), n, j.bs, nil
 }
 
 // Members implements group.Reader.
@@ -177,15 +277,20 @@ func (w *writer) PutMembers(ms []group.Member) error {
 		return nil
 	}
 	n := len(ms)
+	if n == 1 {
+		m := ms[0]
+		what := fmt.Sprintf("put member %q of group %q", m.UserID, m.GroupID)
+		if err := w.c.later(what+": lock the robot mark", lockBotMarkShared, lockBotMark, m.UserID); err != nil {
+			return err
+		}
+		return w.c.later(what, upsertMember, m.GroupID, m.UserID, m.Alias, int64(m.Type), m.Extra, millis(m.JoinedAt), millis(m.UpdatedAt))
+	}
 	gs, us, as, es := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	ts, js, ups := make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, m := range ms {
 		gs[i], us[i], as[i], ts[i], es[i], js[i], ups[i] = m.GroupID, m.UserID, m.Alias, int64(m.Type), m.Extra, millis(m.JoinedAt), millis(m.UpdatedAt)
 	}
-	what := fmt.Sprintf("put member %q of group %q", ms[0].UserID, ms[0].GroupID)
-	if n > 1 {
-		what = fmt.Sprintf("put %d members, the first of group %q", n, ms[0].GroupID)
-	}
+	what := fmt.Sprintf("put %d members, the first of group %q", n, ms[0].GroupID)
 	if err := w.c.later(what+": lock the robot marks", lockBotMarks, lockBotMark, us); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -50,10 +51,18 @@ type pipe struct {
 	sent int
 	// writes counts the writes in queue (statements with fail set).
 	writes int
+	// trips counts the round trips of every pipe of the store (Store.trips).
+	trips *atomic.Int64
 }
 
-func newPipe(conn *pgxpool.Conn, opts pgx.TxOptions) *pipe {
-	return &pipe{conn: conn, begin: &opts}
+func newPipe(conn *pgxpool.Conn, opts pgx.TxOptions, trips *atomic.Int64) *pipe {
+	return &pipe{conn: conn, begin: &opts, trips: trips}
+}
+
+// trip counts a round trip.
+func (p *pipe) trip() {
+	p.sent++
+	p.trips.Add(1)
 }
 
 // push queues a statement whose result is only checked by the next one.
@@ -79,7 +88,7 @@ func (p *pipe) send(ctx context.Context, sql string, args ...any) (pgx.BatchResu
 // sendAll is send for the statements last queues: br is positioned at the
 // first one's result.
 func (p *pipe) sendAll(ctx context.Context, last func(*pgx.Batch)) (pgx.BatchResults, error) {
-	p.sent++
+	p.trip()
 	b := &pgx.Batch{}
 	began := p.begin != nil
 	if began {
@@ -120,7 +129,7 @@ func (p *pipe) sendAll(ctx context.Context, last func(*pgx.Batch)) (pgx.BatchRes
 // Exec implements statements.
 func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if p.begun() && len(p.queue) == 0 {
-		p.sent++
+		p.trip()
 		return p.conn.Exec(ctx, sql, args...)
 	}
 	br, err := p.send(ctx, sql, args...)
@@ -137,7 +146,7 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 // QueryRow implements statements.
 func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if p.begun() && len(p.queue) == 0 {
-		p.sent++
+		p.trip()
 		return p.conn.QueryRow(ctx, sql, args...)
 	}
 	br, err := p.send(ctx, sql, args...)
@@ -150,7 +159,7 @@ func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 // Query implements statements.
 func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if p.begun() && len(p.queue) == 0 {
-		p.sent++
+		p.trip()
 		return p.conn.Query(ctx, sql, args...)
 	}
 	br, err := p.send(ctx, sql, args...)

@@ -90,6 +90,9 @@ type Store struct {
 	// waiters Update wakes itself; acted on, it would also wake waiters that
 	// came after that commit.
 	ownPIDs sync.Map // uint32 → struct{}
+	// trips counts the round trips of Updates and Views (pipe), for tests
+	// and benchmarks.
+	trips atomic.Int64
 }
 
 // Option changes a default of Open.
@@ -334,7 +337,7 @@ func (s *Store) view(ctx context.Context, fn func(*reader) error) error {
 	if err != nil {
 		return s.beginError(err)
 	}
-	p := newPipe(conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	p := newPipe(conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, &s.trips)
 	defer p.release() // read-only: ROLLBACK, nothing to lose
 	r := &reader{c: &dbtx{ctx: ctx, tx: p}}
 	return s.call(func() error { return fn(r) })

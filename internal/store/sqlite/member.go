@@ -101,6 +101,25 @@ func (w *writer) Joining(groupID string, memberIDs, botIDs []string) ([]group.Me
 	return joining(w, groupID, memberIDs, botIDs)
 }
 
+// GroupJoining implements group.Reader.
+func (r *reader) GroupJoining(groupID string, memberIDs, botIDs []string) (group.Group, []group.Member, int, []group.Bot, error) {
+	return groupJoining(r, groupID, memberIDs, botIDs)
+}
+
+// GroupJoining implements group.Reader from the cache.
+func (w *writer) GroupJoining(groupID string, memberIDs, botIDs []string) (group.Group, []group.Member, int, []group.Bot, error) {
+	return groupJoining(w, groupID, memberIDs, botIDs)
+}
+
+func groupJoining(r group.Reader, groupID string, memberIDs, botIDs []string) (group.Group, []group.Member, int, []group.Bot, error) {
+	g, err := r.Group(groupID)
+	if err != nil {
+		return group.Group{}, nil, 0, nil, err
+	}
+	ms, n, bs, err := r.Joining(groupID, memberIDs, botIDs)
+	return g, ms, n, bs, err
+}
+
 func joining(r group.Reader, groupID string, memberIDs, botIDs []string) ([]group.Member, int, []group.Bot, error) {
 	ms, err := r.MembersOf(groupID, memberIDs)
 	if err != nil {

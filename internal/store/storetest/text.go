@@ -236,6 +236,7 @@ func readsFindNothing(t *testing.T, r group.Reader, bad string) error {
 		{"Bot", func() error { _, err := r.Bot(bad); return err }},
 		{"BotByAppID", func() error { _, err := r.BotByAppID(bad); return err }},
 		{"Group", func() error { _, err := r.Group(bad); return err }},
+		{"GroupJoining", func() error { _, _, _, _, err := r.GroupJoining(bad, []string{"m", bad}, []string{bad}); return err }},
 		{"Member(bad, m)", func() error { _, err := r.Member(bad, "m"); return err }},
 		{"Member(g, bad)", func() error { _, err := r.Member("g", bad); return err }},
 		{"Event", func() error { _, err := r.Event(bad, 1); return err }},

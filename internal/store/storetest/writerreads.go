@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -70,6 +71,17 @@ func testWriterReads(t *testing.T, s group.Store) {
 		}
 		if d := cmp.Diff([]any{ms, v.Count, bs}, []any{jm, jn, jb}, cmpOpts); d != "" {
 			v.Joining = d
+		}
+		gg, gm, gn, gb, err := tx.GroupJoining("g", []string{"bob", "alice", "nobody", "r2"}, []string{"alice", "r1", "r2"})
+		switch {
+		case v.GroupFound && err != nil:
+			return v, err
+		case v.GroupFound:
+			if d := cmp.Diff([]any{g, ms, v.Count, bs}, []any{gg, gm, gn, gb}, cmpOpts); d != "" {
+				v.Joining += "GroupJoining: " + d
+			}
+		case !group.IsNotExist(err):
+			v.Joining += fmt.Sprintf("GroupJoining of a missing group: %v, want ENotExist", err)
 		}
 		v.LastSeq, err = tx.LastEventSeq("r1")
 		return v, err
@@ -209,7 +221,22 @@ func testJoining(t *testing.T, s group.Store) {
 				if len(ids) == 0 {
 					ids = nil
 				}
-				return got{userIDs(ms), n, ids}, err
+				if err != nil {
+					return got{}, err
+				}
+				// GroupJoining reads the same, after the group; an unknown
+				// group is its error.
+				g, gms, gn, gbs, gerr := r.GroupJoining(tt.group, tt.memberIDs, tt.botID)
+				if tt.group == "nowhere" {
+					if !group.IsNotExist(gerr) {
+						t.Errorf("GroupJoining of an unknown group: %v, want ENotExist", gerr)
+					}
+				} else if gerr != nil {
+					return got{}, gerr
+				} else if d := cmp.Diff([]any{tt.group, ms, n, bs}, []any{g.ID, gms, gn, gbs}, cmpOpts); d != "" {
+					t.Errorf("GroupJoining against Group and Joining (-want +got):\n%s", d)
+				}
+				return got{userIDs(ms), n, ids}, nil
 			})
 			diff(t, "Joining", tt.want, v)
 		})

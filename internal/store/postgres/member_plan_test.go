@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/qun-chat/qun/internal/group"
+)
+
+// TestMemberReadPlans: the reads every member/add and every appended
+// message make (the members named, the group's callback bots) probe members
+// by (group_id, user_id) in their generic plan, whatever the statistics the
+// plan was made with. The pool forces generic plans, and a connection plans
+// a statement once, often while the tables are small and not yet analyzed:
+// the plans of the earlier text read every member of the group (a bitmap
+// scan of the group, or the whole table), so a member/add cost grew with
+// its group, in the benchmark about a quarter of PostgreSQL's CPU.
+func TestMemberReadPlans(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	testOpen(t, dsn, schema)
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	// A few members in each of a few groups, never analyzed: the state the
+	// benchmark's connections plan in.
+	if _, err := conn.Exec(t.Context(), "SET search_path TO "+pgx.Identifier{schema}.Sanitize()+"; SET plan_cache_mode = force_generic_plan;"+
+		`INSERT INTO members (group_id, user_id, alias, type, extra, joined_at, updated_at)
+			SELECT 'g' || g, 'u' || g || '-' || i, '', 0, '', 0, 0 FROM generate_series(1, 64) g, generate_series(1, 5) i;
+		INSERT INTO bots (user_id, owner, secret, callback, robot_extra, app_id, app_secret, intents,
+			ice_breaker_enabled, ice_breaker_payload, updated_at) VALUES ('u1-1', '', '', 'http://x', '', '', '', 0, false, '{}', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		name, q, args string
+	}{
+		{"members of", selectMembersOf, `'g1', '{u1-1,u1-2}'`},
+		{"callback bots", selectCallbackBots, `'g1'`},
+	} {
+		name := "p" + string(rune('0'+i))
+		if _, err := conn.Exec(t.Context(), "PREPARE "+name+" AS "+tt.q); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(t.Context(), "EXPLAIN (COSTS OFF) EXECUTE "+name+"("+tt.args+")", pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(lines, "\n")
+		// Every scan of members is an index scan whose condition holds both
+		// key columns.
+		scans := 0
+		for j, l := range lines {
+			if !strings.Contains(l, " on members") {
+				continue
+			}
+			scans++
+			if !strings.Contains(l, "Index Scan using") && !strings.Contains(l, "Index Only Scan using") ||
+				j+1 == len(lines) || !strings.Contains(lines[j+1], "Index Cond:") ||
+				!strings.Contains(lines[j+1], "group_id = $1") || !strings.Contains(lines[j+1], "user_id = ") {
+				t.Errorf("%s: plan\n%s\nwant members probed by group_id and user_id", tt.name, plan)
+				break
+			}
+		}
+		if scans == 0 {
+			t.Errorf("%s: plan\n%s\nno scan of members", tt.name, plan)
+		}
+	}
+}
+
+// TestAddMemberRoundTrips: a lone member/add (a robot adds one member to its
+// group) is three round trips: the group with the members' rows, the count
+// and the bots (GroupJoining); the member upsert with the notification's
+// append and the callback bots; the COMMIT.
+func TestAddMemberRoundTrips(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	svc := group.NewService(s, group.Config{})
+	if _, _, err := svc.CreateRobot(t.Context(), group.RobotInput{User: group.User{ID: "r", Name: "r"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateGroup(t.Context(), group.Robot("r"), group.CreateGroupInput{Group: group.Group{ID: "g"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int64{3, 3} {
+		before := s.trips.Load()
+		if err := svc.AddMembers(t.Context(), group.Robot("r"), "g", []group.Member{{UserID: fmt.Sprint("u", i)}}, group.Notify{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.trips.Load() - before; got != want {
+			t.Errorf("member/add %d: %d round trips, want %d", i, got, want)
+		}
+	}
+}
