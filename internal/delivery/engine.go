@@ -465,15 +465,17 @@ func (s *session) deliver(ctx context.Context) error {
 		}
 		s.last = last
 		s.count()
-		// Events missing from the log were pruned before they could be delivered.
-		if len(items) > 0 {
-			if first := items[0].Seq; first > s.pos+1 {
-				s.drop(s.pos+1, first-1, Item{}, "pruned from the event log before delivery")
-			}
-		} else if last > s.pos {
+		// Events missing from the log were pruned before they could be
+		// delivered: before the first item, or between two (a store that
+		// prunes by created_at deletes an old event behind a younger one
+		// when clocks disagree), or all of them.
+		if len(items) == 0 && last > s.pos {
 			s.drop(s.pos+1, last, Item{}, "pruned from the event log before delivery")
 		}
 		for _, it := range items {
+			if it.Seq > s.pos+1 {
+				s.drop(s.pos+1, it.Seq-1, Item{}, "pruned from the event log before delivery")
+			}
 			if it.Body == nil {
 				s.pos, s.dirty = it.Seq, true
 				continue

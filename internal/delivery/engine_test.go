@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,6 +170,7 @@ func (rc *receiver) waitGot(n int) []int64 {
 // env is a store, an engine over it and a stream of bot1 to a receiver.
 type env struct {
 	t      *testing.T
+	path   string // of the store's file
 	st     *sqlite.Store
 	engine *delivery.Engine
 	stop   func() // stops engine and waits for it to record its progress
@@ -176,12 +178,13 @@ type env struct {
 
 func newEnv(t *testing.T, opts delivery.Options) *env {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "qun.db"))
+	path := filepath.Join(t.TempDir(), "qun.db")
+	st, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, st: st}
+	e := &env{t: t, path: path, st: st}
 	e.start(opts)
 	return e
 }
@@ -406,6 +409,36 @@ func TestDropped(t *testing.T) {
 	ds, _ = e.st.DeliveryDrops(t.Context(), "bot1", group.DeliveryWebhook, 10)
 	if st.Dropped != 4 || len(ds) != 2 || ds[0].FromSeq != 3 || ds[0].ToSeq != 5 {
 		t.Fatalf("stream %+v, drops %+v; want 3..5 dropped", st, ds)
+	}
+}
+
+// TestDroppedInside: events missing between two the log still has (a
+// store that prunes by created_at, as PostgreSQL does, deletes an old event
+// behind a younger one when the clock stepped back, or node clocks
+// disagree) are recorded as dropped too, not skipped silently.
+func TestDroppedInside(t *testing.T) {
+	e := newEnv(t, delivery.Options{Retention: time.Hour})
+	rc := newReceiver(t)
+	e.target(rc.srv.URL)
+	e.stop()
+	e.events(6, group.EventAddRobot, time.Now())
+	db, err := sql.Open("sqlite", e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// What such a prune leaves: seqs 1, 3 and 6; 2, 4 and 5 gone.
+	if _, err := db.Exec(`DELETE FROM events WHERE bot_id = 'bot1' AND seq IN (2, 4, 5)`); err != nil {
+		t.Fatal(err)
+	}
+	e.start(delivery.Options{Retention: time.Hour})
+	if got := rc.waitGot(3); !slices.Equal(got, []int64{1, 3, 6}) {
+		t.Fatalf("received %v, want [1 3 6]", got)
+	}
+	st := e.waitStream("delivered 6", func(st group.DeliveryStream) bool { return st.Delivered == 6 })
+	ds, err := e.st.DeliveryDrops(t.Context(), "bot1", group.DeliveryWebhook, 10)
+	if err != nil || st.Dropped != 3 || len(ds) != 2 || ds[0].FromSeq != 4 || ds[0].ToSeq != 5 || ds[1].FromSeq != 2 || ds[1].ToSeq != 2 {
+		t.Fatalf("stream %+v, drops %+v, %v; want 2..2 and 4..5 dropped", st, ds, err)
 	}
 }
 
