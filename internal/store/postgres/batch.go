@@ -300,8 +300,23 @@ func (s *Store) runBatch(live []*request) (answers []answer, ran int) {
 	// ctx could otherwise report a failure for writes that then commit.
 	var tag pgconn.CommandTag
 	if len(events) > 0 || len(evented) > 0 {
+		// The events wait for their bots' counter rows in this round trip.
+		// A lone Update waits for them under its caller's ctx, as for its
+		// queued writes above: canceled, the wait ends in an error, and the
+		// COMMIT after it does not run.
+		canceled := func() bool { return false }
+		if !shared && ctx.Done() != nil {
+			if err := ctx.Err(); err != nil {
+				answers, _ = fail(err, false) // nothing is sent: nothing commits
+				return answers[:ran], ran
+			}
+			canceled = p.cancelOnDone(ctx)
+		}
 		var before bool
 		tag, before, err = commitEvents(context.WithoutCancel(ctx), p, s.opts.channel, events, evented)
+		if canceled() && err != nil {
+			err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+		}
 		if err != nil && before {
 			answers, _ = fail(fmt.Errorf("postgres: append events: %w", err), isRetryable(err) || shared)
 			return answers[:ran], ran

@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -134,4 +137,122 @@ func TestFailedEventAppendCommitsNothing(t *testing.T) {
 	if got := collect("end"); len(got) != 0 {
 		t.Errorf("the failed Update notified %q", got)
 	}
+}
+
+// TestFailedEventAppendInSharedBatch: when the statement that numbers a
+// shared batch's events fails for one Update's event, the COMMIT sent with
+// it does not run for any of them: each runs again alone, so the others
+// commit (their writes, their events, gapless, and their notifications) and
+// the one whose event fails keeps nothing.
+func TestFailedEventAppendInSharedBatch(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	exec(t, dsn, schema, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
+	exec(t, dsn, schema, `CREATE TRIGGER boom BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.type = 'BOOM') EXECUTE FUNCTION boom()`)
+	collect := listen(t, dsn, schema)
+	at := time.UnixMilli(1)
+	fns := make([]func(*writer) error, 3)
+	for i := range fns {
+		fns[i] = func(w *writer) error {
+			if err := w.putSetting(fmt.Sprint("k", i), "v"); err != nil {
+				return err
+			}
+			typ := group.EventAddRobot
+			if i == 1 {
+				typ = "BOOM"
+			}
+			_, err := w.AppendEvent(group.Event{BotID: "x", Type: typ, GroupID: "g", OperatorID: "u", CreatedAt: at})
+			return err
+		}
+	}
+	errs := runShared(t, s, fns...)
+	if errs[0] != nil || errs[2] != nil || errs[1] == nil {
+		t.Errorf("Updates of a batch whose event append failed for the second: %v, want nil, an error, nil", errs)
+	}
+	want := map[string]bool{"k0": true, "k2": true}
+	if got := settings(t, s, "k0", "k1", "k2"); !maps.Equal(got, want) {
+		t.Errorf("settings: %v, want %v", got, want)
+	}
+	var seqs []int64
+	err := s.View(t.Context(), func(r group.Reader) error {
+		evs, err := r.Events("x", 0, 10)
+		for _, e := range evs {
+			seqs = append(seqs, e.Seq)
+		}
+		return err
+	})
+	if err != nil || !slices.Equal(seqs, []int64{1, 2}) {
+		t.Errorf("seqs of x: %v, %v; want [1 2]", seqs, err)
+	}
+	if _, err := s.pool.Exec(t.Context(), `SELECT pg_notify($1, 'end')`, schema); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := collect("end"), []string{"1 x", "2 x"}; !slices.Equal(got, want) {
+		t.Errorf("notifications = %q, want %q", got, want)
+	}
+}
+
+// TestEventAppendWaitsUnderCallersContext: a lone Update whose events wait
+// for their bot's counter row (another transaction appends for the bot)
+// waits under its caller's ctx, as its queued writes do
+// (TestQueuedWriteWaitsUnderCallersContext), although they are numbered in
+// the commit's round trip: a caller who gives up gets its error, and neither
+// the event nor the Update's other writes are kept.
+func TestEventAppendWaitsUnderCallersContext(t *testing.T) {
+	dsn := testDSN(t)
+	schema := testSchema(t, dsn)
+	s := testOpen(t, dsn, schema)
+	at := time.UnixMilli(1)
+	ev := group.Event{BotID: "x", Type: group.EventAddRobot, GroupID: "g", OperatorID: "u", CreatedAt: at}
+	mustUpdate(t, s, func(tx group.Tx) error { _, err := tx.AppendEvent(ev); return err })
+
+	// Another transaction holds x's counter row until the Update has returned.
+	holder, err := s.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(context.Background())
+	if _, err := holder.Exec(t.Context(), `UPDATE event_seqs SET seq = seq WHERE bot_id = 'x'`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	returned := make(chan error, 1)
+	go func() {
+		returned <- s.update(ctx, func(w *writer) error {
+			if _, err := w.c.exec("put setting", upsertSetting, "k", "v"); err != nil {
+				return err
+			}
+			_, err := w.AppendEvent(ev)
+			return err
+		})
+	}()
+	// Cancel once the commit waits for the row.
+	waitForBlocked(t, s, holder.Conn().PgConn().PID())
+	cancel()
+	select {
+	case err = <-returned:
+	case <-time.After(10 * time.Second):
+		// Still waiting after its caller gave up: let it go on, to see what
+		// it makes of that.
+		holder.Rollback(t.Context()) //nolint:errcheck // the outcome is what the test reads
+		err = <-returned
+	}
+	holder.Rollback(t.Context()) //nolint:errcheck // done with the row
+	if err == nil {
+		t.Fatal("the Update its caller gave up on succeeded")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("the Update its caller gave up on: %v, want context.Canceled", err)
+	}
+	if got := settings(t, s, "k"); got["k"] {
+		t.Error("the Update its caller gave up on kept its setting")
+	}
+	var n int
+	err = s.View(t.Context(), func(r group.Reader) error { evs, err := r.Events("x", 0, 10); n = len(evs); return err })
+	if err != nil || n != 1 {
+		t.Errorf("x has %d events, %v; want 1, the first Update's", n, err)
+	}
+	// The store goes on: the next Update for x commits.
+	mustUpdate(t, s, func(tx group.Tx) error { _, err := tx.AppendEvent(ev); return err })
 }

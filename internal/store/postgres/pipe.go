@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -53,6 +54,10 @@ type pipe struct {
 	writes int
 	// trips counts the round trips of every pipe of the store (Store.trips).
 	trips *atomic.Int64
+	// discard is set once the backend may still act on a cancel request
+	// (cancelOnDone): release closes the connection rather than give it
+	// back to the pool, where the cancel could hit another's statement.
+	discard bool
 }
 
 func newPipe(conn *pgxpool.Conn, opts pgx.TxOptions, trips *atomic.Int64) *pipe {
@@ -210,10 +215,50 @@ func (p *pipe) end(ctx context.Context, sql string) (pgconn.CommandTag, error) {
 // release ends whatever the connection is in and gives it back to the pool,
 // which closes it if it could not be brought back out of the transaction.
 func (p *pipe) release() {
-	if p.conn.Conn().PgConn().TxStatus() != 'I' {
+	if p.discard {
+		p.conn.Conn().Close(context.Background()) //nolint:errcheck // the server rolls back what is left; the pool drops the closed connection
+	} else if p.conn.Conn().PgConn().TxStatus() != 'I' {
 		p.conn.Exec(context.Background(), `ROLLBACK`) //nolint:errcheck // the pool closes a connection left in a transaction
 	}
 	p.conn.Release()
+}
+
+// cancelRetry is how often cancelOnDone asks again: a cancel request that
+// reaches the backend before it starts on the statements is ignored.
+const cancelRetry = 100 * time.Millisecond
+
+// cancelOnDone makes what the backend runs of p's statements until stop is
+// called fail with a query-canceled error once ctx is done, by sending it
+// cancel requests (again every cancelRetry): a lock wait ends, and nothing
+// after the canceled statement runs. The connection is not given up, so
+// that the outcome is still read from it; the ctx the statements are sent
+// with is not canceled. stop reports whether a cancel request was sent: the
+// connection is then discarded at release.
+func (p *pipe) cancelOnDone(ctx context.Context) (stop func() bool) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	pg := p.conn.Conn().PgConn()
+	stopWatch := context.AfterFunc(ctx, func() {
+		defer close(exited)
+		for {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			pg.CancelRequest(cctx) //nolint:errcheck // best effort: without it the statements just run on
+			cancel()
+			select {
+			case <-done:
+				return
+			case <-time.After(cancelRetry):
+			}
+		}
+	})
+	return func() bool {
+		close(done)
+		if stopWatch() {
+			return false
+		}
+		<-exited
+		p.discard = true
+		return true
+	}
 }
 
 // failed reports whether the transaction (or its current savepoint) is
