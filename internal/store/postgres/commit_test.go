@@ -256,3 +256,31 @@ func TestEventAppendWaitsUnderCallersContext(t *testing.T) {
 	// The store goes on: the next Update for x commits.
 	mustUpdate(t, s, func(tx group.Tx) error { _, err := tx.AppendEvent(ev); return err })
 }
+
+// TestEventAppendAfterCallerGaveUp: a lone Update whose caller gives up
+// before its events are sent (here fn itself cancels) fails with the
+// caller's error and commits nothing, as when its events wait for a lock.
+func TestEventAppendAfterCallerGaveUp(t *testing.T) {
+	dsn := testDSN(t)
+	s := testOpen(t, dsn, testSchema(t, dsn))
+	ctx, cancel := context.WithCancel(t.Context())
+	err := s.update(ctx, func(w *writer) error {
+		if _, err := w.c.exec("put setting", upsertSetting, "k", "v"); err != nil {
+			return err
+		}
+		_, err := w.AppendEvent(group.Event{BotID: "x", Type: group.EventAddRobot, GroupID: "g", OperatorID: "u", CreatedAt: time.UnixMilli(1)})
+		cancel()
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("the Update its caller gave up on: %v, want context.Canceled", err)
+	}
+	if got := settings(t, s, "k"); got["k"] {
+		t.Error("the Update its caller gave up on kept its setting")
+	}
+	var n int
+	err = s.View(t.Context(), func(r group.Reader) error { evs, err := r.Events("x", 0, 10); n = len(evs); return err })
+	if err != nil || n != 0 {
+		t.Errorf("x has %d events, %v; want none", n, err)
+	}
+}
