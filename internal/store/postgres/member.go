@@ -79,14 +79,17 @@ var (
 	selectBotMembers = `SELECT user_id FROM members WHERE group_id = $1 AND type <> 4 AND bot ORDER BY pos`
 	// A listing, read without locks as BotMembers: every message reads it,
 	// and the group's lock orders it against membership changes. It starts
-	// from the robots with a callback (bots_callback, 0008) and probes each
-	// one's member row; the probe is a LATERAL with a LIMIT so that the
-	// generic plan cannot start from the group's members instead (an EXISTS
-	// did, for plans made while members was small: member_plan_test.go).
-	selectCallbackBots = `SELECT b.user_id FROM bots b
-		CROSS JOIN LATERAL (SELECT 1 FROM members m
-			WHERE m.group_id = $1 AND m.user_id = b.user_id AND m.type <> 4 LIMIT 1) AS m
-		WHERE b.callback <> '' ORDER BY b.user_id`
+	// from the group's robot members, as BotMembers does (members_bots,
+	// 0011: as many entries as the group has robots), and probes each one's
+	// Bot record for a callback (bots_callback, 0008) in a LATERAL with a
+	// LIMIT, so that the generic plan can become neither a scan of every
+	// member of the group (an EXISTS from bots did, for plans made while
+	// members was small) nor one of every robot with a callback on the
+	// server (starting from bots_callback did: 20,000 robots with a callback
+	// made each message read 20,000 index entries). See member_plan_test.go.
+	selectCallbackBots = `SELECT m.user_id FROM members m
+		CROSS JOIN LATERAL (SELECT 1 FROM bots b WHERE b.user_id = m.user_id AND b.callback <> '' LIMIT 1) AS b
+		WHERE m.group_id = $1 AND m.type <> 4 AND m.bot ORDER BY m.user_id`
 	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`
 
 	selectProactive = `SELECT proactive FROM bot_groups WHERE group_id = $1 AND bot_id = $2`
