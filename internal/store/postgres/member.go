@@ -38,7 +38,7 @@ var (
 	// which the planner cannot turn into a scan of the group: with
 	// "user_id = ANY($2)" the generic plan a connection made while members
 	// was small read every member of the group (member_plan_test.go). The
-	// ids go distinct and the rows are put in Pos order here (membersOf):
+	// ids go distinct and the rows are put in Pos order here (MembersOf):
 	// an aggregate and a sort cost the server more to set up per execution
 	// than the few rows they handle.
 	selectMembersOf = `SELECT ` + memberColumns + ` FROM unnest($2::text[]) AS ids(u)
@@ -155,8 +155,8 @@ func (r *reader) Joining(groupID string, memberIDs, botIDs []string) ([]group.Me
 // GroupJoining implements group.Reader: the group's read (keyed, as Group)
 // and Joining's in one round trip, the group first, so that in an Update
 // the others are read once its lock is held, as after Group. A group not
-// found is read again as Group reads it (which in an Update locks its key),
-// and Joining then too.
+// found is, as Group does after a miss, ENotExist in a View and in an
+// Update read again with its key locked, and Joining then too.
 func (r *reader) GroupJoining(groupID string, memberIDs, botIDs []string) (group.Group, []group.Member, int, []group.Bot, error) {
 	q := selectGroup.q
 	if r.c.write {
@@ -171,7 +171,7 @@ func (r *reader) GroupJoining(groupID string, memberIDs, botIDs []string) (group
 		return group.Group{}, nil, 0, nil, err
 	}
 	if len(gs) == 0 {
-		g, err := r.Group(groupID)
+		g, err := getKeyedMissed(r.c, groupFields, fmt.Sprintf("group %q", groupID), selectGroup, groupID, groupID)
 		if err != nil {
 			return group.Group{}, nil, 0, nil, err
 		}

@@ -117,7 +117,7 @@ func TestMemberReadPlans(t *testing.T) {
 // TestAddMemberRoundTrips: a lone member/add (a robot adds one member to its
 // group) is three round trips: the group with the members' rows, the count
 // and the bots (GroupJoining); the member upsert with the notification's
-// append and the callback bots; the COMMIT.
+// append and the callback bots; the COMMIT. One to a missing group is two.
 func TestAddMemberRoundTrips(t *testing.T) {
 	dsn := testDSN(t)
 	s := testOpen(t, dsn, testSchema(t, dsn))
@@ -136,5 +136,15 @@ func TestAddMemberRoundTrips(t *testing.T) {
 		if got := s.trips.Load() - before; got != want {
 			t.Errorf("member/add %d: %d round trips, want %d", i, got, want)
 		}
+	}
+	// A group not found costs what Group's miss does: the batch, then its
+	// key locked with a read again (2; 3 when the miss was read once more
+	// before the lock). Nothing else is sent, and nothing is committed.
+	before := s.trips.Load()
+	if err := svc.AddMembers(t.Context(), group.Robot("r"), "nowhere", []group.Member{{UserID: "u"}}, group.Notify{}); !group.IsNotExist(err) {
+		t.Fatalf("member/add to a missing group: %v, want ENotExist", err)
+	}
+	if got := s.trips.Load() - before; got != 2 {
+		t.Errorf("member/add to a missing group: %d round trips, want 2", got)
 	}
 }
