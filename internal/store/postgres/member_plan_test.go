@@ -26,8 +26,8 @@ func TestMemberReadPlans(t *testing.T) {
 	dsn := testDSN(t)
 	schema := testSchema(t, dsn)
 	testOpen(t, dsn, schema)
-	// probes reports whether the scan of table on line j of a plan is an
-	// index scan (of index, if set) whose condition holds every one of conds.
+	// probes reports whether the scan on line j of a plan is an index scan
+	// (of index, if set) whose condition holds every one of conds.
 	probes := func(lines []string, j int, index string, conds ...string) bool {
 		l := lines[j]
 		if !strings.Contains(l, "Index Scan using "+index) && !strings.Contains(l, "Index Only Scan using "+index) ||
