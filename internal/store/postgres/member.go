@@ -38,7 +38,7 @@ var (
 	// which the planner cannot turn into a scan of the group: with
 	// "user_id = ANY($2)" the generic plan a connection made while members
 	// was small read every member of the group (member_plan_test.go). The
-	// ids go distinct and the rows are put in Pos order here (membersOf):
+	// ids go distinct and the rows are put in Pos order here (MembersOf):
 	// an aggregate and a sort cost the server more to set up per execution
 	// than the few rows they handle.
 	selectMembersOf = `SELECT ` + memberColumns + ` FROM unnest($2::text[]) AS ids(u)
@@ -79,14 +79,17 @@ var (
 	selectBotMembers = `SELECT user_id FROM members WHERE group_id = $1 AND type <> 4 AND bot ORDER BY pos`
 	// A listing, read without locks as BotMembers: every message reads it,
 	// and the group's lock orders it against membership changes. It starts
-	// from the robots with a callback (bots_callback, 0008) and probes each
-	// one's member row; the probe is a LATERAL with a LIMIT so that the
-	// generic plan cannot start from the group's members instead (an EXISTS
-	// did, for plans made while members was small: member_plan_test.go).
-	selectCallbackBots = `SELECT b.user_id FROM bots b
-		CROSS JOIN LATERAL (SELECT 1 FROM members m
-			WHERE m.group_id = $1 AND m.user_id = b.user_id AND m.type <> 4 LIMIT 1) AS m
-		WHERE b.callback <> '' ORDER BY b.user_id`
+	// from the group's robot members, as BotMembers does (members_bots,
+	// 0011: as many entries as the group has robots), and probes each one's
+	// Bot record for a callback (bots_callback, 0008) in a LATERAL with a
+	// LIMIT, so that the generic plan can become neither a scan of every
+	// member of the group (an EXISTS from bots did, for plans made while
+	// members was small) nor one of every robot with a callback on the
+	// server (starting from bots_callback did: 20,000 robots with a callback
+	// made each message read 20,000 index entries). See member_plan_test.go.
+	selectCallbackBots = `SELECT m.user_id FROM members m
+		CROSS JOIN LATERAL (SELECT 1 FROM bots b WHERE b.user_id = m.user_id AND b.callback <> '' LIMIT 1) AS b
+		WHERE m.group_id = $1 AND m.type <> 4 AND m.bot ORDER BY m.user_id`
 	selectGroupsOfUser = `SELECT group_id FROM members WHERE user_id = $1 AND type <> 4 ORDER BY group_id`
 
 	selectProactive = `SELECT proactive FROM bot_groups WHERE group_id = $1 AND bot_id = $2`
@@ -152,8 +155,8 @@ func (r *reader) Joining(groupID string, memberIDs, botIDs []string) ([]group.Me
 // GroupJoining implements group.Reader: the group's read (keyed, as Group)
 // and Joining's in one round trip, the group first, so that in an Update
 // the others are read once its lock is held, as after Group. A group not
-// found is read again as Group reads it (which in an Update locks its key),
-// and Joining then too.
+// found is, as Group does after a miss, ENotExist in a View and in an
+// Update read again with its key locked, and Joining then too.
 func (r *reader) GroupJoining(groupID string, memberIDs, botIDs []string) (group.Group, []group.Member, int, []group.Bot, error) {
 	q := selectGroup.q
 	if r.c.write {
@@ -168,7 +171,7 @@ func (r *reader) GroupJoining(groupID string, memberIDs, botIDs []string) (group
 		return group.Group{}, nil, 0, nil, err
 	}
 	if len(gs) == 0 {
-		g, err := r.Group(groupID)
+		g, err := getKeyedMissed(r.c, groupFields, fmt.Sprintf("group %q", groupID), selectGroup, groupID, groupID)
 		if err != nil {
 			return group.Group{}, nil, 0, nil, err
 		}

@@ -317,8 +317,20 @@ func getKeyed[T any](c *dbtx, fields func(*T) []any, what string, r lockedRead, 
 	if r.class == 0 || !group.IsNotExist(err) {
 		return v, err
 	}
+	return getKeyedMissed(c, fields, what, r, key, args...)
+}
+
+// getKeyedMissed is getKeyed after its read (r.locked inside an Update, r.q
+// in a View) found no row: inside an Update, the key of a noun created by
+// "read, not found, put" is locked and read again; otherwise the miss is
+// ENotExist.
+func getKeyedMissed[T any](c *dbtx, fields func(*T) []any, what string, r lockedRead, key string, args ...any) (T, error) {
+	var zero T
+	if !c.write || r.class == 0 || !store.ValidArgs(key) {
+		return zero, group.Errorf(group.ENotExist, "%s not found", what)
+	}
 	if err := c.later("lock "+what, lockKey, r.class, key); err != nil {
-		return v, err
+		return zero, err
 	}
 	return getOne(c, fields, what, r.locked, args...)
 }

@@ -322,6 +322,26 @@ func testCallbackBots(t *testing.T, s group.Store, _ delivery.Store) {
 		diff(t, "CallbackBots(g) in an Update", []string{"bot1", "bot2"}, got)
 		return err
 	})
+	// It follows members becoming robots with a callback, and robots
+	// getting one or leaving, in id order; an Update reads its own changes.
+	put(t, s, bots, group.Bot{UserID: "alice", Secret: "s", Callback: "http://alice/", AppID: "app-alice", UpdatedAt: t0},
+		group.Bot{UserID: "bot3", Secret: "s", Callback: "http://c/", AppID: "app-bot3", UpdatedAt: t0})
+	diff(t, "CallbackBots(g) once alice and bot3 have callbacks", []string{"alice", "bot1", "bot2", "bot3"},
+		read(t, s, func(r group.Reader) ([]string, error) { return r.CallbackBots("g") }))
+	put(t, s, members, member("g", "bot4", group.MemberNormal), member("g", "bot2", group.MemberRemoved))
+	diff(t, "CallbackBots(g) once bot4 is back and bot2 left", []string{"alice", "bot1", "bot3", "bot4"},
+		read(t, s, func(r group.Reader) ([]string, error) { return r.CallbackBots("g") }))
+	update(t, s, func(tx group.Tx) error {
+		if err := tx.PutMember(member("g", "carol", group.MemberNormal)); err != nil {
+			return err
+		}
+		if err := tx.PutBot(group.Bot{UserID: "carol", Secret: "s", Callback: "http://carol/", AppID: "app-carol", UpdatedAt: t0}); err != nil {
+			return err
+		}
+		got, err := tx.CallbackBots("g")
+		diff(t, "CallbackBots(g) in the Update that made carol a robot", []string{"alice", "bot1", "bot3", "bot4", "carol"}, got)
+		return err
+	})
 }
 
 // testServerLog: the server's own log (BotID "") keeps events with data like
