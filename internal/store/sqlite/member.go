@@ -58,9 +58,15 @@ var (
 		WHERE group_id = ? AND type <> 4 AND pos > ? ORDER BY pos LIMIT ?`)
 	countMembers = readSQL(`SELECT coalesce((SELECT active FROM member_counts WHERE group_id = ?), 0)`)
 	// The partial index members_bots (0008): as many entries as robots.
-	selectBotMembers   = readSQL(`SELECT user_id FROM members WHERE group_id = ? AND type <> 4 AND bot = 1 ORDER BY pos`)
-	selectCallbackBots = readSQL(`SELECT b.user_id FROM bots b WHERE b.callback <> '' AND EXISTS (SELECT 1 FROM members m
-		WHERE m.group_id = ? AND m.user_id = b.user_id AND m.type <> 4) ORDER BY b.user_id`)
+	selectBotMembers = readSQL(`SELECT user_id FROM members WHERE group_id = ? AND type <> 4 AND bot = 1 ORDER BY pos`)
+	// The group's robots with a callback: from the group's robot members
+	// (members_bots), each one's Bot record read by key, so that the cost
+	// follows the group's robots, not every robot of the server with a
+	// callback. INDEXED BY and CROSS JOIN fix that for SQLite's planner,
+	// which would rather walk the primary key for its user_id order.
+	selectCallbackBots = readSQL(`SELECT m.user_id FROM members m INDEXED BY members_bots CROSS JOIN bots b
+		WHERE m.group_id = ? AND m.type <> 4 AND m.bot = 1 AND b.user_id = m.user_id AND b.callback <> ''
+		ORDER BY m.user_id`)
 	selectGroupsOfUser = readSQL(`SELECT group_id FROM members WHERE user_id = ? AND type <> 4 ORDER BY group_id`)
 
 	selectProactive = readSQL(`SELECT proactive FROM bot_groups WHERE group_id = ? AND bot_id = ?`)
