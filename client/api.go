@@ -233,11 +233,12 @@ const (
 	SecretBoth  = "both"
 )
 
-// NewSecrets is the result of ResetSecret: the secrets renewed, "" for one kept.
+// NewSecrets is the result of ResetSecret: the secrets renewed, "" (and
+// left out of its JSON, as the Admin API leaves it out) for one kept.
 type NewSecrets struct {
 	RobotID   string `json:"robotId"`
-	Secret    string `json:"secret"`
-	AppSecret string `json:"appSecret"`
+	Secret    string `json:"secret,omitempty"`
+	AppSecret string `json:"appSecret,omitempty"`
 }
 
 // ResetSecret gives a robot a new robot secret, appSecret or both (which is

@@ -411,20 +411,9 @@ func robotResetSecret(fs *flag.FlagSet, r *cliRun) func(context.Context, []strin
 		default:
 			return nil, usagef("--which is robot, app or both")
 		}
-		res, err := c.ResetSecret(ctx, args[0], *which)
-		if err != nil {
-			return nil, err
-		}
-		// Only the secrets renewed, as the Admin API answers: a "secret": ""
-		// would read as the robot secret being cleared.
-		out := map[string]string{"robotId": res.RobotID}
-		if res.Secret != "" {
-			out["secret"] = res.Secret
-		}
-		if res.AppSecret != "" {
-			out["appSecret"] = res.AppSecret
-		}
-		return out, nil
+		// NewSecrets prints only the secrets renewed, as the Admin API
+		// answers: a "secret": "" would read as the robot secret cleared.
+		return c.ResetSecret(ctx, args[0], *which)
 	})
 }
 
