@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -316,7 +315,7 @@ func (r *cliRun) resolveAdminSecret() (string, error) {
 	if r.getenv("QUN_DB") != "" {
 		return "", usagef("no admin secret: on PostgreSQL qun keeps its generated secret in the database; give --admin-secret or QUN_ADMIN_SECRET")
 	}
-	if _, nerr := os.Stat(filepath.Join(r.data, app.NodeFile)); errors.Is(err, fs.ErrNotExist) && nerr == nil {
+	if errors.Is(err, os.ErrNotExist) && exists(filepath.Join(r.data, app.NodeFile)) {
 		// A data directory qun serve ran in, without the generated secret:
 		// the node is on PostgreSQL, or was given its secret.
 		return "", usagef("no admin secret in %s: a node on PostgreSQL keeps the generated one in the database (and one started with --admin-secret keeps none); give --admin-secret or QUN_ADMIN_SECRET", r.data)
