@@ -174,10 +174,7 @@ func entryText(p client.Payload) string {
 			if who == "" && d.M != nil {
 				who = *d.M
 			}
-			if strings.Contains(f, "%s") {
-				f = fmt.Sprintf(f, who)
-			}
-			return "[" + f + "]"
+			return "[" + strings.ReplaceAll(f, "%s", who) + "]"
 		}
 	}
 	parts := []string{verb}
