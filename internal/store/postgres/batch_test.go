@@ -538,21 +538,31 @@ func TestQueuedWriteWaitsUnderCallersContext(t *testing.T) {
 	s := testOpen(t, dsn, schema)
 	mustUpdate(t, s, func(tx group.Tx) error { return tx.(*writer).putSetting("k", "old") })
 
-	// Another transaction holds the row until the Update has returned.
+	updateGivenUpOnWhileBlocked(t, s, `UPDATE settings SET value = value WHERE key = 'k'`,
+		func(w *writer) error { return w.putSetting("k", "new") })
+	var v string
+	if err := s.view(t.Context(), func(r *reader) (err error) { v, err = r.setting("k"); return err }); err != nil || v != "old" {
+		t.Errorf("setting k is %q, %v; want the old value", v, err)
+	}
+}
+
+// updateGivenUpOnWhileBlocked runs fn in a lone Update while another
+// transaction, having run lock, holds its rows; cancels the Update's ctx once
+// it waits for them, and returns its error, which must not be nil.
+func updateGivenUpOnWhileBlocked(t *testing.T, s *Store, lock string, fn func(*writer) error) error {
+	t.Helper()
 	holder, err := s.pool.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer holder.Rollback(context.Background())
-	if _, err := holder.Exec(t.Context(), `UPDATE settings SET value = value WHERE key = 'k'`); err != nil {
+	if _, err := holder.Exec(t.Context(), lock); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	returned := make(chan error, 1)
-	go func() {
-		returned <- s.update(ctx, func(w *writer) error { return w.putSetting("k", "new") })
-	}()
-	// Cancel once the write waits for the row.
+	go func() { returned <- s.update(ctx, fn) }()
+	// Cancel once the Update waits for the rows.
 	waitForBlocked(t, s, holder.Conn().PgConn().PID())
 	cancel()
 	select {
@@ -563,14 +573,11 @@ func TestQueuedWriteWaitsUnderCallersContext(t *testing.T) {
 		holder.Rollback(t.Context()) //nolint:errcheck // the outcome is what the test reads
 		err = <-returned
 	}
-	holder.Rollback(t.Context()) //nolint:errcheck // done with the row
+	holder.Rollback(t.Context()) //nolint:errcheck // done with the rows
 	if err == nil {
 		t.Fatal("the Update its caller gave up on succeeded")
 	}
-	var v string
-	if err := s.view(t.Context(), func(r *reader) (err error) { v, err = r.setting("k"); return err }); err != nil || v != "old" {
-		t.Errorf("setting k is %q, %v; want the old value", v, err)
-	}
+	return err
 }
 
 // waitForBlocked waits until a backend waits for a lock the backend pid holds.
