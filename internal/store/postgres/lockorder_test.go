@@ -17,15 +17,8 @@ import (
 // the bots' counter rows in one order and never deadlock. The store gets one
 // attempt per Update: a deadlock would surface as an error, not a retry.
 func TestNoDeadlockOnSharedBots(t *testing.T) {
-	dsn := testDSN(t)
-	st := testOpen(t, dsn, testSchema(t, dsn), WithMaxAttempts(1), WithMaxConns(8))
-	svc := group.NewService(st, group.Config{})
+	_, svc := twoBotService(t)
 	ctx := context.Background()
-	for _, id := range []string{"b1", "b2"} {
-		if _, _, err := svc.CreateRobot(ctx, group.RobotInput{User: group.User{ID: id, Name: id}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, g := range []struct {
 		id   string
 		bots []string
@@ -75,15 +68,8 @@ func TestNoDeadlockOnSharedBots(t *testing.T) {
 // group) are expected; any other error is not. Then every group's member
 // count is its active rows'.
 func TestNoDeadlockOnGroupWrites(t *testing.T) {
-	dsn := testDSN(t)
-	st := testOpen(t, dsn, testSchema(t, dsn), WithMaxAttempts(1), WithMaxConns(8))
-	svc := group.NewService(st, group.Config{})
+	st, svc := twoBotService(t)
 	ctx := context.Background()
-	for _, id := range []string{"b1", "b2"} {
-		if _, _, err := svc.CreateRobot(ctx, group.RobotInput{User: group.User{ID: id, Name: id}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	gids := []string{"ga", "gb"}
 	create := func(g string) error {
 		_, err := svc.CreateGroup(ctx, group.Admin, group.CreateGroupInput{Group: group.Group{ID: g, Owner: "o-" + g},
@@ -169,4 +155,19 @@ func TestNoDeadlockOnGroupWrites(t *testing.T) {
 	if len(wrong) > 0 {
 		t.Errorf("member counts of %q differ from their active rows", wrong)
 	}
+}
+
+// twoBotService is a service on a store that gives each Update one attempt
+// (a deadlock surfaces as an error, not a retry), with robots b1 and b2.
+func twoBotService(t *testing.T) (*Store, *group.Service) {
+	t.Helper()
+	dsn := testDSN(t)
+	st := testOpen(t, dsn, testSchema(t, dsn), WithMaxAttempts(1), WithMaxConns(8))
+	svc := group.NewService(st, group.Config{})
+	for _, id := range []string{"b1", "b2"} {
+		if _, _, err := svc.CreateRobot(context.Background(), group.RobotInput{User: group.User{ID: id, Name: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, svc
 }
