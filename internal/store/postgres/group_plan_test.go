@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -16,14 +17,7 @@ func TestGroupSearchPlans(t *testing.T) {
 	dsn := testDSN(t)
 	schema := testSchema(t, dsn)
 	testOpen(t, dsn, schema)
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(t.Context())
-	if _, err := conn.Exec(t.Context(), "SET search_path TO "+pgx.Identifier{schema}.Sanitize()+"; SET enable_seqscan = off; SET enable_bitmapscan = off"); err != nil {
-		t.Fatal(err)
-	}
+	conn := planConn(t, dsn, schema, "SET enable_seqscan = off; SET enable_bitmapscan = off")
 	for _, tt := range []struct {
 		name, q string
 		args    []any
@@ -35,14 +29,7 @@ func TestGroupSearchPlans(t *testing.T) {
 		{"by name", selectGroupsByName, []any{"Te", "", "Tf", "", "", 10}, "groups_name", []string{`>= ROW('Te'::text, ''::text)`, `(name)::text < 'Tf'::text`}},
 		{"by name, no end", selectGroupsByNameOpen, []any{"Te", "", "", "", 10}, "groups_name", []string{`>= ROW('Te'::text, ''::text)`}},
 	} {
-		rows, err := conn.Query(t.Context(), "EXPLAIN (COSTS OFF) "+tt.q, append([]any{pgx.QueryExecModeExec}, tt.args...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		lines := explain(t, conn, "EXPLAIN (COSTS OFF) "+tt.q, append([]any{pgx.QueryExecModeExec}, tt.args...)...)
 		plan := strings.Join(lines, "\n")
 		var cond string // the index scan's bounds: the line of its Index Cond
 		for _, l := range lines {
@@ -59,4 +46,33 @@ func TestGroupSearchPlans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// planConn is a connection of its own to the test schema, with set run on
+// it (the planner settings a plan test reads plans under).
+func planConn(t *testing.T, dsn, schema, set string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(t.Context(), "SET search_path TO "+pgx.Identifier{schema}.Sanitize()+"; "+set); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// explain runs an EXPLAIN on conn and returns the plan's lines.
+func explain(t *testing.T, conn *pgx.Conn, sql string, args ...any) []string {
+	t.Helper()
+	rows, err := conn.Query(t.Context(), sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }

@@ -73,27 +73,13 @@ func TestMemberReadPlans(t *testing.T) {
 				SELECT 'r' || i, '', '', 'http://x', '', 'app-r' || i, '', 0, false, '{}', 0 FROM generate_series(1, 5000) i;
 			ANALYZE members; ANALYZE bots`},
 	} {
-		conn, err := pgx.Connect(t.Context(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(t.Context())
-		if _, err := conn.Exec(t.Context(), "SET search_path TO "+pgx.Identifier{schema}.Sanitize()+"; SET plan_cache_mode = force_generic_plan;"+state.sql); err != nil {
-			t.Fatal(err)
-		}
+		conn := planConn(t, dsn, schema, "SET plan_cache_mode = force_generic_plan;"+state.sql)
 		for i, tt := range reads {
 			name := "p" + string(rune('0'+i))
 			if _, err := conn.Exec(t.Context(), "PREPARE "+name+" AS "+tt.q); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := conn.Query(t.Context(), "EXPLAIN (COSTS OFF) EXECUTE "+name+"("+tt.args+")", pgx.QueryExecModeSimpleProtocol)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
+			lines := explain(t, conn, "EXPLAIN (COSTS OFF) EXECUTE "+name+"("+tt.args+")", pgx.QueryExecModeSimpleProtocol)
 			plan := strings.Join(lines, "\n")
 			scans := 0
 			for _, l := range lines {
