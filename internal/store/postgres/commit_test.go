@@ -107,6 +107,14 @@ func TestCommitNotifiesLastSeqs(t *testing.T) {
 	}
 }
 
+// failEventInsert makes the insert of an event of type BOOM fail in the
+// test schema.
+func failEventInsert(t *testing.T, dsn, schema string) {
+	t.Helper()
+	exec(t, dsn, schema, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
+	exec(t, dsn, schema, `CREATE TRIGGER boom BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.type = 'BOOM') EXECUTE FUNCTION boom()`)
+}
+
 // TestFailedEventAppendCommitsNothing: when the statement that numbers the
 // events fails, the COMMIT sent with it does not run: none of the Update's
 // writes is kept, nothing is notified, and the Update reports the failure.
@@ -114,8 +122,7 @@ func TestFailedEventAppendCommitsNothing(t *testing.T) {
 	dsn := testDSN(t)
 	schema := testSchema(t, dsn)
 	s := testOpen(t, dsn, schema)
-	exec(t, dsn, schema, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
-	exec(t, dsn, schema, `CREATE TRIGGER boom BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.type = 'BOOM') EXECUTE FUNCTION boom()`)
+	failEventInsert(t, dsn, schema)
 	collect := listen(t, dsn, schema)
 	at := time.UnixMilli(1)
 	err := s.update(t.Context(), func(w *writer) error {
@@ -148,8 +155,7 @@ func TestFailedEventAppendInSharedBatch(t *testing.T) {
 	dsn := testDSN(t)
 	schema := testSchema(t, dsn)
 	s := testOpen(t, dsn, schema)
-	exec(t, dsn, schema, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
-	exec(t, dsn, schema, `CREATE TRIGGER boom BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.type = 'BOOM') EXECUTE FUNCTION boom()`)
+	failEventInsert(t, dsn, schema)
 	collect := listen(t, dsn, schema)
 	at := time.UnixMilli(1)
 	fns := make([]func(*writer) error, 3)
