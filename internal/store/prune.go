@@ -6,8 +6,11 @@ import "time"
 // kind of row. Each deletes, oldest first, at most its second argument of
 // rows past the cutoff given as its first (in the store's time form):
 // created before it (events, bot messages), not updated since (sessions), or
-// expired at it, their expiry not after it (access tokens, nonces). An
-// empty statement is skipped: the store prunes that kind its own way.
+// expired at it, their expiry not after it (access tokens, nonces). Events
+// are pruned per bot from the first seq of its log, stopping at the first
+// event not past the cutoff: an old event behind a younger one (a clock
+// stepped back) is kept, so that a log never has a hole. An empty statement
+// is skipped: the store prunes that kind its own way.
 type PruneStatements struct {
 	Events, Sessions, BotMessages, AccessTokens, Nonces string
 }
