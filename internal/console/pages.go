@@ -341,9 +341,10 @@ type groupData struct {
 	Older        int64
 	Last         int64 // the newest seq shown: the live stream continues after it
 	Bots         []string
-	User         string // the playground's user
-	EventsBot    string // the bot whose events the playground shows; "" for none
-	EventsURL    string // the stream of its events
+	Mentions     []mention // the playground's mention menu: Bots with their names
+	User         string    // the playground's user
+	EventsBot    string    // the bot whose events the playground shows; "" for none
+	EventsURL    string    // the stream of its events
 }
 
 // int64Param reads a non-negative integer query parameter; absent is 0.
@@ -428,12 +429,23 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	d.User = strings.TrimSpace(r.URL.Query().Get("user"))
+	for _, id := range d.Bots {
+		m := mention{ID: id}
+		if u, _, err := c.svc.GetRobot(r.Context(), id); err == nil && u.DisplayName != id {
+			m.Name = u.DisplayName
+		}
+		d.Mentions = append(d.Mentions, m)
+	}
 	if c.opt.BotEvents != nil {
 		d.EventsBot = eventsBot(s, strings.TrimSpace(r.URL.Query().Get("bot")), d.Bots)
 		d.EventsURL = "/playground/events?" + url.Values{"bot": {d.EventsBot}}.Encode()
 	}
 	c.show(w, r, s, http.StatusOK, "playground", "playground", d)
 }
+
+// mention is a bot of the playground's mention menu: the id is what is
+// sent, the display name what the bot's users see, when it differs.
+type mention struct{ ID, Name string }
 
 // playTarget reads the playground form's group and user, and checks that s may act there.
 func (c *Console) playTarget(w http.ResponseWriter, r *http.Request, s *session) (gid, user string, ok bool) {

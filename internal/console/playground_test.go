@@ -32,6 +32,8 @@ func TestPlayground(t *testing.T) {
 	if bots, err := e.svc.GroupBots(t.Context(), "g"); err != nil || len(bots) != 1 || bots[0] != "echo" {
 		t.Fatalf("bots of g = %v, %v", bots, err)
 	}
+	// The mention menu sends the id and shows the name the group's users see.
+	wantStatus(t, "playground with a bot", b.do("GET", play, nil), http.StatusOK, `<option value="echo">@Echo (echo)</option>`)
 	wantStatus(t, "a member may not turn proactive messages off",
 		b.post(play, "/playground/proactive", url.Values{"group": {"g"}, "user": {"bob"}, "bot": {"echo"}, "allow": {"0"}}), http.StatusForbidden, "only the owner or a manager")
 	if a := b.post(play, "/playground/proactive", url.Values{"group": {"g"}, "user": {"alice"}, "bot": {"echo"}, "allow": {"0"}}); a.status != http.StatusSeeOther {
